@@ -1,0 +1,40 @@
+# mscouple: the two commands users need are `make demo` and `make test`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+# Open MPI as root in a container needs these; harmless elsewhere.
+export OMPI_ALLOW_RUN_AS_ROOT=1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMP_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1
+MPIRUN  ?= mpirun --oversubscribe
+PYTEST  := $(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: setup demo test test-serial test-mpi bench clean
+
+setup:
+	@bash scripts/bootstrap.sh
+
+## Flagship example under mpirun (continuum ranks + atomistic patch ranks).
+demo: setup
+	$(MPIRUN) -n 2 $(VENV)/bin/mscouple run examples/flagship/case.toml
+
+## Whole suite: serial, then under mpirun with 2, 3 and 4 ranks (pytest-mpi).
+test: setup test-serial test-mpi
+
+test-serial:
+	$(PYTEST) tests
+
+test-mpi:
+	@set -e; for n in 2 3 4; do \
+	  echo "== pytest under mpirun -n $$n =="; \
+	  PYTHON=$(PY) $(MPIRUN) -n $$n scripts/mpi_pytest.sh -q -p no:cacheprovider --with-mpi -m mpi tests; \
+	done
+
+bench: setup
+	$(PY) benchmarks/md_lj.py
+	$(PY) benchmarks/fe_elasticity.py
+
+clean:
+	rm -rf build mscouple/_kernels/*.so csrc/*.c
