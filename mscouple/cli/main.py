@@ -1,0 +1,222 @@
+"""The ``mscouple`` command: ``info | check | run | plot | study | validate``.
+
+Launched the same way serially or under ``mpirun``/``srun``. This module (with
+:mod:`mscouple.layout`) is the only code that touches ``MPI.COMM_WORLD``.
+
+Error handling, in two phases:
+  1. *validation* (case file, layout): every rank validates the same input; the outcome is
+     agreed collectively, rank 0 prints one line, every rank exits with code 2;
+  2. *compute*: an exception on any rank prints its message and aborts the whole job
+     (``MPI_Abort``), so no rank is left waiting in a collective.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any, Callable
+
+from .. import __version__
+from ..errors import ConfigError, MscoupleError, format_exception
+
+EXIT_CONFIG = 2
+
+
+def _world():
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def say(comm: Any, *lines: str) -> None:
+    """Print from rank 0 of *comm* only."""
+    if comm.Get_rank() == 0:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+
+
+def validated(world: Any, fn: Callable[[], Any]) -> Any:
+    """Run the validation step *fn* on every rank and agree on the outcome.
+
+    If any rank fails with a ``ConfigError``, rank 0 prints the (first) message and every
+    rank raises ``SystemExit(2)``; nothing has been computed or written yet.
+    """
+    result, err = None, None
+    try:
+        result = fn()
+    except ConfigError as exc:
+        err = str(exc)
+    errors = world.allgather(err) if world.Get_size() > 1 else [err]
+    first = next((e for e in errors if e), None)
+    if first is not None:
+        if world.Get_rank() == 0:
+            sys.stderr.write(f"error: {first}\n")
+            sys.stderr.flush()
+        raise SystemExit(EXIT_CONFIG)
+    return result
+
+
+def run_guarded(world: Any, fn: Callable[[], int | None], debug: bool = False) -> int:
+    """Run *fn*; an exception on any rank ends every rank of *world* with its message."""
+    try:
+        rc = fn()
+        return int(rc or 0)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        msg = f"[rank {world.Get_rank()}] interrupted (Ctrl-C): stopping all ranks"
+        _abort(world, msg, 130)
+    except BaseException as exc:  # noqa: BLE001 - any failure must end every rank
+        msg = format_exception(exc, world.Get_rank() if world.Get_size() > 1 else None, debug)
+        code = EXIT_CONFIG if isinstance(exc, ConfigError) else 1
+        _abort(world, msg, code)
+    return 1  # pragma: no cover
+
+
+def _abort(world: Any, message: str, code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.flush()
+    if world.Get_size() > 1:
+        world.Abort(code)
+    raise SystemExit(code)
+
+
+# ---------------------------------------------------------------------------------------
+def cmd_info(args, world) -> int:
+    from .info import collect_info
+
+    lines = collect_info(world)
+    say(world, *lines)
+    return 0
+
+
+def cmd_check(args, world) -> int:
+    from ..config import load_case
+    from ..layout import Layout, RankPlan
+    from ..scales import estimates, human_bytes, memory_estimate
+
+    case = validated(world, lambda: load_case(args.case))
+    plan = RankPlan.from_counts(case.layout.continuum, case.layout.patches)
+    size = world.Get_size()
+    split = size > 1 or plan.size == 1
+    layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches)) if split else None
+    say(world, f"case     : {args.case}" + (f"  ({case.title})" if case.title else ""),
+        f"units    : {case.units}",
+        f"ranks    : {plan.size} required, {size} launched")
+    if layout is not None:
+        # report what each rank actually got from the split
+        import socket
+
+        mine = (world.Get_rank(), layout.role, layout.comm.Get_rank(), layout.comm.Get_size(),
+                socket.gethostname(), sorted(layout.intercomms))
+        rows = world.gather(mine, root=0)
+        if world.Get_rank() == 0:
+            print("layout   : (as split)")
+            for line in plan.describe():
+                print(f"  {line}")
+            for r, role, lr, ls, host, ic in rows:
+                print(f"  world rank {r}: {role:<10} (rank {lr} of {ls}) on {host}; intercomms to {', '.join(ic) or '-'}")
+        layout.free()
+    else:
+        say(world, "layout   : (planned; launch with 'mpirun -n %d' to split)" % plan.size,
+            *[f"  {line}" for line in plan.describe()])
+    say(world, "estimates:")
+    for est in estimates(case):
+        v = est.value
+        txt = f"{v:.4g}" if isinstance(v, float) else f"{v}"
+        say(world, f"  {est.name:<46} {txt}" + (f"   WARNING: {est.note}" if est.note else ""))
+    mem = memory_estimate(case)
+    say(world, "memory   : " + ", ".join(f"{k} {human_bytes(v)}" for k, v in mem.items())
+        + f" (total {human_bytes(sum(mem.values()))})")
+    say(world, "ok: case is valid (nothing computed)")
+    return 0
+
+
+def cmd_run(args, world) -> int:
+    from ..config import load_case
+    from ..layout import Layout
+
+    case = validated(world, lambda: load_case(args.case))
+    layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
+    from ..simulation import build_simulation
+
+    def go():
+        sim = build_simulation(case, layout, restart=args.restart, output=args.output)
+        return sim.run()
+
+    return run_guarded(world, go, debug=args.debug)
+
+
+def cmd_plot(args, world) -> int:
+    def go():
+        from ..io.plots import plot_run
+
+        if world.Get_rank() == 0:
+            for path in plot_run(args.run, args.out):
+                print(f"wrote {path}")
+        return 0
+
+    return run_guarded(world, go, debug=args.debug)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mscouple",
+        description="Concurrent atomistic-to-continuum simulation (PETSc FE + Cython MD on MPI).",
+    )
+    p.add_argument("--version", action="version", version=f"mscouple {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for mscouple's own errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("info", help="versions, MPI/PETSc/h5py build, kernel flags, rank count")
+    s.set_defaults(func=cmd_info)
+    s = sub.add_parser("check", help="validate a case and print its rank layout and estimates")
+    s.add_argument("case")
+    s.set_defaults(func=cmd_check)
+    s = sub.add_parser("run", help="run a case (under mpirun/srun for several ranks)")
+    s.add_argument("case")
+    s.add_argument("--restart", metavar="CKPT.h5", help="continue from a checkpoint")
+    s.add_argument("--output", metavar="DIR", help="override [output].directory")
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("plot", help="draw a run's standard figures to PNG")
+    s.add_argument("run", help="the run's HDF5 file")
+    s.add_argument("--out", default=None, help="folder for the PNG files")
+    s.set_defaults(func=cmd_plot)
+    for extra in ("study", "validate"):
+        mod = _optional_command(extra)
+        if mod is not None:
+            mod.add_parser(sub)
+    return p
+
+
+def _optional_command(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"mscouple.cli.{name}")
+    except ImportError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # PETSc options after '--' pass through untouched (e.g. -fe_ksp_type cg -log_view).
+    world = _world()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return args.func(args, world)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        _abort(world, "interrupted", 130)
+    except MscoupleError as exc:  # an error outside run_guarded (should be rare)
+        _abort(world, format_exception(exc, world.Get_rank() if world.Get_size() > 1 else None, args.debug),
+               EXIT_CONFIG if isinstance(exc, ConfigError) else 1)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""Case files: TOML → typed, validated, frozen objects, before any rank computes.
+
+A case describes one run: units, the rank layout, the continuum region, the atomistic
+patches, the handshake between them, the run and its output. Every mistake is reported
+as one ``ConfigError`` line naming the file, the key path, the value and what was expected
+(``mscouple check`` prints it; exit code 2).
+
+Lengths, times, energies are in the case's unit system (``units = "lj"`` or ``"metal"``,
+see :mod:`mscouple.units`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from typing import Optional
+
+from .errors import ConfigError
+from .schema import Context, build, nonnegative, opt, positive
+
+_POS = dict(check=positive, expect="a positive number")
+_NONNEG = dict(check=nonnegative, expect="a number >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Box:
+    lo: tuple = opt("floats", help="lower corner, one value per dimension")
+    hi: tuple = opt("floats", help="upper corner, one value per dimension")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayoutSpec:
+    continuum: int = opt("int", 1, check=nonnegative, expect="a number of ranks >= 0",
+                         help="ranks that run the continuum")
+    patches: dict = opt("table_int", {}, help="ranks per atomistic patch: { name = ranks }")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeshSpec:
+    kind: str = opt("str", "box", choices=("box", "graded", "gmsh"))
+    lo: tuple = opt("floats", ())
+    hi: tuple = opt("floats", ())
+    cells: tuple = opt("ints", (), check=lambda c: all(n > 0 for n in c), expect="positive cell counts")
+    simplex: bool = opt("bool", True)
+    file: str = opt("str", "")
+    fine_lo: tuple = opt("floats", (), help="graded mesh: region meshed finely (lower corner)")
+    fine_hi: tuple = opt("floats", ())
+    coarsening: float = opt("float", 1.0, check=lambda x: x >= 1, expect="a factor >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaterialSpec:
+    model: str = opt("str", "isotropic", choices=("isotropic", "cubic", "from_patch"))
+    youngs_modulus: float = opt("float", 1.0, **_POS)
+    poisson_ratio: float = opt("float", 0.0, check=lambda x: -1 < x < 0.5, expect="a number in (-1, 0.5)")
+    c11: float = opt("float", 0.0)
+    c12: float = opt("float", 0.0)
+    c44: float = opt("float", 0.0)
+    density: float = opt("float", 1.0, **_POS)
+    conductivity: float = opt("float", 1.0, **_POS)
+    heat_capacity: float = opt("float", 1.0, **_POS, help="per unit mass")
+    plane: str = opt("str", "strain", choices=("strain", "stress"))
+    patch: str = opt("str", "", help="model = 'from_patch': take constants from this patch's potential")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoundarySpec:
+    where: str = opt("str", help="'xmin', 'xmax', 'ymin', ... or a mesh label")
+    kind: str = opt("str", choices=("displacement", "traction", "force", "temperature", "heat_flux"))
+    value: tuple = opt("floats", help="one value per component")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitialSpec:
+    kind: str = opt("str", "rest", choices=("rest", "wave_packet", "gaussian"))
+    field: str = opt("str", "displacement", choices=("displacement", "temperature"))
+    center: float = opt("float", 0.0)
+    width: float = opt("float", 1.0, **_POS)
+    amplitude: float = opt("float", 0.0)
+    wavelength: float = opt("float", 1.0, **_POS)
+    direction: int = opt("int", 1, check=lambda d: d in (-1, 1), expect="+1 or -1 (direction of travel)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContinuumSpec:
+    dim: int = opt("int", check=lambda d: d in (1, 2, 3), expect="1, 2 or 3")
+    physics: str = opt("str", "elastodynamics",
+                       choices=("elastodynamics", "elastostatics", "heat", "thermomechanics"))
+    mesh: MeshSpec = opt("table", section=MeshSpec)
+    material: MaterialSpec = opt("table", MaterialSpec(), section=MaterialSpec)
+    boundary: tuple = opt("tables", (), section=BoundarySpec)
+    initial: Optional[InitialSpec] = opt("table", None, section=InitialSpec)
+    temperature: float = opt("float", 0.0, **_NONNEG, help="initial/reference temperature")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatticeSpec:
+    kind: str = opt("str", choices=("fcc", "bcc", "sc", "triangular", "chain"))
+    constant: float = opt("float", **_POS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PotentialSpec:
+    kind: str = opt("str", choices=("lj", "morse", "harmonic", "eam"))
+    epsilon: float = opt("float", 1.0, **_POS)
+    sigma: float = opt("float", 1.0, **_POS)
+    cutoff: float = opt("float", 2.5, **_POS)
+    mode: str = opt("str", "smooth", choices=("cut", "shift", "smooth"))
+    depth: float = opt("float", 1.0, **_POS, help="Morse D0")
+    alpha: float = opt("float", 1.0, **_POS, help="Morse alpha")
+    r0: float = opt("float", 1.0, **_POS, help="Morse/harmonic equilibrium distance")
+    stiffness: float = opt("float", 1.0, **_POS, help="harmonic spring constant k")
+    file: str = opt("str", "", help="EAM setfl/funcfl table")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchSpec:
+    name: str = opt("str")
+    region: Box = opt("table", section=Box)
+    lattice: LatticeSpec = opt("table", section=LatticeSpec)
+    potential: PotentialSpec = opt("table", section=PotentialSpec)
+    mass: float = opt("float", 1.0, **_POS)
+    temperature: float = opt("float", 0.0, **_NONNEG)
+    seed: int = opt("int", 12345, check=nonnegative, expect="an integer >= 0")
+    skin: float = opt("float", 0.3, **_POS)
+    periodic: tuple = opt("ints", (), expect="0/1 per dimension")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandshakeSpec:
+    width: float = opt("float", **_POS, help="overlap band width")
+    damping_width: float = opt("float", 0.0, **_NONNEG)
+    damping: float = opt("float", 0.0, **_NONNEG, help="Langevin friction in the damping band (1/time)")
+    multipliers: str = opt("str", "atoms", choices=("atoms", "nodes"))
+    thermal: bool = opt("bool", False)
+    filter_time: float = opt("float", 1.0, **_POS)
+    ghost_force_correction: bool = opt("bool", False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    dt: float = opt("float", **_POS, help="time step")
+    steps: int = opt("int", check=nonnegative, expect="a number of steps >= 0")
+    mode: str = opt("str", "dynamics", choices=("dynamics", "statics"))
+    tolerance: float = opt("float", 1e-8, **_POS)
+    max_iterations: int = opt("int", 100, check=positive, expect="an integer > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputSpec:
+    directory: str = opt("str", "runs/out")
+    every: int = opt("int", 100, check=positive, expect="an integer > 0 (steps)")
+    fields_every: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: never)")
+    atoms_every: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: never)")
+    checkpoint_every: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: never)")
+    atoms_format: str = opt("str", "extxyz", choices=("extxyz", "lammps-dump", "h5md"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    units: str = opt("str", choices=("lj", "metal"), help='"lj" or "metal"')
+    layout: LayoutSpec = opt("table", section=LayoutSpec, help="ranks per role")
+    run: RunSpec = opt("table", section=RunSpec, help="dt and steps")
+    title: str = opt("str", "")
+    continuum: Optional[ContinuumSpec] = opt("table", None, section=ContinuumSpec)
+    patches: tuple = opt("tables", (), section=PatchSpec)
+    handshake: Optional[HandshakeSpec] = opt("table", None, section=HandshakeSpec)
+    output: OutputSpec = opt("table", OutputSpec(), section=OutputSpec)
+    # not from the file:
+    source: str = dataclasses.field(default="", compare=False, repr=False)
+    text: str = dataclasses.field(default="", compare=False, repr=False)
+
+    @property
+    def total_ranks(self) -> int:
+        return self.layout.continuum + sum(self.layout.patches.values())
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the case text (checkpoints refuse another case's digest)."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def patch(self, name: str) -> PatchSpec:
+        for p in self.patches:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------------------
+# Checks across sections (geometry, layout consistency), run after typed parsing.
+
+def _check_case(case: Case, ctx: Context) -> None:
+    lay = case.layout
+    if lay.continuum > 0 and case.continuum is None:
+        raise ctx.error("layout.continuum", lay.continuum, "0 when the case has no [continuum] section")
+    if lay.continuum == 0 and case.continuum is not None:
+        raise ctx.error("layout.continuum", 0, "at least 1 rank for the [continuum] section")
+    names = [p.name for p in case.patches]
+    if len(set(names)) != len(names):
+        raise ctx.error("patches", names, "unique patch names")
+    for name in lay.patches:
+        if name not in names:
+            raise ctx.error(f"layout.patches.{name}", lay.patches[name],
+                            f"a patch defined as [patches.{name}] (defined: {', '.join(names) or 'none'})")
+    for name in names:
+        if name not in lay.patches:
+            raise ctx.error("layout.patches", dict(lay.patches), f"a rank count for patch '{name}'")
+    if case.total_ranks < 1:
+        raise ctx.error("layout", "0 ranks", "at least one rank in all")
+
+    dim = case.continuum.dim if case.continuum else None
+    if case.continuum is not None:
+        c = case.continuum
+        m = c.mesh
+        if m.kind in ("box", "graded"):
+            for key, val in (("lo", m.lo), ("hi", m.hi), ("cells", m.cells)):
+                if len(val) != dim:
+                    raise ctx.error(f"continuum.mesh.{key}", list(val), f"{dim} values (continuum.dim = {dim})")
+            for k in range(dim):
+                if not m.hi[k] > m.lo[k]:
+                    raise ctx.error(f"continuum.mesh.hi[{k}]", m.hi[k], f"a value > mesh.lo[{k}] = {m.lo[k]:g}")
+        if m.kind == "graded" and (len(m.fine_lo) != dim or len(m.fine_hi) != dim):
+            raise ctx.error("continuum.mesh.fine_lo", list(m.fine_lo), f"{dim} values for a graded mesh")
+        if m.kind == "gmsh":
+            if not m.file:
+                raise ctx.error("continuum.mesh.file", "", "the path of a Gmsh .msh file")
+            path = _resolve(case.source, m.file)
+            if not os.path.isfile(path):
+                raise ctx.error("continuum.mesh.file", m.file, f"an existing .msh file (looked for {path})")
+        mat = c.material
+        if mat.model == "cubic" and not (mat.c11 > 0 and mat.c44 > 0 and mat.c11 > abs(mat.c12)):
+            raise ctx.error("continuum.material.c11", mat.c11, "positive-definite cubic constants (c11 > |c12|, c44 > 0)")
+        if mat.model == "from_patch" and mat.patch not in names:
+            raise ctx.error("continuum.material.patch", mat.patch, f"the name of a patch ({', '.join(names)})")
+        ncomp = {"temperature": 1, "heat_flux": 1}
+        for i, bc in enumerate(c.boundary):
+            want = ncomp.get(bc.kind, dim)
+            if len(bc.value) != want:
+                raise ctx.error(f"continuum.boundary[{i}].value", list(bc.value), f"{want} value(s) for kind '{bc.kind}'")
+            if bc.where not in _SIDES[:2 * dim] and not bc.where:
+                raise ctx.error(f"continuum.boundary[{i}].where", bc.where, f"one of {', '.join(_SIDES[:2 * dim])} or a mesh label")
+
+    for i, p in enumerate(case.patches):
+        key = f"patches.{p.name}"
+        pd = dim if dim is not None else len(p.region.lo)
+        for k2, val in (("lo", p.region.lo), ("hi", p.region.hi)):
+            if len(val) != pd:
+                raise ctx.error(f"{key}.region.{k2}", list(val), f"{pd} values")
+        for k in range(pd):
+            if not p.region.hi[k] > p.region.lo[k]:
+                raise ctx.error(f"{key}.region.hi[{k}]", p.region.hi[k], f"a value > region.lo[{k}] = {p.region.lo[k]:g}")
+        if case.continuum is not None and case.continuum.mesh.kind != "gmsh":
+            m = case.continuum.mesh
+            for k in range(pd):
+                if p.region.lo[k] < m.lo[k] - 1e-12 or p.region.hi[k] > m.hi[k] + 1e-12:
+                    raise ctx.error(f"{key}.region", {"lo": list(p.region.lo), "hi": list(p.region.hi)},
+                                    f"a region inside the continuum domain {list(m.lo)}..{list(m.hi)}")
+        if p.periodic and len(p.periodic) != 3:
+            raise ctx.error(f"{key}.periodic", list(p.periodic), "3 flags (x, y, z)")
+        pot = p.potential
+        if pot.kind == "eam":
+            if not pot.file:
+                raise ctx.error(f"{key}.potential.file", "", "an EAM setfl/funcfl file for kind = 'eam'")
+            path = _resolve(case.source, pot.file)
+            if not os.path.isfile(path):
+                raise ctx.error(f"{key}.potential.file", pot.file, f"an existing EAM file (looked for {path})")
+        smallest = min(p.region.hi[k] - p.region.lo[k] for k in range(pd))
+        if p.lattice.constant > smallest:
+            raise ctx.error(f"{key}.lattice.constant", p.lattice.constant,
+                            f"a value smaller than the patch region ({smallest:g})")
+
+    if case.handshake is not None:
+        if not case.patches or case.continuum is None:
+            raise ctx.error("handshake", "a table", "a case with both [continuum] and [patches.*]")
+        for p in case.patches:
+            half = min(p.region.hi[k] - p.region.lo[k] for k in range(len(p.region.lo))) / 2
+            if case.handshake.width + case.handshake.damping_width >= half:
+                raise ctx.error("handshake.width", case.handshake.width,
+                                f"a band narrower than half of patch '{p.name}' ({half:g}, damping band included)")
+            m = case.continuum.mesh
+            if m.kind == "box":
+                h = max((m.hi[k] - m.lo[k]) / m.cells[k] for k in range(case.continuum.dim))
+                if case.handshake.width < h - 1e-12:
+                    raise ctx.error("handshake.width", case.handshake.width,
+                                    f"a band at least one element wide (element size {h:g})")
+
+
+_SIDES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+
+
+def _resolve(source: str, path: str) -> str:
+    if os.path.isabs(path) or not source:
+        return path
+    return os.path.join(os.path.dirname(os.path.abspath(source)), path)
+
+
+def parse_case(text: str, filename: str = "<case>") -> Case:
+    """Validate TOML *text*; raise ``ConfigError`` with one clear line on the first problem."""
+    ctx = Context(filename)
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{filename}: not valid TOML: {exc}") from None
+    lay = table.get("layout")
+    if isinstance(lay, dict) and "patches" in lay:
+        pr = lay["patches"]
+        if not isinstance(pr, dict):
+            raise ctx.error("layout.patches", pr, "a table { name = ranks }")
+        for k, v in pr.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ctx.error(f"layout.patches.{k}", v, "a number of ranks >= 1")
+    case = build(Case, table, ctx)
+    case = dataclasses.replace(case, source=filename, text=text)
+    _check_case(case, ctx)
+    return case
+
+
+def load_case(path: str) -> Case:
+    """Read and validate the case file at *path*."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read case file ({exc.strerror})") from None
+    return parse_case(text, path)
