@@ -219,6 +219,7 @@ class TransferOperator:
         data = values[found].ravel()
         mat = sp.csr_matrix((data, (rows, cols)), shape=(m, n_nodes))
         mat.sum_duplicates()
+        mat.eliminate_zeros()
         return cls(mat, cell_of)
 
 

@@ -1,0 +1,189 @@
+"""Velocity-Verlet pieces, thermostats and the fused single-rank run loop (pure kernels).
+
+Step order (the same in ``run_fused`` and in the Python step of mscouple.atomistic):
+
+    [NHC half-step]  v <- s v                                (thermostat 2)
+    B  v += dt/2 F/m
+    A  x += dt v           or  A/2, O (Langevin, BAOAB), A/2  (thermostat 1)
+    neighbour check -> rebuild (returns to the caller) or ghost update
+    F = pair forces + reverse ghost sum + external force
+    B  v += dt/2 F/m
+    [NHC half-step] / [velocity rescale every k steps]       (thermostats 2 / 3)
+
+BAOAB: Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34. The Langevin noise of atom
+``id`` at step ``s`` is a pure function of (seed, id, s), so it does not depend on which
+rank owns the atom.
+"""
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
+
+include "md_core.pxi"
+
+
+def kick(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
+         const uint8_t[::1] fixed, int n, double dtf):
+    """v += dtf f / m on mobile atoms [0, n); dtf = (dt/2) * ftm2v."""
+    if n == 0:
+        return
+    with nogil:
+        vv_kick(&v[0, 0], &f[0, 0], &mass[0], &fixed[0], n, dtf)
+
+
+def drift(double[:, ::1] x, const double[:, ::1] v, const uint8_t[::1] fixed, int n, double dt):
+    """x += dt v on mobile atoms [0, n)."""
+    if n == 0:
+        return
+    with nogil:
+        vv_drift(&x[0, 0], &v[0, 0], &fixed[0], n, dt)
+
+
+def langevin(double[:, ::1] v, const double[::1] mass, const uint8_t[::1] fixed,
+             const double[::1] gamma, const int64_t[::1] ids, int n, double dt, double kT_mvv,
+             long step, unsigned long seed):
+    """Ornstein-Uhlenbeck part of BAOAB over dt; returns the change of sum m v^2."""
+    if n == 0:
+        return 0.0
+    cdef double dk
+    with nogil:
+        dk = langevin_o(&v[0, 0], &mass[0], &fixed[0], &gamma[0], &ids[0], n, dt, kT_mvv,
+                        <uint64_t>step, <uint64_t>seed)
+    return dk
+
+
+def gaussians(const int64_t[::1] ids, long step, unsigned long seed):
+    """[n, 3] standard normals of the counter-based stream (for tests)."""
+    cdef int i, n = ids.shape[0]
+    out = np.empty((n, 3))
+    cdef double[:, ::1] o = out
+    for i in range(n):
+        gauss3(<uint64_t>seed, <uint64_t>ids[i], <uint64_t>step, &o[i, 0])
+    return out
+
+
+def mv2(const double[:, ::1] v, const double[::1] mass, const uint8_t[::1] fixed, int n):
+    """sum over mobile atoms of m v^2 (mass * velocity^2 units)."""
+    if n == 0:
+        return 0.0
+    return kinetic2(&v[0, 0], &mass[0], &fixed[0], n)
+
+
+def scale_velocities(double[:, ::1] v, const uint8_t[::1] fixed, int n, double s):
+    if n == 0:
+        return
+    scale_v(&v[0, 0], &fixed[0], n, s)
+
+
+def nhc_half_step(double[::1] state, int m, double ke2, double dof, double kT, double tau,
+                  double dt):
+    """Advance the chain state (length 3m+1) by dt/2; returns the velocity scale factor."""
+    return nhc_half(&state[0], m, ke2, dof, kT, tau, dt)
+
+
+def run_fused(int nsteps, int nlocal, int nghost,
+              double[:, ::1] x, double[:, ::1] v, double[:, ::1] f,
+              const double[::1] mass, const uint8_t[::1] fixed, const double[:, ::1] fext,
+              const int64_t[::1] ids, const int32_t[::1] typ, weight,
+              const double[:, ::1] xhold, const int32_t[::1] nstart, const int32_t[::1] nlist,
+              const int32_t[::1] gsrc, const double[:, ::1] gshift,
+              int style, const double[::1] coef, int ntypes,
+              double dt, double ftm2v, double mvv2e,
+              int every, bint check, int ago, double triggersq,
+              int thermostat, double kT, const double[::1] gamma, long step0,
+              unsigned long seed, double[::1] nhc_state, int nhc_m, double tau, double dof,
+              int rescale_every, eatom=None, vatom=None):
+    """Run up to nsteps velocity-Verlet steps on one rank, forces fused, no Python per step.
+
+    On entry f must hold the forces of the current positions. thermostat: 0 NVE,
+    1 Langevin (BAOAB; gamma[n] per atom, kT = k_B T), 2 Nose-Hoover chain, 3 velocity
+    rescale every ``rescale_every`` steps. Ghosts are periodic images given by the map
+    (gsrc, gshift). Neighbour lists are rebuilt by the caller: when the schedule (``every``,
+    ``check`` against ``triggersq`` = (skin/2)^2 on displacements from xhold) asks for one,
+    the loop returns after that step's drift.
+
+    Returns (steps_completed, needs_rebuild, ago, energy, virial[6], heat) where the
+    energy/virial come from the last force evaluation (with per-atom eatom[nall] /
+    vatom[nall, 6] filled when given) and heat is the Langevin change of sum m v^2 (mass *
+    velocity^2 units) summed over the steps.
+    """
+    cdef int s, k, has_smooth = 0, rebuild = 0, last
+    cdef double dtf = 0.5 * dt * ftm2v, ke2, sc, heat = 0.0
+    cdef double kT_mvv = kT / mvv2e
+    cdef double glob[7]
+    cdef const double[::1] wv
+    cdef double[::1] ev
+    cdef double[:, ::1] vv
+    cdef const double* wp = NULL
+    cdef double* ep = NULL
+    cdef double* vp = NULL
+    cdef double* xp = &x[0, 0]
+    cdef double* vlp = &v[0, 0]
+    cdef double* fp = &f[0, 0]
+    cdef const double* mp = &mass[0]
+    cdef const uint8_t* fix = &fixed[0]
+    cdef const int32_t* gs = &gsrc[0] if nghost > 0 else NULL
+    cdef const double* gsh = &gshift[0, 0] if nghost > 0 else NULL
+    cdef const int32_t* nl = &nlist[0] if nlist.shape[0] > 0 else NULL
+    cdef int nall = nlocal + nghost
+    if weight is not None:
+        wv = weight
+        wp = &wv[0]
+    if eatom is not None:
+        ev = eatom
+        ep = &ev[0]
+    if vatom is not None:
+        vv = vatom
+        vp = &vv[0, 0]
+    for k in range(ntypes * ntypes):
+        if coef[k * NCOEF + 6] != 0.0:
+            has_smooth = 1
+    for k in range(7):
+        glob[k] = 0.0
+    if nlocal == 0 or nsteps <= 0:
+        return 0, False, ago, 0.0, np.zeros(6), 0.0
+    with nogil:
+        s = 0
+        while s < nsteps:
+            if thermostat == 2:
+                ke2 = kinetic2(vlp, mp, fix, nlocal) * mvv2e
+                sc = nhc_half(&nhc_state[0], nhc_m, ke2, dof, kT, tau, dt)
+                scale_v(vlp, fix, nlocal, sc)
+            vv_kick(vlp, fp, mp, fix, nlocal, dtf)
+            if thermostat == 1:
+                vv_drift(xp, vlp, fix, nlocal, 0.5 * dt)
+                heat += langevin_o(vlp, mp, fix, &gamma[0], &ids[0], nlocal, dt, kT_mvv,
+                                   <uint64_t>(step0 + s + 1), <uint64_t>seed)
+                vv_drift(xp, vlp, fix, nlocal, 0.5 * dt)
+            else:
+                vv_drift(xp, vlp, fix, nlocal, dt)
+            ago += 1
+            if ago >= every:
+                if not check or max_disp_sq(xp, &xhold[0, 0], nlocal) > triggersq:
+                    rebuild = 1
+                    break
+            if nghost > 0:
+                ghost_forward(xp, nlocal, nghost, gs, gsh)
+            last = s == nsteps - 1
+            pair_dispatch(style, &coef[0], ntypes, xp, &typ[0], wp, nlocal, nall,
+                          &nstart[0], nl, has_smooth, fp,
+                          ep if last else NULL, vp if last else NULL, last, last, glob)
+            if nghost > 0:
+                ghost_reverse(fp, 3, nlocal, nghost, gs)
+                if last and ep != NULL:
+                    ghost_reverse(ep, 1, nlocal, nghost, gs)
+                if last and vp != NULL:
+                    ghost_reverse(vp, 6, nlocal, nghost, gs)
+            add_external(fp, &fext[0, 0], nlocal)
+            vv_kick(vlp, fp, mp, fix, nlocal, dtf)
+            if thermostat == 2:
+                ke2 = kinetic2(vlp, mp, fix, nlocal) * mvv2e
+                sc = nhc_half(&nhc_state[0], nhc_m, ke2, dof, kT, tau, dt)
+                scale_v(vlp, fix, nlocal, sc)
+            elif thermostat == 3 and rescale_every > 0 and (step0 + s + 1) % rescale_every == 0:
+                ke2 = kinetic2(vlp, mp, fix, nlocal) * mvv2e
+                if ke2 > 0.0:
+                    scale_v(vlp, fix, nlocal, sqrt(dof * kT / ke2))
+            s += 1
+    return s, bool(rebuild), ago, glob[0], np.array([glob[1], glob[2], glob[3], glob[4],
+                                                     glob[5], glob[6]]), heat

@@ -1,0 +1,132 @@
+"""Turn validated case sections into engine objects, each on the communicator it is given.
+
+Nothing here reads ``COMM_WORLD``: the caller (the simulation facade) passes the role
+communicator from :class:`mscouple.layout.Layout`. Each builder receives only its own
+section objects.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .config import ContinuumSpec, InitialSpec, PatchSpec, PotentialSpec
+from .errors import ConfigError
+
+
+# ---------------------------------------------------------------------------------------
+# atomistic
+
+def make_potential(pot: PotentialSpec, path: str = "potential"):
+    """The potential object of a ``[patches.X.potential]`` table."""
+    from .atomistic import potentials as P
+
+    if pot.kind == "lj":
+        return P.LennardJones(epsilon=pot.epsilon, sigma=pot.sigma, cutoff=pot.cutoff, mode=pot.mode)
+    if pot.kind == "morse":
+        return P.Morse(D0=pot.depth, alpha=pot.alpha, r0=pot.r0, cutoff=pot.cutoff, mode=pot.mode)
+    if pot.kind == "harmonic":
+        # nearest-neighbour springs: the cutoff sits between first and second neighbours
+        return P.HarmonicSprings(k=pot.stiffness, r0=pot.r0, cutoff=min(pot.cutoff, 1.5 * pot.r0))
+    if pot.kind == "eam":
+        from .atomistic.eam import EAM
+
+        return EAM.from_file(pot.file)
+    raise ConfigError(f"{path}.kind = {pot.kind!r}: not supported")  # pragma: no cover
+
+
+def patch_lattice(spec: PatchSpec, dim: int, coupled_dims: int = 0):
+    """Positions ``[N, 3]`` and :class:`~mscouple.atomistic.box.Box` filling the patch region.
+
+    The lattice is laid from ``region.lo``; the number of periods along each direction is
+    the region extent over the lattice period, rounded. Directions coupled to a continuum
+    (the first ``coupled_dims``) are free (non-periodic) unless ``periodic`` says otherwise;
+    the others are periodic.
+    """
+    from .atomistic import lattice as L
+    from .atomistic.box import Box
+
+    a = spec.lattice.constant
+    lo = list(spec.region.lo) + [0.0] * (3 - len(spec.region.lo))
+    ext = [h - l for l, h in zip(spec.region.lo, spec.region.hi)]
+    periodic = [k >= coupled_dims for k in range(3)]
+    if spec.periodic:
+        periodic = [bool(p) for p in spec.periodic]
+    kind = spec.lattice.kind
+    if kind == "chain":
+        n = max(1, int(round(ext[0] / a)))
+        x, box = L.chain(a, n, periodic=periodic[0])
+        x[:, 0] += lo[0]
+        x[:, 1:] = 0.0 if dim >= 2 else x[:, 1:]
+        width = box.hi[1] - box.lo[1]
+        box = Box([lo[0], -0.5 * width, -0.5 * width] if dim == 1 else [lo[0], lo[1] - 0.5 * width, -0.5 * width],
+                  [lo[0] + n * a, 0.5 * width, 0.5 * width] if dim == 1 else [lo[0] + n * a, lo[1] + 0.5 * width, 0.5 * width],
+                  tuple(periodic))
+        if dim == 1:
+            x[:, 1:] = 0.0
+        return x, box
+    if kind == "triangular":
+        h = math.sqrt(3.0) * a
+        nx = max(1, int(round(ext[0] / a)))
+        ny = max(1, int(round((ext[1] if len(ext) > 1 else h) / h)))
+        x, box = L.triangular(a, (nx, ny), periodic=(periodic[0], periodic[1], False))
+        shift = np.array([lo[0], lo[1], -0.5 * (box.hi[2] - box.lo[2])])
+        return x + shift, Box(np.asarray(box.lo) + shift, np.asarray(box.hi) + shift, box.periodic)
+    reps = [max(1, int(round((ext[k] if k < len(ext) else a) / a))) for k in range(3)]
+    x, box = L.cubic(kind, a, reps, periodic=tuple(periodic), origin=tuple(lo))
+    return x, box
+
+
+def build_patch(comm: Any, spec: PatchSpec, *, units: str, dt: float, dim: int, coupled_dims: int = 0):
+    """An :class:`~mscouple.atomistic.system.MDSystem` for one patch, on *comm* (collective)."""
+    from .atomistic.system import MDSystem
+
+    x, box = patch_lattice(spec, dim, coupled_dims)
+    pot = make_potential(spec.potential, f"patches.{spec.name}.potential")
+    system = MDSystem(comm, box, x, pot, masses=spec.mass, units=units, dt=dt, skin=spec.skin)
+    if spec.temperature > 0:
+        system.set_velocities(spec.temperature, seed=spec.seed)
+    return system
+
+
+# ---------------------------------------------------------------------------------------
+# continuum
+
+def build_mesh(comm: Any, spec: ContinuumSpec, source: str = ""):
+    from .config import _resolve
+    from .continuum.mesh import Mesh
+
+    m = spec.mesh
+    if m.kind == "box":
+        return Mesh.box(comm, m.cells, m.lo, m.hi, simplex=m.simplex)
+    if m.kind == "graded":
+        return Mesh.graded_box(comm, m.cells, m.lo, m.hi, m.fine_lo, m.fine_hi, m.coarsening, simplex=m.simplex)
+    return Mesh.from_gmsh(comm, _resolve(source, m.file), dim=spec.dim)
+
+
+def elastic_material(spec: ContinuumSpec, patch_constants: dict | None = None):
+    from .continuum.materials import ElasticMaterial
+
+    mat = spec.material
+    if mat.model == "cubic":
+        return ElasticMaterial.cubic(mat.c11, mat.c12, mat.c44, density=mat.density)
+    if mat.model == "from_patch":
+        if patch_constants is None:
+            raise ConfigError(f"continuum.material.model = 'from_patch': constants of patch "
+                              f"{mat.patch!r} are not available")
+        c = patch_constants
+        return ElasticMaterial.cubic(c["C11"], c["C12"], c["C44"], density=c["density"])
+    return ElasticMaterial.isotropic(mat.youngs_modulus, mat.poisson_ratio, density=mat.density)
+
+
+def initial_field(init: InitialSpec | None, dim: int):
+    """A callable X [n, dim] -> values for the initial condition (None: at rest)."""
+    if init is None or init.kind == "rest":
+        return None
+    c, w, A = init.center, init.width, init.amplitude
+    if init.kind == "gaussian":
+        return lambda X: A * np.exp(-0.5 * ((X[:, 0] - c) / w) ** 2)
+    k = 2 * math.pi / init.wavelength
+    # wave packet: Gaussian envelope times a cosine carrier, longitudinal along x
+    return lambda X: A * np.exp(-0.5 * ((X[:, 0] - c) / w) ** 2) * np.cos(k * (X[:, 0] - c))

@@ -1,0 +1,397 @@
+"""Linear elasticity: batched element stiffness, statics (KSP) and explicit elastodynamics.
+
+Element stiffness (all cells at once), with dN/dx = G and weight w_c per cell:
+
+    K[c, a, b, i, j] = w_c Σ_q |J|_q ω_q Σ_kl G[c,q,a,k] C[i,k,j,l] G[c,q,b,l]
+
+computed as H = Σ_q (G ⊗ G) followed by one matrix product with C reshaped to
+[(k,l), (i,j)] (BLAS), per material. P1 uses one quadrature point (constant gradients).
+
+:class:`ElasticStatics` solves K u = f with Dirichlet, traction, nodal and body loads.
+
+:class:`ExplicitElastodynamics` integrates M ü = −K u + f_ext with lumped mass and the
+central-difference (velocity-Verlet) scheme, in pieces the coupling can interleave::
+
+    kick(dt/2)        v ← v + dt/2 · M⁻¹ f
+    drift(dt)         u ← u + dt · v
+    compute_forces()  f ← −K u + f_body + external_force
+    kick(dt/2)
+
+The per-cell energy weight w (bridging-domain blending; Xiao & Belytschko, CMAME 193
+(2004) 1645) multiplies both the density and the stiffness of each cell.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from mscouple.errors import ConfigError, SimulationError
+
+from .assembly import MatrixAssembler
+from .loads import DirichletBC, Value, _values_at, body_load, boundary_load, merge_bcs
+from .materials import ElasticMaterial
+from .reference import quadrature
+from .space import FunctionSpace
+from .solver import LinearSolver, rigid_body_modes, zero_rows_columns
+
+
+def _materials(space: FunctionSpace, material, cell_material) -> tuple[list, np.ndarray]:
+    mats = list(material) if isinstance(material, (list, tuple)) else [material]
+    if not all(isinstance(m, ElasticMaterial) for m in mats):
+        raise ConfigError("material must be an ElasticMaterial or a list of them")
+    n = space.mesh.n_cells
+    if cell_material is None:
+        if len(mats) != 1:
+            raise ConfigError("several materials need cell_material (one index per local cell)")
+        idx = np.zeros(n, dtype=np.int64)
+    else:
+        idx = np.asarray(cell_material, dtype=np.int64)
+        if idx.shape != (n,) or (n and (idx.min() < 0 or idx.max() >= len(mats))):
+            raise ConfigError(f"cell_material must be [{n}] ints in [0, {len(mats)})")
+    return mats, idx
+
+
+def _weights(space: FunctionSpace, cell_weight) -> np.ndarray:
+    n = space.mesh.n_cells
+    if cell_weight is None:
+        return np.ones(n)
+    w = np.asarray(cell_weight, dtype=float)
+    if w.shape != (n,) or (n and w.min() < 0):
+        raise ConfigError(f"cell_weight must be [{n}] non-negative floats (one per local cell)")
+    return w
+
+
+def stiffness_blocks(space: FunctionSpace, materials: Sequence[ElasticMaterial], cell_material: np.ndarray,
+                     cell_weight: np.ndarray, mode: str = "plane_strain") -> np.ndarray:
+    """Element stiffness blocks [n_cells, npc, npc, dim, dim] (see the module docstring)."""
+    mesh = space.mesh
+    d = mesh.dim
+    degree = 1 if mesh.reference.simplex else 2
+    G, wdet = mesh.geometry(degree)
+    npc = mesh.nodes_per_cell
+    nc = mesh.n_cells
+    wdet = wdet * cell_weight[:, None]
+    H = None
+    for q in range(G.shape[1]):  # H[c,a,b,k,l] = Σ_q wdet G[c,q,a,k] G[c,q,b,l] (outer products)
+        Gq = G[:, q]
+        Hq = (Gq * wdet[:, q, None, None])[:, :, None, :, None] * Gq[:, None, :, None, :]
+        H = Hq if H is None else H + Hq
+    H = H.reshape(nc * npc * npc, d * d)
+    out = np.empty((nc * npc * npc, d * d))
+    cm = np.repeat(cell_material, npc * npc)
+    for m, mat in enumerate(materials):
+        Cm = mat.tensor(d, mode).transpose(1, 3, 0, 2).reshape(d * d, d * d)  # [(k,l),(i,j)]
+        sel = cm == m
+        if len(materials) == 1:
+            np.matmul(H, Cm, out=out)
+        elif sel.any():
+            out[sel] = H[sel] @ Cm
+    return out.reshape(nc, npc, npc, d, d)
+
+
+def lumped_mass(space: FunctionSpace, density: np.ndarray, cell_weight: np.ndarray) -> PETSc.Vec:
+    """Row-sum lumped mass per owned node: m_I = Σ_c w_c ρ_c ∫ N_I (a global vector, block = ncomp)."""
+    mesh = space.mesh
+    _, wdet = mesh.geometry(2)
+    pts, _ = quadrature(mesh.cell_type, 2)
+    N = mesh.reference.shape(pts)
+    me = np.einsum("cq,qa->ca", wdet, N) * (density * cell_weight)[:, None]
+    local = np.bincount(mesh.cells.ravel(), weights=me.ravel(), minlength=mesh.n_nodes)
+    return space.add_local(np.repeat(local[:, None], space.ncomp, axis=1))
+
+
+class _ElasticBase:
+    def __init__(self, space: FunctionSpace, material, cell_material=None, cell_weight=None,
+                 mode: str = "plane_strain", prefix: str = "fe_"):
+        if space.ncomp != space.mesh.dim:
+            raise ConfigError(f"elasticity needs a vector space with {space.mesh.dim} components, got {space.ncomp}")
+        self.space = space
+        self.comm = space.comm
+        self.mode = mode
+        self.prefix = prefix
+        self.materials, self.cell_material = _materials(space, material, cell_material)
+        self.cell_weight = _weights(space, cell_weight)
+        self._assembler = MatrixAssembler(space)
+        self.K: PETSc.Mat | None = None
+        self.f_applied = space.create_vec()  # body + traction + nodal loads
+        self.bcs: list[DirichletBC] = []
+
+    def assemble(self) -> PETSc.Mat:
+        """(Re)assemble the stiffness matrix K (unconstrained) with the current weights."""
+        if self.K is not None:
+            self.K.destroy()
+        blocks = stiffness_blocks(self.space, self.materials, self.cell_material, self.cell_weight, self.mode)
+        self.K = self._assembler.assemble(blocks, prefix=self.prefix)
+        return self.K
+
+    # ------------------------------------------------------------------ loads
+    def add_body_force(self, f: Value) -> None:
+        """Add ∫ w N f dx for a body force density f ([dim] or callable X -> [n, dim])."""
+        body_load(self.space, f, cell_weight=self.cell_weight, vec=self.f_applied)
+
+    def add_traction(self, boundary, t: Value) -> None:
+        """Add ∫_Γ N t dS on a named boundary (traction [dim] or callable)."""
+        boundary_load(self.space, boundary, t, vec=self.f_applied)
+
+    def add_nodal_force(self, where, force: Value) -> None:
+        """Add a force [dim] (or callable X -> [n, dim]) at every owned node selected by
+        *where* (predicate on coordinates, owned-node mask, or boundary name)."""
+        sp = self.space
+        if callable(where):
+            mask = sp.region_mask(where)
+        elif isinstance(where, np.ndarray) and where.dtype == bool:
+            mask = where
+        else:
+            mask = sp.boundary_mask(where)
+        X = sp.mesh.coordinates[sp.mesh.owned_nodes[mask]]
+        sp.owned(self.f_applied)[mask] += _values_at(force, X, sp.ncomp)
+        self.f_applied.stateIncrease()
+
+    def add_dirichlet(self, where, value: Value = 0.0, components: Sequence[int] | None = None) -> DirichletBC:
+        """Prescribe displacements (see :class:`~.loads.DirichletBC`); returns the condition."""
+        bc = DirichletBC(self.space, where, value, components)
+        self.bcs.append(bc)
+        return bc
+
+    def strain_energy(self, u: PETSc.Vec) -> float:
+        """½ uᵀ K u (collective), with the weights in K."""
+        w = u.duplicate()
+        self.K.mult(u, w)
+        e = 0.5 * w.dot(u)
+        w.destroy()
+        return float(e)
+
+    def destroy(self) -> None:
+        for obj in (self.K, self.f_applied):
+            if obj is not None:
+                obj.destroy()
+        self.K = self.f_applied = None
+
+
+class ElasticStatics(_ElasticBase):
+    """Static linear elasticity K u = f on a vector space (collective).
+
+    Parameters
+    ----------
+    space : vector :class:`FunctionSpace` (ncomp = dim).
+    material : an :class:`ElasticMaterial` or a list with ``cell_material`` [n_cells] indices.
+    cell_weight : optional [n_cells] stiffness multipliers.
+    mode : ``plane_strain`` or ``plane_stress`` (2D).
+    prefix : options prefix of the KSP and matrix (default ``fe_``).
+    keep_unconstrained : keep K without the Dirichlet elimination (for reactions/energy).
+
+    Use: ``add_*`` loads and conditions, then :meth:`solve` (or :meth:`assemble`,
+    :meth:`setup`, :meth:`solve` to time the pieces).
+    """
+
+    def __init__(self, space: FunctionSpace, material, cell_material=None, cell_weight=None,
+                 mode: str = "plane_strain", prefix: str = "fe_", keep_unconstrained: bool = True,
+                 rtol: float = 1e-8):
+        super().__init__(space, material, cell_material, cell_weight, mode, prefix)
+        self.keep_unconstrained = keep_unconstrained
+        self.rtol = rtol
+        self.A: PETSc.Mat | None = None
+        self.b: PETSc.Vec | None = None
+        self.solver: LinearSolver | None = None
+        self.iterations = 0
+
+    def setup(self) -> None:
+        """Apply Dirichlet conditions and build the preconditioner (assembles K if needed)."""
+        if self.K is None:
+            self.assemble()
+        sp = self.space
+        pos, val = merge_bcs(self.bcs)
+        self.A = self.K.duplicate(copy=True) if self.keep_unconstrained else self.K
+        xg = sp.create_vec()
+        xg.getArray()[pos] = val
+        xg.stateIncrease()
+        self.b = self.f_applied.copy()
+        zero_rows_columns(self.A, pos + sp.dof_range[0], x=xg, b=self.b)
+        xg.destroy()
+        ns = rigid_body_modes(sp) if sp.mesh.dim > 1 else None
+        self.solver = LinearSolver(self.A, prefix=self.prefix, rtol=self.rtol, near_null_space=ns)
+        if ns is not None:
+            ns.destroy()
+        self.solver.setup()
+
+    def solve(self, u: PETSc.Vec | None = None) -> PETSc.Vec:
+        """Solve; returns the displacement vector (owned entries via ``space.owned``)."""
+        if self.solver is None:
+            self.setup()
+        if u is None:
+            u = self.space.create_vec()
+        self.iterations = self.solver.solve(self.b, u)
+        return u
+
+    def true_residual(self, u: PETSc.Vec) -> float:
+        """‖b − A u‖/‖b‖ of the constrained system."""
+        return self.solver.true_residual(self.b, u)
+
+    def reaction(self, u: PETSc.Vec) -> PETSc.Vec:
+        """Nodal reactions K u − f (non-zero only on constrained dofs); needs keep_unconstrained."""
+        if not self.keep_unconstrained:
+            raise ConfigError("reactions need ElasticStatics(..., keep_unconstrained=True)")
+        r = u.duplicate()
+        self.K.mult(u, r)
+        r.axpy(-1.0, self.f_applied)
+        return r
+
+    def strain_energy(self, u: PETSc.Vec) -> float:
+        if not self.keep_unconstrained:
+            raise ConfigError("strain energy needs ElasticStatics(..., keep_unconstrained=True)")
+        return super().strain_energy(u)
+
+    def destroy(self) -> None:
+        if self.solver is not None:
+            self.solver.destroy()
+        if self.A is not None and self.A is not self.K:
+            self.A.destroy()
+        if self.b is not None:
+            self.b.destroy()
+        self.A = self.b = self.solver = None
+        super().destroy()
+
+
+class ExplicitElastodynamics(_ElasticBase):
+    """Explicit central-difference elastodynamics with lumped mass (collective).
+
+    State (global PETSc vectors; ``*_owned`` are writable NumPy views [n_owned, dim]):
+    ``u``/``displacement``, ``v``/``velocity``, ``f``/``force`` (total nodal force after
+    :meth:`compute_forces`), ``external_force`` (added at every force evaluation: coupling
+    constraint forces, damping), ``mass`` [n_owned] lumped nodal mass (w-weighted).
+
+    Nodes whose mass is zero (all their cells have w = 0) are not integrated.
+    Dirichlet conditions (:meth:`add_dirichlet`) fix the displacement of their dofs;
+    call :meth:`apply_dirichlet` after changing their values.
+    """
+
+    def __init__(self, space: FunctionSpace, material, cell_material=None, cell_weight=None,
+                 mode: str = "plane_strain", prefix: str = "fe_"):
+        super().__init__(space, material, cell_material, cell_weight, mode, prefix)
+        sp = space
+        self.u = sp.create_vec()
+        self.v = sp.create_vec()
+        self.f = sp.create_vec()
+        self.f_ext = sp.create_vec()
+        self._work = sp.create_vec()
+        self.displacement = sp.owned(self.u)
+        self.velocity = sp.owned(self.v)
+        self.force = sp.owned(self.f)
+        self.external_force = sp.owned(self.f_ext)
+        self.time = 0.0
+        self._fixed = np.zeros(0, dtype=np.int64)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.assemble()
+        dens = np.array([m.density for m in self.materials])[self.cell_material]
+        mvec = lumped_mass(self.space, dens, self.cell_weight)
+        self.mass = self.space.owned(mvec)[:, 0].copy()
+        mvec.destroy()
+        with np.errstate(divide="ignore"):
+            self._inv_mass = np.where(self.mass > 0, 1.0 / np.where(self.mass > 0, self.mass, 1.0), 0.0)
+        self._inv_mass_dof = np.repeat(self._inv_mass[:, None], self.space.ncomp, axis=1)
+        self._forces_valid = False
+
+    def set_energy_weight(self, cell_weight: np.ndarray) -> None:
+        """Change the per-cell weight w [n_cells] (scales density and stiffness); re-assembles."""
+        self.cell_weight = _weights(self.space, cell_weight)
+        self._rebuild()
+
+    def add_dirichlet(self, where, value: Value = 0.0, components: Sequence[int] | None = None) -> DirichletBC:
+        bc = super().add_dirichlet(where, value, components)
+        self.apply_dirichlet()
+        return bc
+
+    def apply_dirichlet(self) -> None:
+        """Write prescribed displacements into u and zero the velocities of fixed dofs."""
+        pos, val = merge_bcs(self.bcs)
+        self._fixed = pos
+        flat_u = self.displacement.reshape(-1)
+        flat_u[pos] = val
+        self.velocity.reshape(-1)[pos] = 0.0
+        self._forces_valid = False
+
+    # ------------------------------------------------------------------ stepping pieces
+    def compute_forces(self) -> None:
+        """f ← −K u + f_applied + external_force."""
+        self.K.mult(self.u, self.f)
+        self.f.scale(-1.0)
+        self.f.axpy(1.0, self.f_applied)
+        self.f.axpy(1.0, self.f_ext)
+        self._forces_valid = True
+
+    def kick(self, dt: float) -> None:
+        """v ← v + dt M⁻¹ f (fixed dofs keep zero velocity)."""
+        v = self.velocity
+        v += dt * self.force * self._inv_mass_dof
+        if len(self._fixed):
+            v.reshape(-1)[self._fixed] = 0.0
+
+    def drift(self, dt: float) -> None:
+        """u ← u + dt v."""
+        self.displacement += dt * self.velocity
+        self.time += dt
+
+    def step(self, dt: float) -> None:
+        """One central-difference step (kick, drift, compute_forces, kick)."""
+        if not self._forces_valid:
+            self.compute_forces()
+        self.kick(0.5 * dt)
+        self.drift(dt)
+        self.compute_forces()
+        self.kick(0.5 * dt)
+
+    def run(self, nsteps: int, dt: float) -> None:
+        """``nsteps`` steps of size ``dt``; raises SimulationError if the state blows up."""
+        for _ in range(int(nsteps)):
+            self.step(dt)
+        if not np.isfinite(self.comm.allreduce(float(np.abs(self.displacement).sum()))):
+            raise SimulationError(f"elastodynamics became non-finite; dt={dt} may exceed stable_dt()={self.stable_dt()}")
+
+    # ------------------------------------------------------------------ diagnostics
+    def kinetic_energy(self) -> float:
+        """½ Σ m v² over all ranks (collective)."""
+        ke = 0.5 * float(np.sum(self.mass[:, None] * self.velocity ** 2))
+        return self.comm.allreduce(ke)
+
+    def strain_energy(self, u: PETSc.Vec | None = None) -> float:
+        """½ uᵀ K u (collective; weights included)."""
+        return super().strain_energy(self.u if u is None else u)
+
+    def total_energy(self) -> float:
+        """Kinetic + strain energy − work potential of the applied constant loads (collective)."""
+        return self.kinetic_energy() + self.strain_energy() - float(self.f_applied.dot(self.u))
+
+    def stable_dt(self, safety: float = 0.9) -> float:
+        """CFL step: safety · 2/ω_max, with ω_max² bounded by the largest element eigenvalue
+        of (K_e, M_e,lumped) (Irons' element bound: global ω_max ≤ max_e ω_e). Collective."""
+        sp = self.space
+        mesh = sp.mesh
+        d = mesh.dim
+        blocks = stiffness_blocks(sp, self.materials, self.cell_material, np.ones(mesh.n_cells), self.mode)
+        npc = mesh.nodes_per_cell
+        Ke = blocks.transpose(0, 1, 3, 2, 4).reshape(mesh.n_cells, npc * d, npc * d)
+        _, wdet = mesh.geometry(2)
+        pts, _ = quadrature(mesh.cell_type, 2)
+        dens = np.array([m.density for m in self.materials])[self.cell_material]
+        me = np.einsum("cq,qa->ca", wdet, mesh.reference.shape(pts)) * dens[:, None]
+        s = 1.0 / np.sqrt(np.repeat(me, d, axis=1))  # [nc, npc*d]
+        lam = 0.0
+        if mesh.n_cells:
+            A = Ke * s[:, :, None] * s[:, None, :]
+            active = self.cell_weight > 0
+            if active.any():
+                lam = float(np.linalg.eigvalsh(A[active])[:, -1].max())
+        lam = self.comm.allreduce(lam, op=MPI.MAX)
+        if lam <= 0:
+            raise SimulationError("no stiffness: cannot estimate a stable time step")
+        return safety * 2.0 / np.sqrt(lam)
+
+    def destroy(self) -> None:
+        for v in (self.u, self.v, self.f, self.f_ext, self._work):
+            v.destroy()
+        super().destroy()

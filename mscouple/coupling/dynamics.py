@@ -1,0 +1,220 @@
+"""Bridging-domain dynamics: the coupled velocity-Verlet step across an intercommunicator.
+
+The continuum runs on the continuum ranks, the patch on its own ranks; an
+:class:`~mscouple.coupling.exchange.InterfaceExchange` joins them (or, with both on one
+rank, its ``local`` form — the same code path with copies instead of messages).
+
+Step order (velocity Verlet with a RATTLE projection after each half kick; the
+constraint is linear, so the projection is exact — see :mod:`mscouple.coupling.bdm`)::
+
+    both sides:      kick(dt/2)                       v += dt/2 · f / m
+    patch → cont.:   band-atom velocities              [m_band, k]   point-to-point
+    continuum:       solve A μ = −Cᵀ g, correct nodes
+    cont. → patch:   band-atom velocity corrections    [m_band, k]   point-to-point
+    both sides:      drift(dt); compute_forces()
+    both sides:      kick(dt/2)
+    (projection exchange again; the damping band acts here, over dt, on the full-step
+     velocities, followed by a re-projection)
+
+Per step each side sends O(interface) numbers twice; the sides step concurrently between
+the exchanges. The *mechanical side* interface both models must offer is documented in
+:mod:`mscouple.coupling.models1d` (``mass``, ``v``, ``kick``, ``drift``,
+``compute_forces``, ``kinetic_energy``, ``potential_energy``); the engines are wrapped to it
+by thin adapters.
+
+Energy (the ledger): atomic KE + PE (blended) + continuum KE + strain (weighted) is the
+conserved Hamiltonian; the projections' kinetic-energy change is reported as constraint
+work, the fine-scale damping's removal as damping_removed.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import ConfigError, SimulationError
+from .bdm import BridgingDomain
+from .damping import DampingBand
+from .exchange import InterfaceExchange
+from .ledger import EnergyLedger
+
+__all__ = ["BridgingDomainCoupler"]
+
+
+class BridgingDomainCoupler:
+    """Drive one patch and the continuum with bridging-domain constraints.
+
+    Parameters
+    ----------
+    exchange : the interface pattern (``InterfaceExchange.setup`` or ``.local``); its
+        continuum-side ``transfer`` maps local nodes to the assigned band atoms.
+    patch : the atomistic mechanical side (patch ranks; ``None`` elsewhere).
+    continuum : the continuum mechanical side (continuum ranks; ``None`` elsewhere).
+    band_atoms : patch side: indices of the band atoms in the patch arrays, in the order
+        given to the exchange.
+    components : number of velocity components coupled (the continuum's dimension).
+    multipliers : ``"atoms"`` or ``"nodes"`` (see :class:`~mscouple.coupling.bdm.BridgingDomain`).
+    damping : optional callable ``gamma(X [m, dim]) -> [m]`` giving each band atom's damping
+        rate (1/time) for the fine-scale velocity ``v_α − Σ N_I v_I`` (e.g. a stadium profile).
+    damping_reference : ``"continuum"`` damps ``v_α − Σ N_I v_I`` (only what the mesh cannot
+        carry); ``"zero"`` damps the whole atomic velocity (classical stadium damping; it also
+        absorbs long waves).
+    temperature, boltzmann, mvv2e, seed : Langevin bath of the damping band.
+    continuum_comm_size : continuum ranks; the constraint solve is local, so one rank only
+        (a multi-rank continuum needs the interface system gathered — not implemented yet).
+    local_comm : this rank's side communicator (continuum or patch comm); its rank 0 speaks
+        for the side when energies are exchanged. ``None`` with a one-rank side.
+    """
+
+    def __init__(self, exchange: InterfaceExchange, *, patch=None, continuum=None,
+                 band_atoms: Optional[np.ndarray] = None, components: int = 1,
+                 multipliers: str = "atoms", damping: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                 temperature: float = 0.0, boltzmann: float = 1.0, mvv2e: float = 1.0, seed: int = 0,
+                 damping_reference: str = "continuum",
+                 continuum_comm_size: int = 1, local_comm=None) -> None:
+        self.ex = exchange
+        self.local_comm = local_comm
+        self.patch = patch
+        self.continuum = continuum
+        self.k = int(components)
+        self.mvv2e = float(mvv2e)
+        self.is_patch = exchange.side in ("patch", "both")
+        self.is_continuum = exchange.side in ("continuum", "both")
+        if self.is_patch and patch is None:
+            raise ConfigError("this rank is on the patch side: pass patch=")
+        if self.is_continuum and continuum is None:
+            raise ConfigError("this rank is on the continuum side: pass continuum=")
+        if self.is_continuum and continuum_comm_size != 1:
+            raise ConfigError("bridging-domain dynamics runs its continuum on one rank for now: "
+                              "give the continuum 1 rank in [layout]")
+        self._band = None
+        self._band_ids = None
+        self._reorder_seen = None
+        if self.is_patch:
+            self._band = (np.arange(exchange.n_local) if band_atoms is None
+                          else np.asarray(band_atoms, dtype=np.int64))
+            if self._band.size != exchange.n_local:
+                raise ConfigError("band_atoms must list the atoms given to the exchange, in the same order")
+            if hasattr(patch, "reorder_count") and hasattr(patch, "ids"):
+                self._band_ids = np.asarray(patch.ids)[self._band].copy()
+                self._reorder_seen = patch.reorder_count
+        m_up = self.patch.mass[self.band_atoms] if self.is_patch else None
+        m_band = self.ex.to_continuum(m_up, 1)
+        self.bdm: Optional[BridgingDomain] = None
+        self.damping: Optional[DampingBand] = None
+        if self.is_continuum:
+            self.bdm = BridgingDomain(exchange.transfer.matrix, m_band[:, 0], continuum.mass,
+                                      multipliers=multipliers, mvv2e=mvv2e)
+            if damping is not None:
+                gamma = np.asarray(damping(exchange.reference), dtype=float)
+                self.damping = DampingBand(gamma, m_band[:, 0], exchange.atom_ids, temperature,
+                                           boltzmann, mvv2e, seed)
+        if damping_reference not in ("continuum", "zero"):
+            raise ConfigError(f"damping_reference = {damping_reference!r}: expected 'continuum' or 'zero'")
+        self.damping_reference = damping_reference
+        self.ledger = EnergyLedger()
+        self.step_count = 0
+        self.last_gap = 0.0
+
+    @property
+    def band_atoms(self) -> np.ndarray | None:
+        """Patch side: current local indices of the band atoms (re-found by id after the MD
+        engine re-orders its atoms)."""
+        if self._band_ids is not None and self.patch.reorder_count != self._reorder_seen:
+            ids = np.asarray(self.patch.ids)
+            order = np.argsort(ids)
+            pos = np.searchsorted(ids, self._band_ids, sorter=order)
+            pos = np.minimum(pos, ids.size - 1)
+            idx = order[pos]
+            if ids.size == 0 or not np.array_equal(ids[idx], self._band_ids):
+                raise SimulationError("a handshake atom migrated to another patch rank; rebuild the "
+                                      "interface exchange (InterfaceExchange.setup) after migration")
+            self._band = idx
+            self._reorder_seen = self.patch.reorder_count
+        return self._band
+
+    # ------------------------------------------------------------------ pieces
+    def project(self, h: float = 0.0) -> None:
+        """Put band velocities on the constraint (and, if ``h > 0``, damp fine-scale motion
+        over a time ``h``)."""
+        k = self.k
+        up = self.patch.v[self.band_atoms, :k] if self.is_patch else None
+        va = self.ex.to_continuum(up, k)
+        dva = None
+        if self.is_continuum:
+            vn = self.continuum.v
+            bdm = self.bdm
+            res = bdm.solve(va, vn[bdm.nodes, :k])
+            vn[bdm.nodes, :k] += res.dv_nodes
+            new = va + res.dv_atoms
+            self.ledger.add(constraint_work=res.work)
+            self.last_gap = res.gap_before
+            if self.damping is not None and h > 0:
+                # damp the fine-scale velocity, then re-project (a non-uniform damping rate
+                # would otherwise break the constraint); the whole kinetic-energy change of
+                # band atoms and nodes is the energy the damping removed.
+                vnb = vn[bdm.nodes, :k]
+                ke_old = self._band_ke(new, vnb)
+                ref = (bdm.N @ vnb if self.damping_reference == "continuum" else np.zeros_like(new))
+                u = new - ref
+                self.damping.apply(u, h, self.step_count)
+                new = ref + u
+                res2 = bdm.solve(new, vnb)
+                vn[bdm.nodes, :k] += res2.dv_nodes
+                new = new + res2.dv_atoms
+                self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn[bdm.nodes, :k]))
+            dva = new - va
+        corr = self.ex.to_patch(dva, k)
+        if self.is_patch:
+            self.patch.v[self.band_atoms, :k] += corr
+
+    def _band_ke(self, va: np.ndarray, vn: np.ndarray) -> float:
+        b = self.bdm
+        return 0.5 * self.mvv2e * (float(np.sum(b.m[:, None] * va ** 2)) + float(np.sum(b.M[:, None] * vn ** 2)))
+
+    def step(self, dt: float, nsteps: int = 1) -> None:
+        """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm)."""
+        h = 0.5 * dt
+        for _ in range(nsteps):
+            for s in self._sides():
+                s.kick(h)
+            self.project()
+            for s in self._sides():
+                s.drift(dt)
+                s.compute_forces()
+            for s in self._sides():
+                s.kick(h)
+            self.project(dt)  # damping acts on full-step velocities, the ledger's variables
+            self.step_count += 1
+
+    def _sides(self):
+        out = []
+        if self.is_patch:
+            out.append(self.patch)
+        if self.is_continuum:
+            out.append(self.continuum)
+        return out
+
+    # ------------------------------------------------------------------ energy
+    def energies(self) -> EnergyLedger:
+        """Fill the ledger's state terms on every rank (collective over the intercomm)."""
+        mine = np.zeros(4)
+        if self.is_patch:
+            mine[0] = self.patch.kinetic_energy()
+            mine[1] = self.patch.potential_energy()
+        if self.is_continuum:
+            mine[2] = self.continuum.kinetic_energy()
+            mine[3] = self.continuum.potential_energy()
+        if self.ex.intercomm is None:
+            tot = mine
+        else:
+            # sides' totals are collective on their own comm; exchange them once
+            other = np.asarray(self.ex.intercomm.allreduce(mine if self._side_root() else np.zeros(4)))
+            tot = mine + other
+        self.ledger.set_state(atomic_kinetic=tot[0], atomic_potential=tot[1],
+                              continuum_kinetic=tot[2], continuum_strain=tot[3])
+        return self.ledger
+
+    def _side_root(self) -> bool:
+        comm = getattr(self, "local_comm", None)
+        return comm is None or comm.Get_rank() == 0

@@ -1,0 +1,235 @@
+"""Interface traffic between the continuum ranks and one atomistic patch.
+
+The two groups are joined by an intercommunicator (``Layout`` builds it with
+``comm.Split`` + ``Create_intercomm``). At set-up (and again after atoms migrate) the
+pattern is computed:
+
+1. each rank publishes the bounding box of its interface items (patch: its handshake
+   atoms; continuum: its cells meeting the band) — one ``allgather`` over the intercomm;
+2. a patch rank sends the ids and reference positions of its atoms in a continuum rank's
+   box to that rank only; the continuum rank locates them in its cells and answers which it
+   found; an atom found by several continuum ranks (on a partition face) goes to the
+   lowest; every atom must be found by one (else :class:`ConfigError` on every rank).
+
+Each continuum rank then holds the interface atoms assigned to it (grouped by patch rank,
+in the patch rank's order) and the :class:`~mscouple.coupling.transfer.TransferOperator` of
+those atoms over its *local* nodes. Each step moves only interface rows, point-to-point,
+between the pairs of ranks that share atoms: O(interface) data, no collective.
+
+Both sides call every method together; the side without data passes ``None``.
+Without an intercommunicator (both models on this rank) :meth:`InterfaceExchange.local`
+gives the same object with copies instead of messages.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ConfigError
+from .transfer import TransferOperator, locate_points
+
+__all__ = ["InterfaceExchange"]
+
+_TAG_UP = 7301  # patch -> continuum
+_TAG_DOWN = 7302  # continuum -> patch
+
+
+def _bbox(points: np.ndarray, dim: int) -> np.ndarray:
+    if points.shape[0] == 0:
+        return np.array([np.inf] * dim + [-np.inf] * dim)
+    return np.concatenate([points.min(axis=0), points.max(axis=0)])
+
+
+def _in_box(points: np.ndarray, box: np.ndarray, tol: float) -> np.ndarray:
+    d = points.shape[1]
+    return np.all((points >= box[:d] - tol) & (points <= box[d:] + tol), axis=1)
+
+
+def _pair_tol(a: np.ndarray, b: np.ndarray) -> float:
+    e = np.concatenate([a, b])
+    e = e[np.isfinite(e)]
+    return 1e-9 * (1.0 + (float(np.abs(e).max()) if e.size else 0.0))
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Symmetric box-overlap test (the same answer on both sides of the intercomm)."""
+    d = a.size // 2
+    tol = _pair_tol(a, b)
+    return bool(np.all(a[:d] <= b[d:] + tol) and np.all(b[:d] <= a[d:] + tol))
+
+
+class InterfaceExchange:
+    """Point-to-point exchange pattern of one continuum ⇄ patch interface.
+
+    Build with :meth:`setup` (collective over ``intercomm``) or :meth:`local`.
+
+    Continuum-side attributes: ``transfer`` (N over the assigned atoms, local nodes),
+    ``atom_ids`` [m_c] global ids of the assigned atoms, ``reference`` [m_c, dim].
+    Patch-side attributes: ``n_local`` (number of interface atoms given at set-up).
+    """
+
+    def __init__(self) -> None:
+        self.intercomm = None
+        self.side: str = "both"
+        self.transfer: Optional[TransferOperator] = None
+        self.atom_ids: Optional[np.ndarray] = None
+        self.reference: Optional[np.ndarray] = None
+        self.n_local = 0
+        # pattern: list of (remote rank, local row indices) — patch side: rows of its atoms;
+        # continuum side: slice of its assigned-atom array
+        self._peers: list[tuple[int, np.ndarray]] = []
+        self.n_assigned = 0
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def local(cls, ids: np.ndarray, reference: np.ndarray, nodes: np.ndarray, cells: np.ndarray,
+              kind: str = "P1", tol: float = 1e-10) -> "InterfaceExchange":
+        """Both models on this rank: the continuum's atom order is the patch's order."""
+        self = cls()
+        nodes = np.asarray(nodes, dtype=float).reshape(len(nodes), -1)
+        dim = nodes.shape[1]
+        X = np.asarray(reference, dtype=float).reshape(len(ids), -1)[:, :dim]
+        cell, vals = locate_points(nodes, cells, X, kind, tol)
+        if np.any(cell < 0):
+            raise ConfigError(f"{int(np.sum(cell < 0))} interface atom(s) lie outside the continuum mesh: "
+                              "make the mesh cover the handshake band")
+        self.transfer = TransferOperator.from_located(cells, cell, vals, nodes.shape[0])
+        self.atom_ids = np.asarray(ids, dtype=np.int64).copy()
+        self.reference = X.copy()
+        self.n_local = self.n_assigned = len(ids)
+        return self
+
+    @classmethod
+    def setup(cls, intercomm, side: str, *, ids: np.ndarray | None = None, reference: np.ndarray | None = None,
+              nodes: np.ndarray | None = None, cells: np.ndarray | None = None, kind: str = "P1",
+              dim: int | None = None, tol: float = 1e-10) -> "InterfaceExchange":
+        """Collective over ``intercomm``: patch ranks pass ``ids`` [m] and ``reference`` [m, ≥dim];
+        continuum ranks pass ``nodes`` [n, dim], ``cells`` [n_cells, npc] (their local cells
+        near the band) and ``kind``. Every rank passes ``dim``."""
+        if side not in ("continuum", "patch"):
+            raise ConfigError(f"side = {side!r}: expected 'continuum' or 'patch'")
+        self = cls()
+        self.intercomm = intercomm
+        self.side = side
+        if side == "patch":
+            ids = np.asarray(ids, dtype=np.int64)
+            X = np.ascontiguousarray(np.asarray(reference, dtype=float).reshape(len(ids), -1)[:, :dim])
+            box = _bbox(X, dim)
+        else:
+            nodes = np.asarray(nodes, dtype=float).reshape(len(nodes), -1)
+            cells = np.asarray(cells, dtype=np.int64)
+            box = _bbox(nodes[np.unique(cells)] if cells.size else np.zeros((0, dim)), dim)
+        remote_boxes = intercomm.allgather(box)
+
+        if side == "patch":
+            peers = [r for r, b in enumerate(remote_boxes) if _overlap(box, b)]
+            cand = {r: np.flatnonzero(_in_box(X, remote_boxes[r], _pair_tol(box, remote_boxes[r]))) for r in peers}
+            reqs = [intercomm.isend((ids[c], X[c]), dest=r, tag=_TAG_UP) for r, c in cand.items()]
+            found = {r: intercomm.recv(source=r, tag=_TAG_DOWN) for r in peers}
+            for q in reqs:
+                q.wait()
+            owner = np.full(ids.size, -1, dtype=np.int64)
+            for r in sorted(peers, reverse=True):  # lowest continuum rank wins
+                owner[cand[r][found[r]]] = r
+            missing = int(np.sum(owner < 0))
+            reqs = []
+            for r in peers:
+                keep = owner[cand[r]] == r
+                reqs.append(intercomm.isend(keep, dest=r, tag=_TAG_UP))
+                rows = cand[r][keep]
+                if rows.size:
+                    self._peers.append((r, rows))
+            for q in reqs:
+                q.wait()
+            self.n_local = ids.size
+        else:
+            peers = [r for r, b in enumerate(remote_boxes) if _overlap(box, b)]
+            got = {r: intercomm.recv(source=r, tag=_TAG_UP) for r in peers}
+            located = {}
+            reqs = []
+            for r in peers:
+                rid, rX = got[r]
+                cell, vals = locate_points(nodes, cells, rX, kind, tol)
+                located[r] = (cell, vals)
+                reqs.append(intercomm.isend(cell >= 0, dest=r, tag=_TAG_DOWN))
+            for q in reqs:
+                q.wait()
+            all_ids, all_X, all_cell, all_vals = [], [], [], []
+            start = 0
+            for r in peers:
+                keep = intercomm.recv(source=r, tag=_TAG_UP)
+                rid, rX = got[r]
+                cell, vals = located[r]
+                n = int(keep.sum())
+                if n:
+                    all_ids.append(rid[keep]); all_X.append(rX[keep])
+                    all_cell.append(cell[keep]); all_vals.append(vals[keep])
+                    self._peers.append((r, np.arange(start, start + n)))
+                    start += n
+            npc = cells.shape[1] if cells.ndim == 2 else 1
+            self.n_assigned = start
+            self.atom_ids = np.concatenate(all_ids) if all_ids else np.zeros(0, np.int64)
+            self.reference = np.concatenate(all_X) if all_X else np.zeros((0, dim))
+            cell = np.concatenate(all_cell) if all_cell else np.zeros(0, np.int64)
+            vals = np.concatenate(all_vals) if all_vals else np.zeros((0, npc))
+            self.transfer = TransferOperator.from_located(cells, cell, vals, nodes.shape[0])
+            missing = 0
+        # every rank learns whether some patch atom was not located anywhere
+        first = intercomm.allreduce(missing)  # each group gets the other group's sum
+        total = intercomm.allreduce(first)
+        if total:
+            raise ConfigError("interface atoms lie outside the continuum mesh: make the mesh cover "
+                              "the whole handshake band")
+        return self
+
+    # ------------------------------------------------------------------ traffic
+    @property
+    def peers(self) -> list[int]:
+        """Remote ranks this rank exchanges with each step."""
+        return [r for r, _ in self._peers]
+
+    def to_continuum(self, values: np.ndarray | None, ncomp: int = 1) -> np.ndarray | None:
+        """Patch rows ``values`` [n_local, ncomp] → continuum array [n_assigned, ncomp].
+
+        Patch ranks pass their values and get ``None``; continuum ranks pass ``None``.
+        """
+        if self.intercomm is None:
+            return np.array(values, dtype=float).reshape(self.n_local, ncomp)
+        if self.side == "patch":
+            v = np.asarray(values, dtype=float).reshape(self.n_local, ncomp)
+            reqs = [self.intercomm.Isend(np.ascontiguousarray(v[rows]), dest=r, tag=_TAG_UP)
+                    for r, rows in self._peers]
+            from mpi4py import MPI
+            MPI.Request.Waitall(reqs)
+            return None
+        out = np.empty((self.n_assigned, ncomp))
+        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
+        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_UP) for (r, _), (b, _) in zip(self._peers, bufs)]
+        from mpi4py import MPI
+        MPI.Request.Waitall(reqs)
+        for b, rows in bufs:
+            out[rows] = b
+        return out
+
+    def to_patch(self, values: np.ndarray | None, ncomp: int = 1) -> np.ndarray | None:
+        """Continuum array ``values`` [n_assigned, ncomp] → patch rows [n_local, ncomp].
+
+        Continuum ranks pass their values and get ``None``; patch ranks pass ``None``.
+        """
+        if self.intercomm is None:
+            return np.array(values, dtype=float).reshape(self.n_assigned, ncomp)
+        from mpi4py import MPI
+        if self.side == "continuum":
+            v = np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)
+            reqs = [self.intercomm.Isend(np.ascontiguousarray(v[rows]), dest=r, tag=_TAG_DOWN)
+                    for r, rows in self._peers]
+            MPI.Request.Waitall(reqs)
+            return None
+        out = np.zeros((self.n_local, ncomp))
+        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
+        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_DOWN) for (r, _), (b, _) in zip(self._peers, bufs)]
+        MPI.Request.Waitall(reqs)
+        for b, rows in bufs:
+            out[rows] = b
+        return out
