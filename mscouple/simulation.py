@@ -46,6 +46,8 @@ from .layout import Layout
 from .units import get_units
 
 EXIT_STOPPED = 75
+# continuum cell names -> the XDMF writer's (meshio-style) names
+_XDMF_CELL = {"interval": "line", "segment": "line", "tetrahedron": "tetra", "quadrilateral": "quad", "hex": "hexahedron"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -78,8 +80,8 @@ class PatchModel:
     def energies(self) -> dict[str, float]:
         s = self.system
         ke, pe = s.kinetic_energy(), s.potential_energy()
-        return {f"{self.name}/kinetic": ke, f"{self.name}/potential": pe,
-                f"{self.name}/temperature": s.temperature()}
+        return {f"E_kin_{self.name}": ke, f"E_pot_{self.name}": pe,
+                f"T_{self.name}": s.temperature()}
 
     def check_finite(self, step: int) -> None:
         s = self.system
@@ -220,12 +222,12 @@ class ContinuumModel:
             if self.physics == "elastostatics":
                 u = self.mech.u if hasattr(self.mech, "u") and self.mech.u is not None else None
                 if u is not None and self.static_done:
-                    out["continuum/strain"] = self.mech.strain_energy(u)
+                    out["E_strain_continuum"] = self.mech.strain_energy(u)
             else:
-                out["continuum/kinetic"] = self.mech.kinetic_energy()
-                out["continuum/strain"] = self.mech.strain_energy()
+                out["E_kin_continuum"] = self.mech.kinetic_energy()
+                out["E_strain_continuum"] = self.mech.strain_energy()
         if self.heat is not None:
-            out["continuum/thermal"] = self.heat.thermal_energy()
+            out["E_thermal_continuum"] = self.heat.thermal_energy()
         return out
 
     def check_finite(self, step: int) -> None:
@@ -245,7 +247,8 @@ class ContinuumModel:
         topo = self.mesh.output_topology()
         self.fields_writer = XdmfWriter(self.comm, self.outdir / "continuum.h5", points=topo["coordinates"],
                                         point_ids=topo["global_ids"], cells=topo["cells"],
-                                        cell_type=topo["cell_type"], metadata=metadata)
+                                        cell_type=_XDMF_CELL.get(topo["cell_type"], topo["cell_type"]),
+                                        metadata=metadata)
 
     def _fields(self) -> dict[str, np.ndarray]:
         f: dict[str, np.ndarray] = {}
@@ -320,8 +323,9 @@ class Simulation:
         merged: dict[str, float] = {}
         for d in self.world.allgather(mine):
             merged.update(d)
-        total = sum(v for k, v in merged.items() if k.split("/")[-1] in ("kinetic", "potential", "strain", "thermal"))
-        merged["total_energy"] = total
+        # the conserved total: every energy column except the ledger's bookkeeping terms
+        merged["E_total"] = sum(v for k, v in merged.items()
+                                if k.startswith(("E_kin_", "E_pot_", "E_strain_", "E_thermal_")))
         return merged
 
     def _advance(self, n: int) -> None:
@@ -414,8 +418,8 @@ class Simulation:
             summary = {"status": status, "step": self.step, "time": self.time, "wall_seconds": wall,
                        "ranks": world.Get_size(), "atoms": self.n_atoms, **final}
             first = series.rows[0][2] if series.rows else {}
-            if "total_energy" in first and "total_energy" in final and first["total_energy"] != 0:
-                summary["energy_drift"] = (final["total_energy"] - first["total_energy"]) / abs(first["total_energy"])
+            if "E_total" in first and "E_total" in final and first["E_total"] != 0:
+                summary["energy_drift"] = (final["E_total"] - first["E_total"]) / abs(first["E_total"])
             if self.coupler is not None:
                 summary.update(self.coupler.summary())
             from .io_atomic import atomic_write_text

@@ -152,11 +152,11 @@ def cmd_run(args, world) -> int:
 
 def cmd_plot(args, world) -> int:
     def go():
-        from ..io.plots import plot_run
+        from ..io.plots import plot_series
 
         if world.Get_rank() == 0:
-            for path in plot_run(args.run, args.out):
-                print(f"wrote {path}")
+            for name, path in plot_series(args.run, args.out).items():
+                print(f"wrote {path} ({name})")
         return 0
 
     return run_guarded(world, go, debug=args.debug)

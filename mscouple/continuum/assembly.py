@@ -41,23 +41,24 @@ def _csr_pattern(r: np.ndarray, c: np.ndarray, nrows: int, ncols: int
         _sparsetools.coo_tocsr(nrows, ncols, npair, r.astype(idx_t, copy=False), c.astype(idx_t, copy=False),
                                np.arange(npair, dtype=idx_t), Ap, Aj, Ax)
         _sparsetools.csr_sort_indices(nrows, Ap, Aj, Ax)
-        rows_sorted = np.repeat(np.arange(nrows, dtype=idx_t), np.diff(Ap))
     except (ImportError, AttributeError, TypeError, ValueError):  # portable fallback
         key = r.astype(np.int64) * ncols + c
         Ax = np.argsort(key, kind="stable")
         Aj = c[Ax]
-        rows_sorted = r[Ax]
-    new = np.ones(npair, dtype=bool)
+        Ap = np.zeros(nrows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=nrows), out=Ap[1:])
+    new = np.empty(npair, dtype=bool)
     if npair:
-        new[1:] = (Aj[1:] != Aj[:-1]) | (rows_sorted[1:] != rows_sorted[:-1])
-    pos = np.cumsum(new) - 1
+        np.not_equal(Aj[1:], Aj[:-1], out=new[1:])
+        starts = Ap[:-1][Ap[:-1] < npair]
+        new[starts] = True  # first entry of every non-empty row
+        new[0] = True
+    cs = np.cumsum(new, dtype=np.int64)
     emap = np.empty(npair, dtype=np.int64)
-    emap[Ax] = pos
+    emap[Ax] = cs - 1
     indices = Aj[new]
-    counts = np.bincount(rows_sorted[new], minlength=nrows) if npair else np.zeros(nrows, np.int64)
-    indptr = np.zeros(nrows + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return indptr, indices, emap
+    indptr = np.concatenate([[0], cs])[Ap]
+    return indptr.astype(np.int64), indices, emap
 
 
 class MatrixAssembler:
@@ -82,6 +83,7 @@ class MatrixAssembler:
             self._rem = np.zeros(0, dtype=np.int64)
             self._nrecv = 0
             ip, ind, self._emap = _csr_pattern(rows_l, cols_l, nrows, ncols)
+            pair_rows = rows_l
         else:
             own_row = mesh.owned[rows_l]
             self._own = np.nonzero(own_row)[0]
@@ -104,24 +106,31 @@ class MatrixAssembler:
             r = np.concatenate([gl[rows_l[self._own]] - rstart, recv[:, 0] - rstart])
             c = np.concatenate([gl[cols_l[self._own]], recv[:, 1]])
             ip, ind, self._emap = _csr_pattern(r, c, nrows, ncols)
+            pair_rows = r
             self._nrecv = len(recv)
         self.nnz_blocks = len(ind)
-        # dof-level CSR (node-major): dof row (i, a) holds (j, b) for j in node row i, b < nc
+        # dof-level CSR (node-major): dof row (i, a) holds (j, b) for j in node row i, b < nc,
+        # so entry (block p in node row i, a, b) sits at ip[i]·nc² + a·len_i·nc + (p − ip[i])·nc + b.
         rowlen = np.diff(ip)
         self.indptr = np.zeros(nrows * nc + 1, dtype=np.int64)
         np.cumsum(np.repeat(rowlen * nc, nc), out=self.indptr[1:])
-        node_row = np.repeat(np.arange(nrows), rowlen)
-        jpos = np.arange(len(ind)) - ip[node_row]  # position of block within its node row
-        a = np.arange(nc)
-        # target index of block entry (p, a, b): indptr[row*nc + a] + jpos*nc + b
-        self._target = (self.indptr[(node_row[:, None] * nc + a[None, :])][:, :, None]
-                        + (jpos[:, None, None] * nc + a[None, None, :])).ravel()
-        self.indices = (ind[:, None] * nc + a[None, :])  # per block: the nc columns
-        self.indices = np.repeat(self.indices[:, None, :], nc, axis=1).ravel()
-        col_sorted = np.empty_like(self.indices)
-        col_sorted[self._target] = self.indices
-        self.indices = col_sorted.astype(_INT)
+        a = np.arange(nc, dtype=np.int64)
+        node_row = np.repeat(np.arange(nrows, dtype=np.int64), rowlen)
+        base = ip[node_row] * (nc * nc - nc) + np.arange(len(ind), dtype=np.int64) * nc
+        step = rowlen[node_row] * nc
+        target = base[:, None, None] + a[None, :, None] * step[:, None, None] + a[None, None, :]
+        indices = np.empty(self.nnz_blocks * nc * nc, dtype=_INT)
+        indices[target.ravel()] = np.broadcast_to((ind.astype(np.int64)[:, None] * nc + a)[:, None, :],
+                                                  target.shape).ravel()
+        self.indices = indices
         self.indptr = self.indptr.astype(_INT)
+        # one index per (pair, a, b): straight into the dof-level CSR data (numeric = 1 bincount)
+        prow = pair_rows.astype(np.int64)
+        pbase = ip[prow] * (nc * nc - nc) + self._emap * nc
+        pstep = rowlen[prow] * nc
+        self._dofmap = (pbase[:, None, None] + a[None, :, None] * pstep[:, None, None]
+                        + a[None, None, :]).ravel().astype(np.intp, copy=False)
+        del self._emap
 
     def _gather_blocks(self, blocks: np.ndarray) -> np.ndarray:
         """[pairs on this rank's rows, nc*nc]: own-row blocks then blocks received from others."""
@@ -140,12 +149,7 @@ class MatrixAssembler:
         """Owned-row CSR values [nnz] (aligned with ``indptr``/``indices``) of the assembled blocks."""
         nc2 = self.space.ncomp ** 2
         vals = self._gather_blocks(blocks)
-        summed = np.empty((self.nnz_blocks, nc2))
-        for k in range(nc2):
-            summed[:, k] = np.bincount(self._emap, weights=vals[:, k], minlength=self.nnz_blocks)
-        data = np.empty(self.nnz_blocks * nc2)
-        data[self._target] = summed.ravel()
-        return data
+        return np.bincount(self._dofmap, weights=vals.ravel(), minlength=self.nnz_blocks * nc2)
 
     def assemble(self, blocks: np.ndarray, prefix: str | None = None, use_inodes: bool | None = None
                  ) -> PETSc.Mat:

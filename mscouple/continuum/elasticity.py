@@ -74,22 +74,27 @@ def stiffness_blocks(space: FunctionSpace, materials: Sequence[ElasticMaterial],
     npc = mesh.nodes_per_cell
     nc = mesh.n_cells
     wdet = wdet * cell_weight[:, None]
-    H = None
-    for q in range(G.shape[1]):  # H[c,a,b,k,l] = Σ_q wdet G[c,q,a,k] G[c,q,b,l] (outer products)
-        Gq = G[:, q]
-        Hq = (Gq * wdet[:, q, None, None])[:, :, None, :, None] * Gq[:, None, :, None, :]
-        H = Hq if H is None else H + Hq
-    H = H.reshape(nc * npc * npc, d * d)
-    out = np.empty((nc * npc * npc, d * d))
-    cm = np.repeat(cell_material, npc * npc)
-    for m, mat in enumerate(materials):
-        Cm = mat.tensor(d, mode).transpose(1, 3, 0, 2).reshape(d * d, d * d)  # [(k,l),(i,j)]
-        sel = cm == m
-        if len(materials) == 1:
-            np.matmul(H, Cm, out=out)
-        elif sel.any():
-            out[sel] = H[sel] @ Cm
-    return out.reshape(nc, npc, npc, d, d)
+    Cms = [mat.tensor(d, mode).transpose(1, 3, 0, 2).reshape(d * d, d * d) for mat in materials]  # [(k,l),(i,j)]
+    out = np.empty((nc, npc, npc, d, d))
+    chunk = max(1, 2 ** 18 // (npc * npc * d * d))  # keep temporaries in cache
+    for s in range(0, nc, chunk):
+        e = min(nc, s + chunk)
+        H = None
+        for q in range(G.shape[1]):  # H[c,a,b,k,l] = Σ_q wdet G[c,q,a,k] G[c,q,b,l]
+            Gq = G[s:e, q]
+            Hq = (Gq * wdet[s:e, q, None, None])[:, :, None, :, None] * Gq[:, None, :, None, :]
+            H = Hq if H is None else H + Hq
+        H = H.reshape(-1, d * d)
+        o = out[s:e].reshape(-1, d * d)
+        if len(Cms) == 1:
+            np.matmul(H, Cms[0], out=o)
+        else:
+            cm = np.repeat(cell_material[s:e], npc * npc)
+            for m, Cm in enumerate(Cms):
+                sel = cm == m
+                if sel.any():
+                    o[sel] = H[sel] @ Cm
+    return out
 
 
 def lumped_mass(space: FunctionSpace, density: np.ndarray, cell_weight: np.ndarray) -> PETSc.Vec:

@@ -154,3 +154,63 @@ class Bar1D:
 
     def potential_energy(self) -> float:
         return self._estrain
+
+
+class Heat1D:
+    """Lumped-capacity P1 heat conduction on ``nodes`` [n] / ``cells`` [nc, 2], backward Euler.
+
+    ``m_I (T_I' − T_I)/Δt = −(K T')_I + S_I`` on free nodes; nodes listed in :meth:`step`'s
+    ``fixed`` get prescribed temperatures and report the *reaction power*
+
+        P_I = −(K T')_I + S_I − m_I (T_I' − T_I)/Δt          (energy/time),
+
+    the power the conducting continuum passes into node I beyond its own capacity. With
+    ``E = Σ_all m_I T_I`` one has exactly ``ΔE = Δt (Σ S − Σ P)`` (K has zero row sums).
+
+    Parameters: ``conductivity`` (k A, energy·length/time/temperature), ``rho_c`` (heat
+    capacity per length, energy/temperature/length), ``cell_weight`` [nc] multiplies both.
+    """
+
+    def __init__(self, nodes: np.ndarray, cells: np.ndarray, conductivity: float, rho_c: float,
+                 cell_weight: np.ndarray | None = None) -> None:
+        import scipy.sparse as sp
+
+        self.x = np.asarray(nodes, dtype=float).ravel()
+        self.cells = np.asarray(cells, dtype=np.int64)
+        n = self.x.size
+        w = np.ones(len(self.cells)) if cell_weight is None else np.asarray(cell_weight, float)
+        L = np.abs(self.x[self.cells[:, 1]] - self.x[self.cells[:, 0]])
+        ke = w * conductivity / L
+        i, j = self.cells[:, 0], self.cells[:, 1]
+        rows = np.concatenate([i, j, i, j])
+        cols = np.concatenate([i, j, j, i])
+        vals = np.concatenate([ke, ke, -ke, -ke])
+        self.K = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+        self.capacity = np.bincount(i, 0.5 * w * rho_c * L, n) + np.bincount(j, 0.5 * w * rho_c * L, n)
+        if np.any(self.capacity <= 0):
+            raise ConfigError("a heat node belongs to no cell")
+        self.T = np.zeros(n)
+        self.source = np.zeros(n)
+        self._cache: dict = {}
+
+    def thermal_energy(self) -> float:
+        return float(np.sum(self.capacity * self.T))
+
+    def step(self, dt: float, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Advance by ``dt`` with ``T[fixed] = values``; return the reaction powers [len(fixed)]."""
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as spla
+
+        fixed = np.asarray(fixed, dtype=np.int64)
+        key = (float(dt), fixed.tobytes())
+        if key not in self._cache:
+            free = np.setdiff1d(np.arange(self.T.size), fixed)
+            A = (sp.diags(self.capacity / dt) + self.K).tocsr()
+            self._cache = {key: (free, spla.factorized(A[free][:, free].tocsc()), A[free][:, fixed].tocsr())}
+        free, solve, Afx = self._cache[key]
+        T_old = self.T.copy()
+        rhs = self.capacity[free] / dt * T_old[free] + self.source[free] - Afx @ values
+        self.T[fixed] = values
+        self.T[free] = solve(rhs)
+        KT = self.K @ self.T
+        return -KT[fixed] + self.source[fixed] - self.capacity[fixed] * (self.T[fixed] - T_old[fixed]) / dt

@@ -102,6 +102,38 @@ class PowerMatchedThermostat:
         ke1 = 0.5 * self.mvv2e * np.sum(self.mass[:, None] * v2 ** 2)
         return ThermostatStep(lam, float(h * np.sum(power)), float(ke1 - ke0))
 
+    def scale_factors(self, v: np.ndarray, energy: np.ndarray) -> np.ndarray:
+        """Per-atom velocity factors c_α [m] that inject ``energy`` [n_band] *exactly*.
+
+        The discrete form of f = −λ m v: ``v ← c v`` with ``c_α² = 1 + Σ_J N_Jα μ_J`` and
+        ``B μ = 2 energy`` (B as in :meth:`matrix`), so that Σ_α N_Iα ΔKE_α = energy_I for
+        every node and, the rows of N summing to one, Σ_α ΔKE_α = Σ_I energy_I to round-off.
+        To first order μ = −2 λ h: the same multipliers as the power-matched solve.
+        """
+        energy = np.asarray(energy, dtype=float)
+        B = self.matrix(v)
+        try:
+            mu = la.cho_solve(la.cho_factor(B, lower=True), 2.0 * energy)
+        except la.LinAlgError:
+            raise SimulationError(
+                "power-matched thermostat: a node's atoms are all at rest (singular power matrix); "
+                "start the patch at a finite temperature") from None
+        c2 = 1.0 + self.N @ mu
+        if np.any(c2 <= 0):
+            raise SimulationError("power-matched thermostat asked to remove more kinetic energy than the "
+                                  "atoms have: shorten the coupling interval")
+        return np.sqrt(c2)
+
+    def apply_exact(self, v: np.ndarray, power: np.ndarray, h: float) -> ThermostatStep:
+        """Inject ``power`` [n_band] over ``h`` by velocity scaling; injected = requested to round-off."""
+        v2 = np.asarray(v).reshape(self.mass.size, -1)
+        c = self.scale_factors(v2, power * h)
+        e = self.mvv2e * self.mass * np.sum(v2 ** 2, axis=1)
+        injected = 0.5 * float(np.sum(e * (c ** 2 - 1.0)))  # Σ ΔKE without cancellation
+        v2 *= c[:, None]
+        lam = -(c ** 2 - 1.0) / (2.0 * h)  # per atom, first-order equivalent of λ(X_α)
+        return ThermostatStep(lam, float(h * np.sum(power)), injected)
+
     def nodal_temperature(self, v: np.ndarray, boltzmann: float, dof_per_atom: int | None = None) -> np.ndarray:
         """Kinetic temperature projected on the band nodes with the shape functions, [n_band].
 

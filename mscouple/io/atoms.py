@@ -37,11 +37,29 @@ H5MD_UNITS: dict[str, dict[str, str]] = {
 }
 
 
-def _boundary(boundary: str | Sequence[str], dim: int) -> list[str]:
-    b = [boundary] * dim if isinstance(boundary, str) else list(boundary)
-    if len(b) != dim or any(x not in ("periodic", "none") for x in b):
-        raise ValueError(f"boundary must be 'periodic' or 'none' per dimension ({dim}), got {boundary!r}")
-    return b
+_PERIODIC = {"periodic", "p", "pp", True}
+_OPEN = {"none", "free", "fixed", "f", "ff", "shrink", "s", "ss", False}
+
+
+def _boundary(boundary: str | bool | Sequence[str | bool], dim: int) -> list[str]:
+    """Per-dimension H5MD boundary names: ``"periodic"`` or ``"none"``.
+
+    Accepts those, LAMMPS-style ``"p"``/``"f"``/``"s"``, ``"free"``/``"fixed"``, or booleans
+    (``True`` = periodic), either once for all dimensions or one per dimension.
+    """
+    b = [boundary] * dim if isinstance(boundary, (str, bool, np.bool_)) else list(boundary)
+    out = []
+    for x in b:
+        key = x.lower() if isinstance(x, str) else bool(x)
+        if key in _PERIODIC:
+            out.append("periodic")
+        elif key in _OPEN:
+            out.append("none")
+        else:
+            out.append("?")
+    if len(out) != dim or "?" in out:
+        raise ValueError(f"boundary must be 'periodic' or 'none' (or True/False) for each of {dim} dimensions, got {boundary!r}")
+    return out
 
 
 class H5MDWriter:

@@ -45,8 +45,8 @@ _MASK = (1 << 64) - 1
 
 
 def checkpoint_path(directory: str | os.PathLike, step: int, prefix: str = "checkpoint") -> Path:
-    """The conventional name ``<directory>/<prefix>_<step:09d>.h5``."""
-    return Path(directory) / f"{prefix}_{int(step):09d}.h5"
+    """The conventional name ``<directory>/<prefix>_<step:08d>.h5``."""
+    return Path(directory) / f"{prefix}_{int(step):08d}.h5"
 
 
 def latest_checkpoint(directory: str | os.PathLike, prefix: str = "checkpoint") -> Path | None:

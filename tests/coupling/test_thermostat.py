@@ -58,3 +58,19 @@ def test_atoms_at_rest_raise():
     th = PowerMatchedThermostat(T.matrix, mass)
     with pytest.raises(SimulationError, match="finite temperature"):
         th.solve(np.zeros_like(v), np.ones(th.nodes.size))
+
+
+def test_exact_scaling_injects_requested_energy_to_round_off():
+    T, mass, v = _setup()
+    th = PowerMatchedThermostat(T.matrix, mass, mvv2e=METAL.mvv2e)
+    rng = np.random.default_rng(4)
+    Q = rng.normal(scale=0.05, size=th.nodes.size)
+    h = 2e-3
+    v0 = v.copy()
+    st = th.apply_exact(v, Q, h)
+    assert abs(st.injected - st.requested) <= 1e-12 * np.abs(Q * h).sum()
+    # node by node too, and the same multipliers as the power-matched solve to first order
+    dke = 0.5 * METAL.mvv2e * mass * (np.sum(v ** 2, 1) - np.sum(v0 ** 2, 1))
+    np.testing.assert_allclose(th.N.T @ dke, Q * h, rtol=1e-10, atol=1e-14)
+    lam = th.N @ th.solve(v0, Q)
+    np.testing.assert_allclose(st.lam_nodes, lam, rtol=1e-2, atol=1e-3 * np.abs(lam).max())

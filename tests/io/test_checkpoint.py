@@ -122,4 +122,4 @@ def test_latest_checkpoint(tmp_path):
     assert latest_checkpoint(tmp_path) is None
     for s in (5, 120, 40):
         checkpoint_path(tmp_path, s).write_bytes(b"")
-    assert latest_checkpoint(tmp_path).name == "checkpoint_000000120.h5"
+    assert latest_checkpoint(tmp_path).name == "checkpoint_00000120.h5"
