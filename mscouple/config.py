@@ -146,6 +146,9 @@ class RunSpec:
     mode: str = opt("str", "dynamics", choices=("dynamics", "statics"))
     tolerance: float = opt("float", 1e-8, **_POS)
     max_iterations: int = opt("int", 100, check=positive, expect="an integer > 0")
+    max_energy_change: float = opt("float", 0.0, **_NONNEG,
+                                   help="stop if E_total changes by more than this fraction of its "
+                                        "scale between outputs (0: no check)")
 
 
 @dataclass(frozen=True, kw_only=True)

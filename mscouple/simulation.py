@@ -89,6 +89,16 @@ class PatchModel:
         if self.comm.allreduce(int(bad)):
             raise SimulationError(f"step {step}: patch '{self.name}': non-finite atom positions or "
                                   f"velocities (time step too large or potential too stiff?)")
+        # free directions: an atom more than a box length outside has left the model
+        lo, hi = np.asarray(s.box.lo, float), np.asarray(s.box.hi, float)
+        L = hi - lo
+        free = ~np.asarray(s.box.periodic, bool)
+        x = np.asarray(s.x)
+        out = int(np.sum(np.any(((x < lo - L) | (x > hi + L)) & free, axis=1))) if len(x) else 0
+        out = self.comm.allreduce(out)
+        if out:
+            raise SimulationError(f"step {step}: patch '{self.name}': {out} atom(s) left the box "
+                                  f"(more than one box length beyond a free boundary)")
 
     def open_output(self, metadata, resume: bool) -> None:
         every = self.case.output.atoms_every
@@ -328,6 +338,21 @@ class Simulation:
                                 if k.startswith(("E_kin_", "E_pot_", "E_strain_", "E_thermal_")))
         return merged
 
+    def _check_energy(self, energies: dict[str, float]) -> None:
+        """Stop on an energy jump past ``run.max_energy_change`` (a blow-up detector)."""
+        limit = self.case.run.max_energy_change
+        e = energies.get("E_total", 0.0)
+        if not np.isfinite(e):
+            raise SimulationError(f"step {self.step}: total energy is not finite")
+        if limit > 0 and abs(e - self._e_last) > limit * max(self._e_scale, 1e-300):
+            worst = max((k for k in energies if k.startswith("E_") and k != "E_total"),
+                        key=lambda k: abs(energies[k]), default="E_total")
+            raise SimulationError(
+                f"step {self.step}: E_total jumped from {self._e_last:.6g} to {e:.6g} "
+                f"(> run.max_energy_change = {limit:g} of {self._e_scale:.4g}); largest term {worst}; "
+                f"the last good checkpoint is kept")
+        self._e_last = e
+
     def _advance(self, n: int) -> None:
         if self.coupler is not None:
             self.coupler.advance(n)
@@ -382,8 +407,11 @@ class Simulation:
         status, committed = "ok", False
         wall0 = _time.perf_counter()
         try:
+            energies = self._energies()
+            self._e_scale = sum(abs(v) for k, v in energies.items() if k.startswith("E_") and k != "E_total")
+            self._e_last = energies.get("E_total", 0.0)
             if self.step == 0:
-                series.append(0, 0.0, self._energies())
+                series.append(0, 0.0, energies)
                 self.model.write_output(0, 0.0)
             events = [out.every, out.checkpoint_every, out.atoms_every, out.fields_every, self.poll_every]
             with SignalGuard() as guard:
@@ -398,7 +426,9 @@ class Simulation:
                     progress.update(self.step - 1, self.time)
                     if self.step % out.every == 0 or self.step == case.run.steps:
                         self.model.check_finite(self.step)
-                        series.append(self.step, self.time, self._energies())
+                        energies = self._energies()
+                        self._check_energy(energies)
+                        series.append(self.step, self.time, energies)
                     self.model.write_output(self.step, self.time)
                     stop = guard.should_stop(world)
                     if (out.checkpoint_every and self.step % out.checkpoint_every == 0) or stop:

@@ -3,7 +3,7 @@
 Layers in series (k1 = 1 for x < 0.5, k2 = 4 for x > 0.5) with T = 1 at x = 0 and T = 0
 at x = 1 carry the flux q = 1/(0.5/k1 + 0.5/k2) (harmonic mean: Reuss); the script checks
 the computed flux (the reaction at the cold face) and the interface temperature
-T = k2/(k1 + k2) to 1e-10, and exits with status 1 otherwise.
+T = k1/(k1 + k2) to 1e-10, and exits with status 1 otherwise.
 
     mpirun -n 2 .venv/bin/python examples/fe_heat_composite/run.py
 """
@@ -28,7 +28,7 @@ def main(comm=MPI.COMM_WORLD) -> int:
     T = heat.solve_steady()
     X = mesh.coordinates[mesh.owned_nodes]
     mid = np.isclose(X[:, 0], 0.5)
-    err_mid = np.abs(heat.temperature[mid] - k2 / (k1 + k2)).max() if mid.any() else 0.0
+    err_mid = np.abs(heat.temperature[mid] - k1 / (k1 + k2)).max() if mid.any() else 0.0
     err_mid = comm.allreduce(err_mid, op=MPI.MAX)
     # flux through the cold face = reaction (K T) summed over its nodes
     r = V.create_vec()

@@ -9,7 +9,8 @@ atoms it owns (no ghosts) with their global ids; files hold the atoms sorted by 
 * :class:`LammpsDumpWriter` — ``dump custom`` text (``id type x y z vx vy vz``): OVITO,
   ASE (``format="lammps-dump-text"``), LAMMPS ``rerun``.
 
-The text formats are gathered to rank 0. All files are written under a temporary name and
+The text formats are gathered to rank 0. Every writer takes ``resume_step=`` to continue
+its existing file after a restart (frames after the checkpoint's step are dropped). All files are written under a temporary name and
 renamed when the writer closes successfully (see :mod:`mscouple.io.hdf5`).
 
 Shapes: ``ids`` (n,) int; ``positions``/``velocities`` (n, d) float64 with d = 2 or 3;
@@ -19,6 +20,7 @@ Shapes: ``ids`` (n,) int; ``positions``/``velocities`` (n, d) float64 with d = 2
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -78,7 +80,8 @@ class H5MDWriter:
     The atom set (ids) must stay the same from frame to frame. ``group`` defaults to
     ``"trajectory"``, the name MDAnalysis looks for when it builds a topology from the file.
     ``units``: ``"metal"`` writes ``unit`` attributes (Angstrom, ps); ``"lj"`` writes none
-    (load with ``convert_units=False`` in MDAnalysis).
+    (load with ``convert_units=False`` in MDAnalysis). ``resume_step``: after a restart,
+    continue the existing file, keeping its frames with ``step <= resume_step``.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class H5MDWriter:
         author: str = "mscouple",
         metadata: Mapping[str, str] | None = None,
         parallel: bool | None = None,
+        resume_step: int | None = None,
     ) -> None:
         from .. import __version__
 
@@ -109,7 +113,15 @@ class H5MDWriter:
         self.n_frames = 0
         self._first_ids: np.ndarray | None = None
         self._has_vel: bool | None = None
-        self._f = open_h5(comm, path, "w", metadata=metadata, parallel=parallel)
+        resume = resume_step is not None and _exists(comm, path)
+        self._f = open_h5(comm, path, "a" if resume else "w", metadata=metadata, parallel=parallel)
+        if resume:
+            try:
+                self._resume(int(resume_step))
+            except BaseException:
+                self._f.close(commit=False)
+                raise
+            return
         f = self._f
         f.require_group("h5md/author")
         f.require_group("h5md/creator")
@@ -123,6 +135,36 @@ class H5MDWriter:
             boundary=np.array([b.encode() for b in self.boundary], dtype="S8"),
         )
         self._time_element(f"{self.g}/box/edges", (self.dim,), self.units.get("length"))
+
+    def _resume(self, resume_step: int) -> None:
+        """Keep the frames with ``step <= resume_step`` of an existing file."""
+        g = self.g
+
+        def info(h):
+            if g not in h or "position" not in h[g]:
+                return None
+            steps = h[f"{g}/position/step"][...]
+            return {
+                "keep": int(np.count_nonzero(steps <= resume_step)),
+                "n_atoms": int(h[f"{g}/position/value"].shape[1]),
+                "dim": int(h[f"{g}/position/value"].shape[2]),
+                "has_vel": "velocity" in h[g],
+            }
+
+        got = self._f.read_on_root(info)
+        if got is None:  # no frame written yet: behave as a fresh file
+            return
+        if got["dim"] != self.dim:
+            raise ValueError(f"cannot resume {self._f.path}: it holds {got['dim']}D positions, box is {self.dim}D")
+        elements = ["box/edges", "position"] + (["velocity"] if got["has_vel"] else [])
+        for el in elements:
+            for name in ("value", "step", "time"):
+                self._f.resize(f"{g}/{el}/{name}", got["keep"])
+        self.n_frames = got["keep"]
+        self.n_atoms, self._has_vel = got["n_atoms"], got["has_vel"]
+        if self.n_frames == 0:
+            for el in elements[1:]:
+                self._f.delete(f"{g}/{el}")
 
     def _time_element(self, where: str, row_shape: tuple[int, ...], unit: str | None) -> None:
         f = self._f
@@ -187,6 +229,9 @@ class H5MDWriter:
             f.write_id_block(f"{self.g}/species", blk, len(blk.arrays) - 1)
             f.write_id_block(f"{self.g}/id", type(blk)(blk.start, blk.n_global, blk.ids, [blk.ids]))
         else:
+            if self._first_ids is None:  # resumed file: compare with the stored ids
+                n = len(blk.ids)
+                self._first_ids = f[f"{self.g}/id"][blk.start : blk.start + n] if f.is_writer and n else blk.ids[:0]
             changed = blk.n_global != self.n_atoms or not np.array_equal(blk.ids, self._first_ids)
             if _dist.allreduce_flag(self.comm, changed) or has_vel != self._has_vel:
                 raise ValueError(
@@ -214,10 +259,40 @@ class H5MDWriter:
         self.close(commit=exc_type is None)
 
 
-class _RootText:
-    """A text file written by ``root`` only, under a temporary name until :meth:`close`."""
+def _exists(comm: Any, path: str | os.PathLike) -> bool:
+    return bool(comm.bcast(Path(path).exists() if comm.Get_rank() == 0 else None, root=0))
 
-    def __init__(self, comm: Any, path: str | os.PathLike, root: int = 0) -> None:
+
+def _extxyz_frames(lines: list[str]):
+    """Yield (step, lines) per extended-XYZ frame."""
+    i = 0
+    while i < len(lines):
+        n = int(lines[i])
+        m = re.search(r"\bStep=(-?\d+)", lines[i + 1])
+        yield (int(m.group(1)) if m else 0), lines[i : i + n + 2]
+        i += n + 2
+
+
+def _dump_frames(lines: list[str]):
+    """Yield (step, lines) per LAMMPS dump frame (optionally led by ITEM: TIME)."""
+    i = 0
+    while i < len(lines):
+        j = i + 2 if lines[i].startswith("ITEM: TIME") and not lines[i].startswith("ITEM: TIMESTEP") else i
+        step = int(lines[j + 1])
+        n = int(lines[j + 3])
+        end = j + 4 + 4 + 1 + n  # BOX BOUNDS header + 3 lines, ATOMS header, n atoms
+        yield step, lines[i:end]
+        i = end
+
+
+class _RootText:
+    """A text file written by ``root`` only, under a temporary name until :meth:`close`.
+
+    With ``keep`` (a frame splitter) and an existing file, the frames with
+    ``step <= resume_step`` are copied into the new file first.
+    """
+
+    def __init__(self, comm: Any, path: str | os.PathLike, root: int = 0, keep: Any = None, resume_step: int | None = None) -> None:
         import secrets
 
         self.comm, self.root = comm, root
@@ -229,8 +304,13 @@ class _RootText:
         if comm.Get_rank() == root:
             try:
                 self.fh = open(self.tmp_path, "w")
-            except OSError as exc:
-                err = exc
+                if resume_step is not None and keep is not None and self.path.exists():
+                    lines = self.path.read_text().splitlines()
+                    for step, frame in keep(lines):
+                        if step <= resume_step:
+                            self.fh.write("\n".join(frame) + "\n")
+            except (OSError, ValueError, IndexError) as exc:
+                err = OSError(f"cannot resume {self.path}: {exc}") if not isinstance(exc, OSError) else exc
         _dist.raise_collective(comm, err, root=root)
 
     def close(self, commit: bool = True) -> None:
@@ -252,7 +332,9 @@ class _RootText:
 class _GatheredTextWriter:
     """Shared machinery: gather atoms sorted by id to rank 0, format one frame there."""
 
-    def __init__(self, comm: Any, path: str | os.PathLike, box_lo: Sequence[float], box_edges: Sequence[float], boundary: str | Sequence[str]) -> None:
+    _frames: Any = None
+
+    def __init__(self, comm: Any, path: str | os.PathLike, box_lo: Sequence[float], box_edges: Sequence[float], boundary: str | Sequence[str], resume_step: int | None = None) -> None:
         self.comm = comm
         self.box_lo = np.asarray(box_lo, dtype=np.float64)
         self.box_edges = np.asarray(box_edges, dtype=np.float64)
@@ -260,7 +342,7 @@ class _GatheredTextWriter:
         if self.dim not in (2, 3) or len(self.box_lo) != self.dim:
             raise ValueError("box_lo and box_edges must both have 2 or 3 entries")
         self.boundary = _boundary(boundary, self.dim)
-        self._out = _RootText(comm, path)
+        self._out = _RootText(comm, path, keep=type(self)._frames, resume_step=resume_step)
         self.n_frames = 0
 
     def _gather(self, ids, positions, velocities, types):
@@ -309,6 +391,8 @@ class ExtxyzWriter(_GatheredTextWriter):
     edge and ``pbc`` false in z.
     """
 
+    _frames = staticmethod(_extxyz_frames)
+
     def __init__(
         self,
         comm: Any,
@@ -318,8 +402,9 @@ class ExtxyzWriter(_GatheredTextWriter):
         box_edges: Sequence[float],
         boundary: str | Sequence[str] = "periodic",
         species_names: Sequence[str] | None = None,
+        resume_step: int | None = None,
     ) -> None:
-        super().__init__(comm, path, box_lo, box_edges, boundary)
+        super().__init__(comm, path, box_lo, box_edges, boundary, resume_step)
         self.species_names = list(species_names) if species_names else None
 
     def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
@@ -358,6 +443,8 @@ class LammpsDumpWriter(_GatheredTextWriter):
     A 2D box gets z bounds ``[-0.5, 0.5]`` as LAMMPS writes for 2D runs.
     """
 
+    _frames = staticmethod(_dump_frames)
+
     def __init__(
         self,
         comm: Any,
@@ -366,8 +453,9 @@ class LammpsDumpWriter(_GatheredTextWriter):
         box_lo: Sequence[float],
         box_edges: Sequence[float],
         boundary: str | Sequence[str] = "periodic",
+        resume_step: int | None = None,
     ) -> None:
-        super().__init__(comm, path, box_lo, box_edges, boundary)
+        super().__init__(comm, path, box_lo, box_edges, boundary, resume_step)
 
     def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
         """Append one frame (collective). ``time`` is recorded as ``ITEM: TIME``."""

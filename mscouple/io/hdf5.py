@@ -292,6 +292,22 @@ class H5File:
         if self.is_writer:
             self.h5[name].resize(n, axis=axis)
 
+    def delete(self, name: str) -> None:
+        """Remove dataset/group ``name`` if present (collective)."""
+        if self.is_writer and name in self.h5:
+            del self.h5[name]
+
+    def read_on_root(self, fn: Any) -> Any:
+        """``fn(h5py.File)`` evaluated on ``root`` and broadcast (for small reads)."""
+        res, err = None, None
+        if self.rank == self.root:
+            try:
+                res = fn(self.h5)
+            except Exception as exc:  # noqa: BLE001 - re-raised on every rank
+                err = exc
+        _dist.raise_collective(self.comm, err, root=self.root)
+        return self.comm.bcast(res, root=self.root)
+
     # -- data -----------------------------------------------------------------------
     def write_replicated(self, name: str, data: Any, **attrs: Any) -> None:
         """Write ``data`` held identically on all ranks (root's copy is written)."""

@@ -58,6 +58,8 @@ class XdmfWriter:
     cell_ids: (n_cells_local,) global cell ids (0..M-1 over all ranks); default: cells in
         rank order. Cell data passed to :meth:`write` follows the row order of ``cells``.
     metadata: from :func:`mscouple.io.hdf5.run_metadata`.
+    resume_step: after a restart, continue the existing file: outputs with
+        ``step <= resume_step`` are kept, later ones dropped (default: a new file).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class XdmfWriter:
         cell_ids: np.ndarray | None = None,
         metadata: Mapping[str, str] | None = None,
         parallel: bool | None = None,
+        resume_step: int | None = None,
     ) -> None:
         if cell_type not in CELL_TYPES:
             raise ValueError(f"unknown cell type {cell_type!r}: expected one of {sorted(CELL_TYPES)}")
@@ -96,7 +99,9 @@ class XdmfWriter:
             off, _ = _dist.exscan_offset(comm, len(cells))
             cell_ids = np.arange(off, off + len(cells), dtype=np.int64)
         self._cell_ids = np.asarray(cell_ids, dtype=np.int64).reshape(-1)
-        self._h5 = open_h5(comm, self.path, "w", metadata=metadata, parallel=parallel)
+        exists = comm.bcast(self.path.exists() if comm.Get_rank() == 0 else None, root=0)
+        resume = resume_step is not None and exists
+        self._h5 = open_h5(comm, self.path, "a" if resume else "w", metadata=metadata, parallel=parallel)
         f = self._h5
         try:
             blk = f.sort_by_id(self._point_ids, geo)
@@ -112,12 +117,42 @@ class XdmfWriter:
             f.write_id_block("mesh/cell_ids", _ids_block(cblk))
             f.set_attrs("mesh", cell_type=cell_type, gdim=gdim)
             self._geo_cols = geo.shape[1]
+            self.times: list[float] = []
+            self.steps: list[int] = []
+            self._fields: list[dict[str, tuple[str, str, int]]] = []  # per output: name → (center, type, ncomp)
+            if resume:
+                self._resume(int(resume_step))
         except BaseException:
             f.close(commit=False)
             raise
-        self.times: list[float] = []
-        self.steps: list[int] = []
-        self._fields: list[dict[str, tuple[str, str, int]]] = []  # per output: name → (center, type, ncomp)
+
+    def _resume(self, resume_step: int) -> None:
+        """Keep the outputs with ``step <= resume_step`` of the existing file."""
+
+        def info(h):
+            if "fields/step" not in h:
+                return None
+            steps = [int(x) for x in h["fields/step"][...]]
+            entries = []
+            for t in range(len(steps)):
+                e = {}
+                for name, grp in h["fields"].items():
+                    if hasattr(grp, "keys") and str(t) in grp:
+                        a = grp[str(t)].attrs
+                        e[name] = (str(a["center"]), str(a["kind"]), int(a["ncomp"]))
+                entries.append(e)
+            return {"steps": steps, "times": [float(x) for x in h["fields/time"][...]], "entries": entries}
+
+        got = self._h5.read_on_root(info)
+        if got is None:
+            return
+        keep = sum(1 for st in got["steps"] if st <= resume_step)
+        for t in range(keep, len(got["steps"])):
+            for name in got["entries"][t]:
+                self._h5.delete(f"fields/{name}/{t}")
+        self.steps, self.times, self._fields = got["steps"][:keep], got["times"][:keep], got["entries"][:keep]
+        self._h5.write_replicated("fields/time", np.array(self.times, dtype=np.float64))
+        self._h5.write_replicated("fields/step", np.array(self.steps, dtype=np.int64))
 
     # ------------------------------------------------------------------------------
     def write(
@@ -149,8 +184,8 @@ class XdmfWriter:
                     )
                 a, kind = _attribute_layout(a)
                 key = f"fields/{name}/{t}"
-                f.write_id_block(key, f.sort_by_id(ids, a))
                 ncomp = 1 if a.ndim == 1 else a.shape[1]
+                f.write_id_block(key, f.sort_by_id(ids, a), center=center, kind=kind, ncomp=ncomp)
                 entry[name] = (center, kind, ncomp)
         self._fields.append(entry)
         self.times.append(float(time))

@@ -27,17 +27,17 @@ class GasPatch:
         return 0.0
 
 
-def _setup(tau=0.0):
+def _setup(tau=0.0, n=300):
     nodes = np.arange(0.0, 21.0)
     cells = np.stack([np.arange(20), np.arange(1, 21)], 1)
     keep = ~((cells[:, 0] >= 10) & (cells[:, 1] <= 11))  # no continuum conduction inside the patch
     heat = Heat1D(nodes, cells[keep], conductivity=2.0, rho_c=3.0)
     heat.T[:] = 1.0
     rng = np.random.default_rng(1)
-    X = rng.uniform(9.0, 12.0, size=(300, 1))  # atoms in the supports of nodes 10 and 11
-    ids = np.arange(300)
+    X = rng.uniform(9.0, 12.0, size=(n, 1))  # atoms in the supports of nodes 10 and 11
+    ids = np.arange(n)
     ex = InterfaceExchange.local(ids, X, nodes[:, None], cells, "P1")
-    patch = GasPatch(300, 1.0)
+    patch = GasPatch(n, 1.0)
     cp = ThermalCoupler(ex, heat=heat, patch=patch, interface_nodes=np.array([10, 11]),
                         boundary_nodes=np.array([0, 20]), boundary_values=np.array([1.5, 0.5]),
                         filter_time=tau)
@@ -60,7 +60,7 @@ def test_energy_handed_to_atoms_equals_energy_leaving_continuum(tau):
 
 
 def test_projected_temperature_of_uniform_gas():
-    heat, patch, cp = _setup()
+    heat, patch, cp = _setup(n=20000)
     e = cp.mvv2e * patch.mass * np.sum(patch.v ** 2, 1)
     T = cp.nodal_temperature(e)
-    assert T == pytest.approx([1.0, 1.0], rel=0.15)  # 300 atoms: a few % noise
+    assert T == pytest.approx([1.0, 1.0], rel=0.05)  # ~1 % noise with 10^4 atoms per node
