@@ -100,7 +100,8 @@ class PatchModel:
             raise SimulationError(f"step {step}: patch '{self.name}': {out} atom(s) left the box "
                                   f"(more than one box length beyond a free boundary)")
 
-    def open_output(self, metadata, resume: bool) -> None:
+    def open_output(self, metadata, resume_step: int | None) -> None:
+        self.resume_step = resume_step
         every = self.case.output.atoms_every
         if not every:
             return
@@ -111,15 +112,16 @@ class PatchModel:
         edges = np.asarray(s.box.hi, float) - lo
         boundary = ["periodic" if p else "free" for p in s.box.periodic]
         fmt = self.case.output.atoms_format
-        suffix = {"extxyz": "xyz", "lammps-dump": "dump", "h5md": "h5"}[fmt]
+        suffix = {"extxyz": "xyz", "lammps-dump": "dump", "h5md": "h5md"}[fmt]
         path = self.outdir / f"atoms_{self.name}.{suffix}"
+        rs = self.resume_step
         if fmt == "extxyz":
-            self.atoms_writer = A.ExtxyzWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary)
+            self.atoms_writer = A.ExtxyzWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary, resume_step=rs)
         elif fmt == "lammps-dump":
-            self.atoms_writer = A.LammpsDumpWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary)
+            self.atoms_writer = A.LammpsDumpWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary, resume_step=rs)
         else:
             self.atoms_writer = A.H5MDWriter(self.comm, path, box_edges=edges, boundary=boundary,
-                                             metadata=metadata)
+                                             units=self.case.units, metadata=metadata, resume_step=rs)
 
     def write_output(self, step: int, t: float) -> None:
         if self.atoms_writer is None or step % self.case.output.atoms_every:
@@ -249,7 +251,8 @@ class ContinuumModel:
         if self.comm.allreduce(int(bad)):
             raise SimulationError(f"step {step}: continuum: non-finite nodal values (is run.dt below the stability limit?)")
 
-    def open_output(self, metadata, resume: bool) -> None:
+    def open_output(self, metadata, resume_step: int | None) -> None:
+        self.resume_step = resume_step
         if not self.case.output.fields_every:
             return
         from .io.xdmf import XdmfWriter
@@ -258,7 +261,7 @@ class ContinuumModel:
         self.fields_writer = XdmfWriter(self.comm, self.outdir / "continuum.h5", points=topo["coordinates"],
                                         point_ids=topo["global_ids"], cells=topo["cells"],
                                         cell_type=_XDMF_CELL.get(topo["cell_type"], topo["cell_type"]),
-                                        metadata=metadata)
+                                        metadata=metadata, resume_step=self.resume_step)
 
     def _fields(self) -> dict[str, np.ndarray]:
         f: dict[str, np.ndarray] = {}
@@ -400,7 +403,7 @@ class Simulation:
             self.step, self.time = int(ck.step), float(ck.time)
         series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata,
                               flush_every=10, resume_step=self.step if self.restart else None)
-        self.model.open_output(self.metadata, resume=bool(self.restart))
+        self.model.open_output(self.metadata, resume_step=self.step if self.restart else None)
         progress = Progress(world, total_steps=case.run.steps, dt=case.run.dt, n_atoms=self.n_atoms,
                             first_step=self.step, every=max(out.every, 1), time_unit=self.units.time)
         dt = case.run.dt

@@ -38,7 +38,7 @@ def main(world) -> int:
     P, B = 1.0, 1.0 / L
     layout = None
     if world.Get_size() == 1:
-        oracle = LocalOracle(model, tol=1e-12)
+        oracle = LocalOracle(model)
     else:
         layout = Layout.build(world, 1, {"oracle": world.Get_size() - 1})
         if not layout.is_continuum:
@@ -46,7 +46,7 @@ def main(world) -> int:
             print(f"[oracle rank {layout.comm.Get_rank()}] evaluated {n} MD cells")
             layout.free()
             return 0
-        oracle = FarmClient(layout.intercomms["oracle"], 1, 1, tol=1e-12)
+        oracle = FarmClient(layout.intercomms["oracle"], 1, 1)
     hmm = solve_bar(oracle, L, N_ELEMENTS, B, P)
     if layout is not None:
         oracle.close()
@@ -65,6 +65,13 @@ def main(world) -> int:
 
 if __name__ == "__main__":
     world = MPI.COMM_WORLD
-    rc = main(world)
+    try:
+        rc = main(world)
+    except Exception:  # noqa: BLE001 - the oracle ranks would wait forever: end every rank
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        world.Abort(1)
     rc = world.allreduce(rc, op=MPI.MAX) if world.Get_size() > 1 else rc
     sys.exit(rc)

@@ -45,43 +45,53 @@ class MDChain:
         return self.md.mass
 
 
-def build_engines(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
-                  multipliers: str = "atoms", dt: float = 0.1, comm=MPI.COMM_SELF):
-    """Return ``(md, fe_side, coupler, interior, band_atoms)`` for the geometry of ``wave1d.geometry``."""
+def _layout(n_interior: int, ratio: int, band_elements: int, bar_elements: int):
     h = float(ratio)
     width = band_elements * h
-    nb = int(round(width))
-    na = n_interior + 2 * nb
+    na = n_interior + 2 * int(round(width))
     if (na % ratio) != 0:
         raise ValueError("n_interior must keep the chain length a multiple of the element ratio")
-    ce_l, ae_l = -0.5, -0.5 + width
-    ce_r, ae_r = na - 0.5, na - 0.5 - width
-    bands = [SlabBand(0, ce_l, ae_l), SlabBand(0, ce_r, ae_r)]
+    ce_l, ce_r = -0.5, na - 0.5
+    bands = [SlabBand(0, ce_l, ce_l + width), SlabBand(0, ce_r, ce_r - width)]
     off = 0.5 if ratio == 1 else 0.0
-    x_lo = ce_l + off - h * bar_elements
-    x_hi = ce_r - off + h * bar_elements
-    ncell = int(round((x_hi - x_lo) / h))
-    mesh = Mesh.box(comm, [ncell], [x_lo], [x_hi])
+    return h, width, na, bands, ce_l + off - h * bar_elements, ce_r - off + h * bar_elements
+
+
+def make_continuum(comm, n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200):
+    """The bars: one 1D mesh over the whole chain, continuum weight per cell (collective on ``comm``)."""
+    h, width, na, bands, x_lo, x_hi = _layout(n_interior, ratio, band_elements, bar_elements)
+    mesh = Mesh.box(comm, [int(round((x_hi - x_lo) / h))], [x_lo], [x_hi])
     space = FunctionSpace(mesh, 1)
     wc = continuum_weight(bands, mesh.cell_centroids())
     mat = ElasticMaterial.isotropic(1.0, 0.25, density=1.0)  # 1D: E = 1/S11 = 1, ρA = 1
-    dyn = ExplicitElastodynamics(space, mat, cell_weight=wc)
-    fe = ElastodynamicsSide(dyn)
+    return ElastodynamicsSide(ExplicitElastodynamics(space, mat, cell_weight=wc))
 
+
+def make_patch(comm, n_interior: int, ratio: int = 1, band_elements: int = 8, dt: float = 0.1):
+    """The chain: MDSystem on ``comm``; returns (md, local band-atom indices)."""
+    h, width, na, bands, _, _ = _layout(n_interior, ratio, band_elements, 1)
     x = np.zeros((na, 3))
     x[:, 0] = np.arange(na)
     box = Box(np.array([-0.5 - width - 1.0, -5.0, -5.0]), np.array([na + width + 1.0, 5.0, 5.0]),
               (False, True, True))
     md = MDSystem(comm, box, x, HarmonicSprings(k=1.0, r0=1.0, cutoff=1.5), masses=1.0, units="lj",
                   dt=dt, skin=0.3, sort_every=0)
-    w = continuum_weight(bands, x[:, :1])
+    w = continuum_weight(bands, md.x0[:, :1])
     md.energy_weight[:] = 1.0 - w
     md.mass[:] = 1.0 - w
     md.invalidate_neighbors()
     md.compute_forces()
-    band = np.flatnonzero(w > 0)
-    ex = InterfaceExchange.local(md.ids[band], md.x0[band, :1], mesh.coordinates, mesh.cells, "P1")
+    return md, np.flatnonzero(w > 0)
+
+
+def build_engines(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
+                  multipliers: str = "atoms", dt: float = 0.1, comm=MPI.COMM_SELF):
+    """Both models on this rank: ``(md, fe_side, coupler, interior, band_atoms)``."""
+    fe = make_continuum(comm, n_interior, ratio, band_elements, bar_elements)
+    md, band = make_patch(comm, n_interior, ratio, band_elements, dt)
+    ex = InterfaceExchange.local(md.ids[band], md.x0[band, :1], fe.nodes, fe.cells, "P1")
     cp = BridgingDomainCoupler(ex, patch=md, continuum=fe, band_atoms=band, components=1,
                                multipliers=multipliers)
-    interior = np.flatnonzero(w == 0)
-    return md, fe, cp, interior, band
+    w_int = np.ones(md.nlocal, bool)
+    w_int[band] = False
+    return md, fe, cp, np.flatnonzero(w_int), band

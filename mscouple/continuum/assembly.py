@@ -1,8 +1,9 @@
 """Bulk assembly of batched element matrices and vectors into PETSc objects.
 
 Element kernels (in :mod:`.elasticity`, :mod:`.heat`) produce *all* element matrices at
-once as node-pair blocks ``Ke[n_cells, npc, npc, ncomp, ncomp]``. :class:`MatrixAssembler`
-turns them into a distributed ``MATAIJ`` with one ``createAIJ(csr=...)`` call:
+once, in structure-of-arrays layout ``[ncomp, ncomp, npc, npc, n_cells]`` (cell index
+innermost, so every NumPy loop is long) or cell-major ``[n_cells, npc, npc, ncomp, ncomp]``.
+:class:`MatrixAssembler` turns them into a distributed ``MATAIJ``:
 
 1. *symbolic, once per space*: every (row node, column node) pair of every local cell; pairs
    whose row node is owned elsewhere are sent once to the owner (``Alltoallv``); each rank
@@ -10,10 +11,11 @@ turns them into a distributed ``MATAIJ`` with one ``createAIJ(csr=...)`` call:
    sort) and remembers where each pair lands (``emap``) and where each block entry goes in
    the dof-level CSR (node-major, component-minor);
 2. *numeric, per assembly*: ghost-row blocks go to their owners (one ``Alltoallv``), block
-   sums are ``np.bincount`` over ``emap``, the scatter into dof order is one fancy-index
-   assignment, and PETSc receives the owned rows as CSR arrays (exact preallocation).
+   sums are one ``np.bincount`` per block component over ``emap``, scattered into dof order,
+   and PETSc receives the owned rows as CSR arrays (``MatCreateSeqAIJWithArrays`` serially —
+   no copy — or ``MatMPIAIJSetPreallocationCSR``: exact preallocation).
 
-No ``setValues`` per element; the only Python loop is over the ``ncomp²`` block components.
+No ``setValues`` per element; Python loops run only over block components.
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ def _csr_pattern(r: np.ndarray, c: np.ndarray, nrows: int, ncols: int
 
 
 class MatrixAssembler:
-    """Assemble node-pair blocks ``[n_cells, npc, npc, ncomp, ncomp]`` into a PETSc AIJ matrix."""
+    """Assemble batched element blocks into a PETSc AIJ matrix (see :meth:`csr_data` for layouts)."""
 
     def __init__(self, space: FunctionSpace):
         self.space = space
@@ -83,7 +85,6 @@ class MatrixAssembler:
             self._rem = np.zeros(0, dtype=np.int64)
             self._nrecv = 0
             ip, ind, self._emap = _csr_pattern(rows_l, cols_l, nrows, ncols)
-            pair_rows = rows_l
         else:
             own_row = mesh.owned[rows_l]
             self._own = np.nonzero(own_row)[0]
@@ -106,7 +107,6 @@ class MatrixAssembler:
             r = np.concatenate([gl[rows_l[self._own]] - rstart, recv[:, 0] - rstart])
             c = np.concatenate([gl[cols_l[self._own]], recv[:, 1]])
             ip, ind, self._emap = _csr_pattern(r, c, nrows, ncols)
-            pair_rows = r
             self._nrecv = len(recv)
         self.nnz_blocks = len(ind)
         # dof-level CSR (node-major): dof row (i, a) holds (j, b) for j in node row i, b < nc,
@@ -124,20 +124,17 @@ class MatrixAssembler:
                                                   target.shape).ravel()
         self.indices = indices
         self.indptr = self.indptr.astype(_INT)
-        # one index per (pair, a, b): straight into the dof-level CSR data (numeric = 1 bincount)
-        prow = pair_rows.astype(np.int64)
-        pbase = ip[prow] * (nc * nc - nc) + self._emap * nc
-        pstep = rowlen[prow] * nc
-        self._dofmap = (pbase[:, None, None] + a[None, :, None] * pstep[:, None, None]
-                        + a[None, None, :]).ravel().astype(np.intp, copy=False)
-        del self._emap
+        # where each summed block entry (block p, a, b) goes in the dof-level CSR values
+        self._target = [np.ascontiguousarray(target[:, i, j]) for i in range(nc) for j in range(nc)]
+        if self._own is None:
+            # pairs in the structure-of-arrays order (a, b, cell) of the element kernels
+            self._emap = np.ascontiguousarray(self._emap.reshape(-1, npc, npc).transpose(1, 2, 0)).ravel()
+        self.npc = npc
 
     def _gather_blocks(self, blocks: np.ndarray) -> np.ndarray:
-        """[pairs on this rank's rows, nc*nc]: own-row blocks then blocks received from others."""
+        """[pairs on this rank's rows, nc*nc] from SoA blocks: own-row pairs, then pairs received."""
         nc2 = self.space.ncomp ** 2
-        flat = blocks.reshape(-1, nc2)
-        if self._own is None:
-            return flat
+        flat = np.ascontiguousarray(blocks.reshape(nc2, -1).T)  # pair order (cell, a, b)
         own = flat[self._own]
         send = np.ascontiguousarray(flat[self._rem])
         recv = np.empty((self._nrecv, nc2))
@@ -145,30 +142,58 @@ class MatrixAssembler:
                             [recv, (self._rcount * nc2, self._rdis * nc2), MPI.DOUBLE])
         return np.concatenate([own, recv])
 
-    def csr_data(self, blocks: np.ndarray) -> np.ndarray:
-        """Owned-row CSR values [nnz] (aligned with ``indptr``/``indices``) of the assembled blocks."""
-        nc2 = self.space.ncomp ** 2
-        vals = self._gather_blocks(blocks)
-        return np.bincount(self._dofmap, weights=vals.ravel(), minlength=self.nnz_blocks * nc2)
+    def csr_data(self, blocks: np.ndarray, layout: str = "soa") -> np.ndarray:
+        """Owned-row CSR values [nnz] (aligned with ``indptr``/``indices``) of assembled blocks.
 
-    def assemble(self, blocks: np.ndarray, prefix: str | None = None, use_inodes: bool | None = None
-                 ) -> PETSc.Mat:
-        """A new assembled ``MATAIJ`` from blocks [n_cells, npc, npc, ncomp, ncomp] (collective).
+        ``layout="soa"``: blocks [ncomp, ncomp, npc, npc, n_cells] (cells innermost, what the
+        kernels here produce); ``layout="cell"``: [n_cells, npc, npc, ncomp, ncomp].
+        Serially the sum is one ``bincount`` per block component over contiguous weights.
+        """
+        sp = self.space
+        nc, npc = sp.ncomp, self.npc
+        if layout == "cell":
+            blocks = np.ascontiguousarray(np.asarray(blocks).reshape(-1, npc, npc, nc, nc).transpose(3, 4, 1, 2, 0))
+        elif layout != "soa":
+            raise ValueError(f"layout must be 'soa' or 'cell', got {layout!r}")
+        blocks = blocks.reshape(nc * nc, -1)
+        data = np.empty(self.nnz_blocks * nc * nc)
+        if self._own is None:
+            for k in range(nc * nc):
+                data[self._target[k]] = np.bincount(self._emap, weights=blocks[k], minlength=self.nnz_blocks)
+            return data
+        vals = self._gather_blocks(blocks)
+        for k in range(nc * nc):
+            data[self._target[k]] = np.bincount(self._emap, weights=vals[:, k], minlength=self.nnz_blocks)
+        return data
+
+    def assemble(self, blocks: np.ndarray, prefix: str | None = None, use_inodes: bool | None = None,
+                 layout: str = "soa") -> PETSc.Mat:
+        """A new assembled ``MATAIJ`` from element blocks (see :meth:`csr_data`) (collective).
 
         ``prefix`` becomes the matrix's options prefix; ``-<prefix>mat_no_inode`` (or
         ``use_inodes=False``) turns off PETSc's inode kernels (measured: see docs/continuum.md).
         """
         sp = self.space
-        data = self.csr_data(blocks)
+        data = self.csr_data(blocks, layout)
         n, N = sp.n_owned_dofs, sp.n_global_dofs
+        if use_inodes is None:
+            use_inodes = not PETSc.Options(prefix or "").getBool("mat_no_inode", False)
+        if sp.comm.Get_size() == 1:
+            # serial: PETSc uses our CSR arrays in place (MatCreateSeqAIJWithArrays, no copy)
+            A = PETSc.Mat().createAIJWithArrays(((n, N), (n, N)), (self.indptr.copy(), self.indices.copy(), data),
+                                                bsize=sp.ncomp, comm=sp.comm)
+            if prefix:
+                A.setOptionsPrefix(prefix)
+            if not use_inodes:
+                A.setOption(PETSc.Mat.Option.USE_INODES, False)
+            A.assemble()
+            return A
         A = PETSc.Mat().create(comm=sp.comm)
         A.setSizes(((n, N), (n, N)), bsize=sp.ncomp)
         A.setType(PETSc.Mat.Type.AIJ)
         if prefix:
             A.setOptionsPrefix(prefix)
         A.setFromOptions()
-        if use_inodes is None:
-            use_inodes = not PETSc.Options(prefix or "").getBool("mat_no_inode", False)
         if not use_inodes:
             A.setOption(PETSc.Mat.Option.USE_INODES, False)
         A.setPreallocationCSR((self.indptr, self.indices, data))

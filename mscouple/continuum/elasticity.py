@@ -4,8 +4,10 @@ Element stiffness (all cells at once), with dN/dx = G and weight w_c per cell:
 
     K[c, a, b, i, j] = w_c Σ_q |J|_q ω_q Σ_kl G[c,q,a,k] C[i,k,j,l] G[c,q,b,l]
 
-computed as H = Σ_q (G ⊗ G) followed by one matrix product with C reshaped to
-[(k,l), (i,j)] (BLAS), per material. P1 uses one quadrature point (constant gradients).
+computed in structure-of-arrays layout [i, j, a, b, cell] (cell index innermost, cache-
+sized chunks), visiting only the non-zero C_ikjl. P1 uses one quadrature point (constant
+gradients). Assembled K.mult was measured 4× faster than a NumPy matrix-free element loop
+for the explicit force evaluation, so the dynamics use the assembled stiffness.
 
 :class:`ElasticStatics` solves K u = f with Dirichlet, traction, nodal and body loads.
 
@@ -64,37 +66,48 @@ def _weights(space: FunctionSpace, cell_weight) -> np.ndarray:
     return w
 
 
-def stiffness_blocks(space: FunctionSpace, materials: Sequence[ElasticMaterial], cell_material: np.ndarray,
-                     cell_weight: np.ndarray, mode: str = "plane_strain") -> np.ndarray:
-    """Element stiffness blocks [n_cells, npc, npc, dim, dim] (see the module docstring)."""
+def stiffness_soa(space: FunctionSpace, materials: Sequence[ElasticMaterial], cell_material: np.ndarray,
+                  cell_weight: np.ndarray, mode: str = "plane_strain", chunk: int = 8192) -> np.ndarray:
+    """Element stiffness blocks in structure-of-arrays layout [dim, dim, npc, npc, n_cells].
+
+    K[i, j, a, b, c] = w_c Σ_q ω_q|J| Σ_kl C_ikjl G[c,q,a,k] G[c,q,b,l]; only the non-zero
+    C_ikjl are visited, and cells are processed in cache-sized chunks with the cell index
+    innermost (long vector loops).
+    """
     mesh = space.mesh
     d = mesh.dim
     degree = 1 if mesh.reference.simplex else 2
     G, wdet = mesh.geometry(degree)
     npc = mesh.nodes_per_cell
     nc = mesh.n_cells
-    wdet = wdet * cell_weight[:, None]
-    Cms = [mat.tensor(d, mode).transpose(1, 3, 0, 2).reshape(d * d, d * d) for mat in materials]  # [(k,l),(i,j)]
-    out = np.empty((nc, npc, npc, d, d))
-    chunk = max(1, 2 ** 18 // (npc * npc * d * d))  # keep temporaries in cache
+    GT = np.ascontiguousarray(G.transpose(1, 3, 2, 0))  # [nq, d, npc, nc]
+    wq = np.ascontiguousarray((wdet * cell_weight[:, None]).T)  # [nq, nc]
+    Cs = np.stack([mat.tensor(d, mode) for mat in materials])  # [nmat, i, k, j, l]
+    nz = [(i, k, j, l) for i in range(d) for k in range(d) for j in range(d) for l in range(d)
+          if np.any(Cs[:, i, k, j, l] != 0)]
+    out = np.zeros((d, d, npc, npc, nc))
     for s in range(0, nc, chunk):
         e = min(nc, s + chunk)
-        H = None
-        for q in range(G.shape[1]):  # H[c,a,b,k,l] = Σ_q wdet G[c,q,a,k] G[c,q,b,l]
-            Gq = G[s:e, q]
-            Hq = (Gq * wdet[s:e, q, None, None])[:, :, None, :, None] * Gq[:, None, :, None, :]
-            H = Hq if H is None else H + Hq
-        H = H.reshape(-1, d * d)
-        o = out[s:e].reshape(-1, d * d)
-        if len(Cms) == 1:
-            np.matmul(H, Cms[0], out=o)
-        else:
-            cm = np.repeat(cell_material[s:e], npc * npc)
-            for m, Cm in enumerate(Cms):
-                sel = cm == m
-                if sel.any():
-                    o[sel] = H[sel] @ Cm
+        coef = None if len(materials) == 1 else Cs[cell_material[s:e]]  # [m, i, k, j, l]
+        for q in range(GT.shape[0]):
+            Gw = GT[q, :, :, s:e] * wq[q, s:e]
+            for k in range(d):
+                for l in range(d):
+                    terms = [(i, j) for (i, k2, j, l2) in nz if k2 == k and l2 == l]
+                    if not terms:
+                        continue
+                    P = Gw[k][:, None, :] * GT[q, l][None, :, s:e]  # [npc, npc, m]
+                    for i, j in terms:
+                        c = Cs[0, i, k, j, l] if coef is None else coef[:, i, k, j, l]
+                        out[i, j, :, :, s:e] += c * P
     return out
+
+
+def stiffness_blocks(space: FunctionSpace, materials: Sequence[ElasticMaterial], cell_material: np.ndarray,
+                     cell_weight: np.ndarray, mode: str = "plane_strain") -> np.ndarray:
+    """Element stiffness blocks [n_cells, npc, npc, dim, dim] (cell-major copy of :func:`stiffness_soa`)."""
+    soa = stiffness_soa(space, materials, cell_material, cell_weight, mode)
+    return np.ascontiguousarray(soa.transpose(4, 2, 3, 0, 1))
 
 
 def lumped_mass(space: FunctionSpace, density: np.ndarray, cell_weight: np.ndarray) -> PETSc.Vec:
@@ -128,7 +141,7 @@ class _ElasticBase:
         """(Re)assemble the stiffness matrix K (unconstrained) with the current weights."""
         if self.K is not None:
             self.K.destroy()
-        blocks = stiffness_blocks(self.space, self.materials, self.cell_material, self.cell_weight, self.mode)
+        blocks = stiffness_soa(self.space, self.materials, self.cell_material, self.cell_weight, self.mode)
         self.K = self._assembler.assemble(blocks, prefix=self.prefix)
         return self.K
 

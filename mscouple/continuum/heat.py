@@ -91,8 +91,8 @@ class HeatConduction:
             Me[:, np.arange(Me.shape[1]), np.arange(Me.shape[1]), 0, 0] = \
                 heat_blocks(space, mats, idx, w)[1][..., 0, 0].sum(axis=2)
         asm = MatrixAssembler(space)
-        self.K = asm.assemble(Ke)
-        self.M = asm.assemble(Me)
+        self.K = asm.assemble(Ke, layout="cell")
+        self.M = asm.assemble(Me, layout="cell")
         ones = space.create_vec()
         ones.set(1.0)
         self._mvec = space.create_vec()

@@ -75,21 +75,13 @@ def _match_facets(data: meshgen.MeshData, ref: ReferenceCell) -> np.ndarray:
     ci, fi = np.nonzero(cand)
     ckeys = np.sort(faces[ci, fi], axis=1)
     fkeys = np.sort(data.facets, axis=1)
-    # lexicographic match of sorted vertex tuples via a combined integer key
-    base = np.int64(nv)
-    def key(a: np.ndarray) -> np.ndarray:
-        k = np.zeros(len(a), dtype=np.int64)
-        # fold with a hash that is collision-free for npf <= 2 (and checked below otherwise)
-        for j in range(a.shape[1]):
-            k = k * base + a[:, j] if j < 2 else k * 1000003 + a[:, j]
-        return k
-    ck, fk = key(ckeys), key(fkeys)
-    order = np.argsort(fk, kind="stable")
-    pos = np.searchsorted(fk[order], ck)
-    pos = np.minimum(pos, len(fk) - 1)
-    hit = fk[order][pos] == ck
-    hit &= (fkeys[order][pos] == ckeys).all(axis=1)
-    out[ci[hit], fi[hit]] = data.facet_tags[order][pos[hit]]
+    # exact match of sorted vertex tuples (boundary-sized arrays only)
+    _, inv = np.unique(np.concatenate([fkeys, ckeys]), axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    fid, cid = inv[: len(fkeys)], inv[len(fkeys):]
+    tag_of = np.zeros(inv.max() + 1, dtype=np.int64)
+    tag_of[fid] = data.facet_tags
+    out[ci, fi] = tag_of[cid]
     return out
 
 
@@ -359,46 +351,50 @@ class Mesh:
             from scipy.spatial import cKDTree
 
             Xc = self.cell_coordinates()
-            cen = Xc.mean(axis=1)
-            self._tree = cKDTree(cen)
-            self._radius = np.sqrt(((Xc - cen[:, None]) ** 2).sum(-1).max())
-        todo = np.arange(m)
-        k = 1
-        while len(todo) and k <= self.n_cells:
-            k = min(max(k * 8, 8), self.n_cells)
-            _, cand = self._tree.query(points[todo], k=k)
-            cand = np.asarray(cand).reshape(len(todo), -1)
-            xi = self._inverse_map(points[todo], cand)  # [t, k, dim]
-            inside = self.reference.contains(xi, tol)
-            hit = inside.any(axis=1)
-            first = inside.argmax(axis=1)
-            rows = todo[hit]
-            out_c[rows] = cand[hit, first[hit]]
-            out_N[rows] = self.reference.shape(xi[hit, first[hit]])
-            # points farther than the largest cell radius from every centroid cannot be local
-            d, _ = self._tree.query(points[todo[~hit]], k=1)
-            todo = todo[~hit][np.asarray(d).reshape(-1) <= self._radius * (1 + 1e-9)]
-            if k == self.n_cells:
-                break
+            self._centroids = Xc.mean(axis=1)
+            self._cell_radius = np.sqrt(((Xc - self._centroids[:, None]) ** 2).sum(-1).max(axis=1))
+            self._tree = cKDTree(self._centroids)
+        rmax = float(self._cell_radius.max()) * (1 + 1e-9)
+        lists = self._tree.query_ball_point(points, r=rmax)
+        counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=m)
+        if counts.sum() == 0:
+            return out_c, out_N
+        cand = np.concatenate([np.asarray(c, dtype=np.int64) for c in lists if len(c)])
+        pid = np.repeat(np.arange(m), counts)
+        # a point can only lie in a cell whose own circumscribing ball (about its centroid) holds it
+        d2 = ((points[pid] - self._centroids[cand]) ** 2).sum(axis=1)
+        near = d2 <= (self._cell_radius[cand] * (1 + 1e-9)) ** 2 + 1e-300
+        pid, cand = pid[near], cand[near]
+        xi = self._inverse_map(points[pid], cand)  # [t, dim]
+        inside = self.reference.contains(xi, tol)
+        pid, cand, xi = pid[inside], cand[inside], xi[inside]
+        # several cells (shared faces): keep the lowest cell index for each point
+        order = np.lexsort((cand, pid))
+        pid, cand, xi = pid[order], cand[order], xi[order]
+        first = np.ones(len(pid), dtype=bool)
+        first[1:] = pid[1:] != pid[:-1]
+        out_c[pid[first]] = cand[first]
+        out_N[pid[first]] = self.reference.shape(xi[first])
         return out_c, out_N
 
     def _inverse_map(self, x: np.ndarray, cand: np.ndarray) -> np.ndarray:
-        """Reference coordinates [t, k, dim] of points x [t, dim] in candidate cells [t, k]."""
+        """Reference coordinates [t, dim] of points x [t, dim] in cells cand [t]."""
         ref = self.reference
-        Xc = self.coordinates[self.cells[cand]]  # [t, k, npc, dim]
+        Xc = self.coordinates[self.cells[cand]]  # [t, npc, dim]
+        if len(cand) == 0:
+            return np.zeros((0, self.dim))
         if ref.simplex:
-            J = (Xc[:, :, 1:, :] - Xc[:, :, :1, :]).swapaxes(-1, -2)  # [t,k,dim,dim] columns = edges
-            rhs = x[:, None, :] - Xc[:, :, 0, :]
+            J = (Xc[:, 1:, :] - Xc[:, :1, :]).swapaxes(-1, -2)  # columns = edges
+            rhs = x - Xc[:, 0, :]
             return np.linalg.solve(J, rhs[..., None])[..., 0]
-        xi = np.full(cand.shape + (self.dim,), 0.5)
-        for _ in range(20):
-            N = ref.shape(xi)  # [t,k,npc]
-            dN = ref.shape_grad(xi)  # [t,k,npc,dim]
-            r = np.einsum("tka,tkad->tkd", N, Xc) - x[:, None, :]
-            J = np.einsum("tkad,tkae->tkde", Xc, dN)
+        xi = np.full((len(cand), self.dim), 0.5)
+        for _ in range(30):
+            N = ref.shape(xi)  # [t, npc]
+            dN = ref.shape_grad(xi)  # [t, npc, dim]
+            r = np.einsum("ta,tad->td", N, Xc) - x
+            J = np.einsum("tad,tae->tde", Xc, dN)
             dxi = np.linalg.solve(J, r[..., None])[..., 0]
-            xi = xi - dxi
-            xi = np.clip(xi, -1.0, 2.0)
+            xi = np.clip(xi - dxi, -1.0, 2.0)
             if np.abs(dxi).max() < 1e-14:
                 break
         return xi

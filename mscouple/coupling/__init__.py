@@ -14,5 +14,6 @@ from .dynamics import BridgingDomainCoupler  # noqa: F401
 from .exchange import InterfaceExchange  # noqa: F401
 from .ghost import DeadLoadCorrection, GhostForces, measure_ghost_forces  # noqa: F401
 from .ledger import EnergyLedger  # noqa: F401
+from .thermal import ThermalCoupler  # noqa: F401
 from .thermostat import PowerMatchedThermostat, ThermostatStep  # noqa: F401
 from .transfer import TransferOperator, build_transfer, locate_points, shape_functions  # noqa: F401

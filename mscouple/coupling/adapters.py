@@ -21,16 +21,23 @@ __all__ = ["ElastodynamicsSide"]
 
 
 class ElastodynamicsSide:
-    """Mechanical-side view of an ``ExplicitElastodynamics`` problem on one rank."""
+    """Mechanical-side view of an ``ExplicitElastodynamics`` problem.
+
+    ``v``/``mass`` rows are the rank's owned nodes; ``local_to_global`` numbers the local
+    nodes (the columns of the exchange's N, built from ``nodes``/``cells``) and
+    ``owned_global`` the rows. On one rank both are the identity; on several ranks pass the
+    continuum comm as the coupler's ``local_comm`` (the band system is then gathered).
+    """
 
     def __init__(self, dyn) -> None:
         mesh = dyn.space.mesh
-        if mesh.comm.Get_size() != 1 or not np.array_equal(mesh.owned_nodes, np.arange(mesh.n_nodes)):
-            raise ConfigError("the bridging-domain coupler drives a one-rank continuum for now; "
-                              "give the continuum 1 rank in [layout]")
         self.dyn = dyn
+        self.comm = mesh.comm
         self.nodes = mesh.coordinates
         self.cells = np.asarray(mesh.cells, dtype=np.int64)
+        self.local_to_global = np.asarray(mesh.node_global, dtype=np.int64)
+        self.owned_global = self.local_to_global[mesh.owned_nodes]
+        self.one_rank = mesh.comm.Get_size() == 1 and np.array_equal(mesh.owned_nodes, np.arange(mesh.n_nodes))
 
     @property
     def mass(self) -> np.ndarray:
@@ -62,3 +69,73 @@ class ElastodynamicsSide:
 
     def potential_energy(self) -> float:
         return self.dyn.strain_energy()
+
+
+class HeatConductionSide:
+    """Heat side (for :class:`~mscouple.coupling.thermal.ThermalCoupler`) over
+    ``mscouple.continuum.HeatConduction`` on one rank.
+
+    ``step(dt, fixed, values)`` prescribes ``T[fixed] = values`` through one Dirichlet
+    condition (rebuilt only when the node set changes), advances one θ-step and returns the
+    reaction powers of the fixed nodes,
+
+        P = −[M (T' − T) + Δt K (θ T' + (1 − θ) T) − Δt (Q + F)]_fixed / Δt,
+
+    so that ``Σ m_I T_I`` changes by exactly ``Δt (Σ (Q + F) − Σ P)`` — to the tolerance
+    of the linear solve on the free rows (use a direct solver,
+    ``-<prefix>ksp_type preonly -<prefix>pc_type lu``, for round-off bookkeeping).
+    Nodes without capacity (cells of weight 0 only) must be among ``fixed``.
+    """
+
+    def __init__(self, heat) -> None:
+        mesh = heat.space.mesh
+        if mesh.comm.Get_size() != 1 or not np.array_equal(mesh.owned_nodes, np.arange(mesh.n_nodes)):
+            raise ConfigError("HeatConductionSide drives a one-rank continuum for now")
+        self.h = heat
+        self._bc = None
+        self._key = None
+        self._perm = None
+        sp_ = heat.space
+        self._v1, self._v2, self._v3 = sp_.create_vec(), sp_.create_vec(), sp_.create_vec()
+
+    @property
+    def T(self) -> np.ndarray:
+        return self.h.temperature
+
+    def thermal_energy(self) -> float:
+        return self.h.thermal_energy()
+
+    def step(self, dt: float, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
+        h = self.h
+        if abs(dt - h.dt) > 1e-12 * h.dt:
+            raise ConfigError(f"coupling interval {dt} differs from the heat solver's dt = {h.dt}")
+        fixed = np.asarray(fixed, dtype=np.int64)
+        key = fixed.tobytes()
+        if key != self._key:
+            if self._bc is not None:
+                h.bcs.remove(self._bc)
+            mask = np.zeros(h.space.mesh.n_owned, dtype=bool)
+            mask[fixed] = True
+            self._bc = h.add_dirichlet(mask, 0.0)
+            h._bc_key = None
+            self._perm = np.argsort(fixed)  # bc.nodes are sorted
+            self._key = key
+        self._bc.values = np.asarray(values, dtype=float)[self._perm]
+        T_old, d, r = self._v1, self._v2, self._v3
+        h.T.copy(T_old)
+        h.step()
+        th = h.theta
+        # r = M (T' − T) + Δt K (θ T' + (1−θ) T) − Δt (Q + F)
+        h.T.copy(d)
+        d.axpy(-1.0, T_old)
+        h.M.mult(d, r)
+        d.set(0.0)
+        d.axpy(th, h.T)
+        d.axpy(1.0 - th, T_old)
+        tmp = T_old.duplicate()
+        h.K.mult(d, tmp)
+        r.axpy(dt, tmp)
+        r.axpy(-dt, h._Q)
+        r.axpy(-dt, h.F)
+        tmp.destroy()
+        return -r.getArray()[fixed] / dt

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import ConfigError, SimulationError
 from .bdm import BridgingDomain
@@ -60,18 +61,19 @@ class BridgingDomainCoupler:
         carry); ``"zero"`` damps the whole atomic velocity (classical stadium damping; it also
         absorbs long waves).
     temperature, boltzmann, mvv2e, seed : Langevin bath of the damping band.
-    continuum_comm_size : continuum ranks; the constraint solve is local, so one rank only
-        (a multi-rank continuum needs the interface system gathered — not implemented yet).
     local_comm : this rank's side communicator (continuum or patch comm); its rank 0 speaks
-        for the side when energies are exchanged. ``None`` with a one-rank side.
+        for the side when energies are exchanged. ``None`` with a one-rank side. With a
+        continuum on several ranks the band system (O(interface)) is gathered on the continuum
+        comm's rank 0, solved there and the corrections scattered back; the continuum side
+        must then offer ``local_to_global`` (global number of each local node, the columns of
+        the exchange's N) and ``owned_global`` (global number of each row of ``v``/``mass``).
     """
 
     def __init__(self, exchange: InterfaceExchange, *, patch=None, continuum=None,
                  band_atoms: Optional[np.ndarray] = None, components: int = 1,
                  multipliers: str = "atoms", damping: Optional[Callable[[np.ndarray], np.ndarray]] = None,
                  temperature: float = 0.0, boltzmann: float = 1.0, mvv2e: float = 1.0, seed: int = 0,
-                 damping_reference: str = "continuum",
-                 continuum_comm_size: int = 1, local_comm=None) -> None:
+                 damping_reference: str = "continuum", local_comm=None) -> None:
         self.ex = exchange
         self.local_comm = local_comm
         self.patch = patch
@@ -84,9 +86,9 @@ class BridgingDomainCoupler:
             raise ConfigError("this rank is on the patch side: pass patch=")
         if self.is_continuum and continuum is None:
             raise ConfigError("this rank is on the continuum side: pass continuum=")
-        if self.is_continuum and continuum_comm_size != 1:
-            raise ConfigError("bridging-domain dynamics runs its continuum on one rank for now: "
-                              "give the continuum 1 rank in [layout]")
+        self.gathered = bool(self.is_continuum and local_comm is not None and local_comm.Get_size() > 1)
+        if self.is_continuum and not self.gathered and not getattr(continuum, "one_rank", True):
+            raise ConfigError("the continuum runs on several ranks: pass its communicator as local_comm")
         self._band = None
         self._band_ids = None
         self._reorder_seen = None
@@ -102,13 +104,17 @@ class BridgingDomainCoupler:
         m_band = self.ex.to_continuum(m_up, 1)
         self.bdm: Optional[BridgingDomain] = None
         self.damping: Optional[DampingBand] = None
+        self._root = True
         if self.is_continuum:
-            self.bdm = BridgingDomain(exchange.transfer.matrix, m_band[:, 0], continuum.mass,
-                                      multipliers=multipliers, mvv2e=mvv2e)
-            if damping is not None:
-                gamma = np.asarray(damping(exchange.reference), dtype=float)
-                self.damping = DampingBand(gamma, m_band[:, 0], exchange.atom_ids, temperature,
-                                           boltzmann, mvv2e, seed)
+            N, m_atoms, M_nodes, ids, X = exchange.transfer.matrix, m_band[:, 0], continuum.mass, \
+                exchange.atom_ids, exchange.reference
+            if self.gathered:
+                N, m_atoms, M_nodes, ids, X = self._gather_setup(N, m_atoms, ids, X)
+            if self._root:
+                self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e)
+                if damping is not None:
+                    gamma = np.asarray(damping(X), dtype=float)
+                    self.damping = DampingBand(gamma, m_atoms, ids, temperature, boltzmann, mvv2e, seed)
         if damping_reference not in ("continuum", "zero"):
             raise ConfigError(f"damping_reference = {damping_reference!r}: expected 'continuum' or 'zero'")
         self.damping_reference = damping_reference
@@ -133,7 +139,68 @@ class BridgingDomainCoupler:
             self._reorder_seen = self.patch.reorder_count
         return self._band
 
+    # ------------------------------------------------------------------ multi-rank continuum
+    def _gather_setup(self, N, m_atoms, ids, X):
+        """Collect the band system on the continuum root (global node numbering)."""
+        comm = self.local_comm
+        cont = self.continuum
+        l2g = np.asarray(cont.local_to_global, dtype=np.int64)
+        coo = N.tocoo()
+        parts = comm.gather((coo.row, l2g[coo.col], coo.data, N.shape[0], m_atoms, ids, X), root=0)
+        self._root = comm.Get_rank() == 0
+        band = None
+        if self._root:
+            band = np.unique(np.concatenate([p[1] for p in parts]))
+        band = comm.bcast(band, root=0)
+        own_g = np.asarray(cont.owned_global, dtype=np.int64)
+        self._own_rows = np.flatnonzero(np.isin(own_g, band))
+        self._own_pos = np.searchsorted(band, own_g[self._own_rows])
+        mparts = comm.gather((self._own_pos, np.asarray(cont.mass)[self._own_rows]), root=0)
+        if not self._root:
+            return None, None, None, None, None
+        rows, cols, vals, off, self._counts = [], [], [], 0, []
+        for r, g, v, m, *_ in parts:
+            rows.append(r + off)
+            cols.append(np.searchsorted(band, g))
+            vals.append(v)
+            self._counts.append(m)
+            off += m
+        Ng = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(off, band.size))
+        M = np.zeros(band.size)
+        self._pos_parts = []
+        for pos, mass in mparts:
+            M[pos] = mass
+            self._pos_parts.append(pos)
+        self._nband = band.size
+        return (Ng, np.concatenate([p[4] for p in parts]), M, np.concatenate([p[5] for p in parts]),
+                np.concatenate([p[6] for p in parts]))
+
     # ------------------------------------------------------------------ pieces
+    def _kernel(self, va: np.ndarray, vnb: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Projection (+ damping) of band-atom ``va`` [m, k] and band-node ``vnb`` [n_band, k]
+        velocities; returns the corrections (dva, dvnb)."""
+        bdm = self.bdm
+        res = bdm.solve(va, vnb)
+        new = va + res.dv_atoms
+        vn_new = vnb + res.dv_nodes
+        self.ledger.add(constraint_work=res.work)
+        self.last_gap = res.gap_before
+        if self.damping is not None and h > 0:
+            # damp the fine-scale velocity, then re-project (a non-uniform damping rate
+            # would otherwise break the constraint); the whole kinetic-energy change of
+            # band atoms and nodes is the energy the damping removed.
+            ke_old = self._band_ke(new, vn_new)
+            ref = (bdm.N @ vn_new if self.damping_reference == "continuum" else np.zeros_like(new))
+            u = new - ref
+            self.damping.apply(u, h, self.step_count)
+            new = ref + u
+            res2 = bdm.solve(new, vn_new)
+            vn_new = vn_new + res2.dv_nodes
+            new = new + res2.dv_atoms
+            self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn_new))
+        return new - va, vn_new - vnb
+
     def project(self, h: float = 0.0) -> None:
         """Put band velocities on the constraint (and, if ``h > 0``, damp fine-scale motion
         over a time ``h``)."""
@@ -143,27 +210,24 @@ class BridgingDomainCoupler:
         dva = None
         if self.is_continuum:
             vn = self.continuum.v
-            bdm = self.bdm
-            res = bdm.solve(va, vn[bdm.nodes, :k])
-            vn[bdm.nodes, :k] += res.dv_nodes
-            new = va + res.dv_atoms
-            self.ledger.add(constraint_work=res.work)
-            self.last_gap = res.gap_before
-            if self.damping is not None and h > 0:
-                # damp the fine-scale velocity, then re-project (a non-uniform damping rate
-                # would otherwise break the constraint); the whole kinetic-energy change of
-                # band atoms and nodes is the energy the damping removed.
-                vnb = vn[bdm.nodes, :k]
-                ke_old = self._band_ke(new, vnb)
-                ref = (bdm.N @ vnb if self.damping_reference == "continuum" else np.zeros_like(new))
-                u = new - ref
-                self.damping.apply(u, h, self.step_count)
-                new = ref + u
-                res2 = bdm.solve(new, vnb)
-                vn[bdm.nodes, :k] += res2.dv_nodes
-                new = new + res2.dv_atoms
-                self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn[bdm.nodes, :k]))
-            dva = new - va
+            if not self.gathered:
+                rows = self.bdm.nodes
+                dva, dvnb = self._kernel(va, vn[rows, :k], h)
+                vn[rows, :k] += dvnb
+            else:
+                comm = self.local_comm
+                parts = comm.gather((va, vn[self._own_rows, :k]), root=0)
+                out = None
+                if self._root:
+                    va_all = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, k))
+                    vnb = np.zeros((self._nband, k))
+                    for pos, (_, v) in zip(self._pos_parts, parts):
+                        vnb[pos] = v
+                    dva_all, dvnb = self._kernel(va_all, vnb, h)
+                    splits = np.cumsum(self._counts)[:-1]
+                    out = [(a, dvnb[pos]) for a, pos in zip(np.split(dva_all, splits), self._pos_parts)]
+                dva, dvn_own = comm.scatter(out, root=0)
+                vn[self._own_rows, :k] += dvn_own
         corr = self.ex.to_patch(dva, k)
         if self.is_patch:
             self.patch.v[self.band_atoms, :k] += corr

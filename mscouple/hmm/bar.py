@@ -48,7 +48,12 @@ def _check(length, n, body_force, end_force):
 
 def solve_bar(oracle, length: float, n_elements: int, body_force: float = 0.0, end_force: float = 0.0,
               rtol: float = 1e-12, max_iter: int = 50, delta: float = 1e-7) -> BarSolution:
-    """Static nonlinear bar with ``sigma = oracle.evaluate([[eps]])`` (see module doc)."""
+    """Static nonlinear bar with ``sigma = oracle.evaluate([[eps]])`` (see module doc).
+
+    The oracle's cache tolerance ``tol`` (on the strain) bounds the attainable residual by
+    about ``tangent * tol``: keep ``tol`` well below ``rtol * |loads| / tangent`` and below
+    ``delta``, or loosen ``rtol``.
+    """
     _check(length, n_elements, body_force, end_force)
     n = int(n_elements)
     h = length / n
@@ -78,7 +83,10 @@ def solve_bar(oracle, length: float, n_elements: int, body_force: float = 0.0, e
         ab[0, 1:] = -k[1:]
         ab[2, :-1] = -k[1:]
         u[1:] += sl.solve_banded((1, 1), ab, r[1:])
-    raise ConvergenceError(f"bar Newton did not converge in {max_iter} iterations; reduce the load")
+    raise ConvergenceError(f"bar Newton did not converge in {max_iter} iterations (residual "
+                           f"{np.abs(r).max():.3g}, target {rtol * scale:.3g}); reduce the load, or the "
+                           "oracle's cache tolerance (a stale cached stress limits the residual to about "
+                           "stiffness x tol)")
 
 
 def _stats(oracle) -> dict:

@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from . import _dist

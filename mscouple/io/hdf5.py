@@ -27,7 +27,6 @@ import os
 import platform
 import secrets
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -327,21 +326,46 @@ class H5File:
             for k, v in attrs.items():
                 dset.attrs[k] = v
 
-    def write_blocks(self, name: str, local: np.ndarray, **attrs: Any) -> int:
-        """Write each rank's rows as consecutive blocks in rank order; return the row count.
+    def write_blocks(
+        self, name: str, local: np.ndarray, *, offset: int | None = None, n_global: int | None = None, **attrs: Any
+    ) -> int:
+        """Write each rank's rows as a contiguous block; return the global row count.
 
-        ``local``: (n_local, ...) rows owned by this rank.
+        ``local``: (n_local, ...) rows owned by this rank. ``offset``: the global row of
+        this rank's first row (default: blocks in rank order); ``n_global``: total rows
+        (default: the sum over ranks). With explicit offsets the blocks must tile
+        ``[0, n_global)`` without overlap.
         """
         dtype, tail = _dist.agree_layout(self.comm, local)
         a = _dist.conform(local, dtype, tail)
+        ex_off, total = _dist.exscan_offset(self.comm, a.shape[0])
+        given = self.comm.allgather(offset is not None)
+        if any(given) and not all(given):
+            raise ValueError("write_blocks: pass offset on every rank or on none")
+        if n_global is not None and _dist.allreduce_flag(self.comm, int(n_global) != total):
+            raise ValueError(f"write_blocks: the ranks hold {total} rows in all, n_global says {n_global}")
+        off = ex_off if offset is None else int(offset)
+        if all(given):
+            spans = sorted(self.comm.allgather((off, a.shape[0])))
+            tiled = spans[0][0] == 0 and all(o1 + c1 == o2 for (o1, c1), (o2, _) in zip(spans, spans[1:]))
+            if not tiled:
+                raise ValueError(f"write_blocks: blocks (offset, rows) {spans} do not tile [0, {total})")
         if self.parallel:
-            offset, total = _dist.exscan_offset(self.comm, a.shape[0])
-        else:
-            a = _dist.gather_rows(self.comm, a, self.root)
-            offset, total = 0, self.comm.bcast(a.shape[0] if a is not None else None, root=self.root)
+            rows, start = a, off
+        else:  # place each rank's block at its offset on root
+            offs = self.comm.gather(off, root=self.root)
+            cnts = self.comm.gather(a.shape[0], root=self.root)
+            g = _dist.gather_rows(self.comm, a, self.root)
+            rows, start = None, 0
+            if self.rank == self.root:
+                rows = np.empty((total,) + tail, dtype=dtype)
+                pos = 0
+                for o, c in zip(offs, cnts):
+                    rows[o : o + c] = g[pos : pos + c]
+                    pos += c
         self.create_dataset(name, (total,) + tail, dtype)
-        if self.is_writer and a is not None and a.shape[0]:
-            self.h5[name][offset : offset + a.shape[0]] = a
+        if self.is_writer and rows is not None and rows.shape[0]:
+            self.h5[name][start : start + rows.shape[0]] = rows
         if attrs:
             self.set_attrs(name, **attrs)
         return total

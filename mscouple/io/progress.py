@@ -5,6 +5,8 @@ Ranks time their own work with :meth:`Progress.timer` (``"md"``, ``"fe"``,
 the timers over ``comm`` (the maximum over ranks: the slowest rank sets the pace) and
 rank ``root`` reports: a live bar redrawn in place on a terminal, or a plain line at most
 every ``interval_s`` seconds in a batch log (plus the first and the last report).
+Under ``mpirun``/``srun`` plain lines are the default; ``MSCOUPLE_PROGRESS=bar`` or
+``=lines`` overrides the choice.
 
 :meth:`Progress.update` is collective on the steps where ``(step - first_step) % every ==
 0`` and on the last step; every rank must call it on every step (it returns at once on
@@ -12,6 +14,7 @@ the others).
 """
 from __future__ import annotations
 
+import os
 import sys
 import time as _time
 from contextlib import contextmanager
@@ -34,6 +37,21 @@ def format_duration(seconds: float) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return f"{d}-{h:02d}:{m:02d}:{s:02d}" if d else f"{h}:{m:02d}:{s:02d}"
+
+
+_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_PROCID")
+
+
+def _live_bar(stream: TextIO) -> bool:
+    """Whether to redraw a bar in place: ``MSCOUPLE_PROGRESS=bar|lines`` decides if set;
+    otherwise only on a terminal outside MPI launchers (Open MPI gives every rank a
+    pseudo-terminal even when the job's output goes to a batch log)."""
+    choice = os.environ.get("MSCOUPLE_PROGRESS", "").lower()
+    if choice in ("bar", "lines"):
+        return choice == "bar"
+    if any(v in os.environ for v in _LAUNCHER_VARS):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 class Progress:
@@ -73,7 +91,7 @@ class Progress:
         self.dt, self.n_atoms, self.time_unit = float(dt), int(n_atoms), time_unit
         self.every, self.interval_s = max(int(every), 1), float(interval_s)
         self.stream = stream if stream is not None else sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)()) if tty is None else tty
+        self.tty = _live_bar(self.stream) if tty is None else bool(tty)
         self.clock = clock
         self._t0 = clock()
         self._last_print = -np.inf

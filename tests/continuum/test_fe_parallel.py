@@ -122,3 +122,48 @@ def test_boundaries_locate_and_ghost_sums(comm):
     assert tot.sum() == pytest.approx(mesh.n_global_cells, rel=1e-12)
     corner = np.all(np.isclose(X, 0.0), axis=1)
     assert np.allclose(V.owned(tot)[corner], 1 / 8.0)
+
+
+def _write_msh(path, coords, tris, segs, seg_tags, names):
+    """A Gmsh 2.2 ASCII file: triangles (physical 10) and tagged boundary segments."""
+    lines = ["$MeshFormat", "2.2 0 8", "$EndMeshFormat", "$PhysicalNames", str(len(names) + 1)]
+    lines += [f'1 {tag} "{name}"' for name, tag in names.items()] + ['2 10 "body"', "$EndPhysicalNames"]
+    lines += ["$Nodes", str(len(coords))] + [f"{i + 1} {x} {y} 0" for i, (x, y) in enumerate(coords)]
+    lines += ["$EndNodes", "$Elements", str(len(segs) + len(tris))]
+    k = 1
+    for s, t in zip(segs, seg_tags):
+        lines.append(f"{k} 1 2 {t} {t} {s[0] + 1} {s[1] + 1}")
+        k += 1
+    for t in tris:
+        lines.append(f"{k} 2 2 10 1 {t[0] + 1} {t[1] + 1} {t[2] + 1}")
+        k += 1
+    lines.append("$EndElements")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.mpi(min_size=2)
+def test_gmsh_mesh_distributed(comm, tmp_path):
+    from mscouple.continuum import box
+
+    path = None
+    if comm.Get_rank() == 0:
+        d = box((6, 4), [0.0, 0.0], [3.0, 2.0])
+        keep = np.isin(d.facet_tags, [1, 2])  # only left (1) and right (2) carry physical groups
+        path = tmp_path / "plate.msh"
+        _write_msh(path, d.coordinates, d.cells, d.facets[keep], d.facet_tags[keep], {"inlet": 1, "outlet": 2})
+        path = str(path)
+    path = comm.bcast(path, root=0)
+    mesh = Mesh.from_gmsh(comm, path, dim=2)
+    assert comm.allreduce(mesh.n_cells) == 48
+    assert comm.allreduce(float(mesh.cell_volumes().sum())) == pytest.approx(6.0)
+    V = FunctionSpace(mesh, 1)
+    assert boundary_load(V, "inlet", 1.0).sum() == pytest.approx(2.0)
+    assert boundary_load(V, "outlet", 1.0).sum() == pytest.approx(2.0)
+    # heat through the plate: T = 1 at the inlet, 0 at the outlet → linear in x
+    heat = HeatConduction(V, ThermalMaterial(1.0), dt=1.0, rtol=1e-13)
+    heat.add_dirichlet("inlet", 1.0)
+    heat.add_dirichlet("outlet", 0.0)
+    heat.solve_steady()
+    X = mesh.coordinates[mesh.owned_nodes]
+    assert np.abs(heat.temperature - (1 - X[:, 0] / 3.0)).max() < 1e-10
+    heat.destroy()

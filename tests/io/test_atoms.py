@@ -1,7 +1,6 @@
 """Atom trajectory writers: H5MD structure per the 1.1 spec, MDAnalysis, ASE round trips."""
 from __future__ import annotations
 
-import io
 
 import h5py
 import numpy as np
@@ -79,14 +78,19 @@ def test_h5md_refuses_changing_atom_set(serial_comm, tmp_path):
     assert not (tmp_path / "a.h5").exists()
 
 
-def test_mdanalysis_loads_h5md(serial_comm, tmp_path):
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("units", ["metal", "lj"])
+def test_mdanalysis_loads_h5md(serial_comm, tmp_path, units):
     mda = pytest.importorskip("MDAnalysis")
     fr = _frames()
     path = tmp_path / "atoms.h5md"
-    with H5MDWriter(serial_comm, path, box_edges=EDGES, units="metal") as w:
+    with H5MDWriter(serial_comm, path, box_edges=EDGES, units=units) as w:
         for f in fr:
             w.write(f["step"], f["time"], f["ids"], f["pos"], f["vel"], types=f["typ"])
-    u = mda.Universe(str(path), format="H5MD")
+    if units == "metal":
+        u = mda.Universe(str(path))
+    else:  # no physical units: MDAnalysis must not convert (and then wants n_atoms)
+        u = mda.Universe(str(path), n_atoms=11, convert_units=False)
     assert len(u.atoms) == 11 and len(u.trajectory) == 3
     for k, ts in enumerate(u.trajectory):
         np.testing.assert_allclose(u.atoms.positions, fr[k]["sorted"][0], rtol=1e-6)  # float32 in MDA

@@ -1,7 +1,6 @@
 """Checkpoints: exact round trip, refusal of foreign/corrupt/truncated files, atomicity."""
 from __future__ import annotations
 
-import shutil
 
 import h5py
 import numpy as np

@@ -76,3 +76,24 @@ class _null:
 
     def __exit__(self, *a):
         return False
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("parallel", [None, False])
+def test_write_blocks_at_given_offsets(comm, shared_tmp, parallel):
+    # ranks own blocks in reverse rank order: rank r holds rows [off_r, off_r + r + 2)
+    size, rank = comm.Get_size(), comm.Get_rank()
+    counts = [r + 2 for r in range(size)]
+    offs = {r: sum(counts[q] for q in range(r + 1, size)) for r in range(size)}
+    total = sum(counts)
+    rows = np.arange(offs[rank], offs[rank] + counts[rank], dtype=np.float64) ** 2
+    path = shared_tmp / "blocks.h5"
+    with open_h5(comm, path, parallel=parallel) as f:
+        n = f.write_blocks("y", rows, offset=offs[rank], n_global=total)
+        with pytest.raises(ValueError, match="do not tile"):
+            f.write_blocks("z", rows, offset=0)
+    assert n == total
+    if comm.Get_rank() == 0:
+        with h5py.File(path, "r") as h:
+            np.testing.assert_array_equal(h["y"][...], np.arange(total, dtype=float) ** 2)
+    comm.Barrier()

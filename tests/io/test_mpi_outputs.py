@@ -100,3 +100,32 @@ def test_signal_on_one_rank_stops_all_at_same_step(comm):
                 break
     assert comm.allgather(stopped) == [3] * comm.Get_size()
     assert g.received == signal.SIGUSR1
+
+
+@pytest.mark.mpi(min_size=2)
+def test_parallel_resume_equals_serial_uninterrupted(comm, shared_tmp):
+    from mpi4py import MPI
+
+    n, size, rank = 9, comm.Get_size(), comm.Get_rank()
+    ids = np.arange(n)
+
+    def frame(s):
+        rng = np.random.default_rng(s)
+        return rng.random((n, 3)), rng.normal(size=(n, 3))
+
+    def run(c, path, steps, own, resume=None, spoil=False):
+        with H5MDWriter(c, path, box_edges=[1.0, 1.0, 1.0], resume_step=resume) as w:
+            for s in steps:
+                x, v = frame(s + 999 * (spoil and s > 20))
+                m = own(s)
+                w.write(s, 0.5 * s, ids[m], x[m], v[m])
+
+    par = shared_tmp / "par_resume.h5"
+    run(comm, par, [0, 10, 20, 30, 40], lambda s: ids % size == rank, spoil=True)
+    run(comm, par, [30, 40], lambda s: (ids + 1) % size == rank, resume=20)  # other ownership
+    if rank == 0:
+        ref = shared_tmp / "ser_resume.h5"
+        run(MPI.COMM_SELF, ref, [0, 10, 20, 30, 40], lambda s: np.ones(n, bool))
+        with h5py.File(par, "r") as a, h5py.File(ref, "r") as b:
+            _same_h5(a["particles"], b["particles"])
+    comm.Barrier()

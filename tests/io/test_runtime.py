@@ -89,3 +89,19 @@ def test_format_duration():
     assert format_duration(3725) == "1:02:05"
     assert format_duration(90000) == "1-01:00:00"
     assert format_duration(float("inf")) == "?"
+
+
+def test_bar_choice(monkeypatch):
+    from mscouple.io.progress import _live_bar
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_PROCID", "MSCOUPLE_PROGRESS"):
+        monkeypatch.delenv(v, raising=False)
+    assert _live_bar(Tty()) and not _live_bar(io.StringIO())
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")  # Open MPI's pty is not the user's terminal
+    assert not _live_bar(Tty())
+    monkeypatch.setenv("MSCOUPLE_PROGRESS", "bar")
+    assert _live_bar(io.StringIO())

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 
 import numpy as np
-import pytest
 
 from mscouple.io.plots import make_figures, plot_series
 from mscouple.io.series import ScalarSeries, read_series
