@@ -134,7 +134,8 @@ class MatrixAssembler:
     def _gather_blocks(self, blocks: np.ndarray) -> np.ndarray:
         """[pairs on this rank's rows, nc*nc] from SoA blocks: own-row pairs, then pairs received."""
         nc2 = self.space.ncomp ** 2
-        flat = np.ascontiguousarray(blocks.reshape(nc2, -1).T)  # pair order (cell, a, b)
+        npc = self.npc
+        flat = np.ascontiguousarray(blocks.reshape(nc2, npc, npc, -1).transpose(3, 1, 2, 0)).reshape(-1, nc2)
         own = flat[self._own]
         send = np.ascontiguousarray(flat[self._rem])
         recv = np.empty((self._nrecv, nc2))

@@ -14,16 +14,17 @@
    (1 + x)(1 + 1/2 sin 2 pi y), f = 1, whose homogenized solution is
    ``u_0 = (ln(1 + x)/ln 2 - x) / sqrt(3/4)``.
 
-2. Fast reversible reaction with slow diffusion (A <-> B, only A diffuses)::
+2. Fast reversible reaction with slow transport (A <-> B, only A diffuses/is advected)::
 
-       a_t = D a_xx - k (K a - b),   b_t = k (K a - b)    on (0, 1), no-flux ends
+       a_t + U a_x = D a_xx - k (K a - b),   b_t = k (K a - b)    on (0, 1)
 
    For Da = k L^2 / D >> 1, b = K a (local equilibrium) and c = a + b obeys
-   ``c_t = D/(1+K) c_xx`` (the retarded diffusion equation); errors O(1/Da).
+   ``c_t + U/(1+K) c_x = D/(1+K) c_xx`` (retarded transport); errors O(1/Da).
+   Pe = U L / D measures advection against diffusion.
    :class:`FastReactionDiffusion` is the stiff micro system on a cell-centred grid,
    with its exact solution (matrix exponential) and the homogenized analytic solution
-   ``c = exp(-D lambda_h t/(1+K)) cos(pi x)`` (lambda_h the grid's eigenvalue of -d^2/dx^2
-   for cos(pi x); -> pi^2 as h -> 0). :func:`projective_euler` is coarse projective
+   ``c = exp(-D lambda_h t/(1+K)) cos(q x - U s_h t/(1+K))`` (lambda_h, s_h the grid's
+   symbols of -d^2/dx^2 and d/dx for the mode q; -> q^2, q as h -> 0). :func:`projective_euler` is coarse projective
    integration (Gear & Kevrekidis, SIAM J. Sci. Comput. 24, 1091, 2003): a few explicit
    inner steps that damp the fast reaction, then one long extrapolation step.
 """
@@ -105,29 +106,51 @@ def hmm_diffusion(oracle, f: Callable[[np.ndarray], np.ndarray], n_macro: int) -
 
 @dataclass
 class FastReactionDiffusion:
-    """A <-> B with rate k (equilibrium constant K = b/a), A diffusing with D, on n cells.
+    """A <-> B with rate k (equilibrium constant K = b/a); A diffuses (D) and, optionally, is
+    advected with velocity U; B is immobile. n cells on (0, 1).
 
-    State ``y = [a (n), b (n)]`` on the cell centres ``x_i = (i + 1/2)/n`` of (0, 1).
+    State ``y = [a (n), b (n)]`` on the cell centres ``x_i = (i + 1/2)/n``. Ends: no-flux
+    (``periodic=False``, initial c = cos(pi x)) or periodic (initial c = cos(2 pi x); required
+    when U != 0; central differences). The homogenized limit is
+    ``c_t + U/(1+K) c_x = D/(1+K) c_xx`` (retardation by the immobile partner).
     """
 
     D: float
     K: float
     k: float
     n: int = 32
+    velocity: float = 0.0
+    periodic: bool = False
 
     def __post_init__(self):
         if not (self.D > 0 and self.K > 0 and self.k > 0 and self.n >= 4):
             raise ConfigError("need D, K, k > 0 and n >= 4")
+        if self.velocity != 0.0 and not self.periodic:
+            raise ConfigError("advection (velocity != 0) needs periodic=True")
         h = 1.0 / self.n
         self.x = (np.arange(self.n) + 0.5) * h
-        L = np.zeros((self.n, self.n))
-        i = np.arange(self.n)
+        n = self.n
+        i = np.arange(n)
+        L = np.zeros((n, n))
         L[i, i] = -2.0
-        L[i[1:], i[:-1]] = 1.0
-        L[i[:-1], i[1:]] = 1.0
-        L[0, 0] = L[-1, -1] = -1.0  # no-flux (ghost cell mirror)
+        G = np.zeros((n, n))
+        if self.periodic:
+            L[i, (i + 1) % n] += 1.0
+            L[i, (i - 1) % n] += 1.0
+            G[i, (i + 1) % n] += 0.5
+            G[i, (i - 1) % n] -= 0.5
+            self.wavenumber = 2 * math.pi
+            self.lambda_h = 4.0 / h**2 * math.sin(math.pi * h) ** 2
+            self.advect_h = math.sin(2 * math.pi * h) / h  # central-difference symbol of d/dx
+        else:
+            L[i[1:], i[:-1]] = 1.0
+            L[i[:-1], i[1:]] = 1.0
+            L[0, 0] = L[-1, -1] = -1.0  # no-flux (ghost cell mirror)
+            self.wavenumber = math.pi
+            self.lambda_h = 4.0 / h**2 * math.sin(math.pi * h / 2) ** 2
+            self.advect_h = 0.0
         self.lap = L / h**2
-        self.lambda_h = 4.0 / h**2 * math.sin(math.pi * h / 2) ** 2
+        self.grad = G / h
 
     @property
     def damkohler(self) -> float:
@@ -135,22 +158,30 @@ class FastReactionDiffusion:
         return self.k / self.D
 
     @property
+    def peclet(self) -> float:
+        """Pe = |U| L / D with L = 1."""
+        return abs(self.velocity) / self.D
+
+    @property
     def fast_rate(self) -> float:
         """|eigenvalue| of the local reaction, k (1 + K)."""
         return self.k * (1.0 + self.K)
 
+    def _transport(self) -> np.ndarray:
+        return self.D * self.lap - self.velocity * self.grad
+
     def rhs(self, y: np.ndarray) -> np.ndarray:
         a, b = y[:self.n], y[self.n:]
         r = self.k * (self.K * a - b)
-        return np.concatenate([self.D * (self.lap @ a) - r, r])
+        return np.concatenate([self._transport() @ a - r, r])
 
     def matrix(self) -> np.ndarray:
-        n, I = self.n, np.eye(self.n)
-        return np.block([[self.D * self.lap - self.k * self.K * I, self.k * I], [self.k * self.K * I, -self.k * I]])
+        I = np.eye(self.n)
+        return np.block([[self._transport() - self.k * self.K * I, self.k * I], [self.k * self.K * I, -self.k * I]])
 
     def initial(self) -> np.ndarray:
-        """Local equilibrium, c = a + b = cos(pi x): a = c/(1+K), b = K c/(1+K)."""
-        c = np.cos(np.pi * self.x)
+        """Local equilibrium with c = a + b = cos(q x): a = c/(1+K), b = K c/(1+K)."""
+        c = np.cos(self.wavenumber * self.x)
         return np.concatenate([c / (1 + self.K), self.K * c / (1 + self.K)])
 
     def total(self, y: np.ndarray) -> np.ndarray:
@@ -161,8 +192,10 @@ class FastReactionDiffusion:
         return sl.expm(self.matrix() * t) @ self.initial()
 
     def homogenized(self, t: float) -> np.ndarray:
-        """Analytic c(x_i, t) of c_t = D/(1+K) c_xx on the same grid."""
-        return np.exp(-self.D * self.lambda_h * t / (1 + self.K)) * np.cos(np.pi * self.x)
+        """Analytic c(x_i, t) of the homogenized equation on the same grid (discrete symbols)."""
+        decay = np.exp(-self.D * self.lambda_h * t / (1 + self.K))
+        shift = self.velocity * self.advect_h * t / (1 + self.K)
+        return decay * np.cos(self.wavenumber * self.x - shift)
 
 
 @dataclass

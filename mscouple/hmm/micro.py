@@ -114,7 +114,7 @@ class CauchyBornModel:
     """
 
     def __init__(self, potential, kind: str, a0: float, mode: str = "normal"):
-        from .bounds_bridge import from_mandel, to_mandel
+        from ..homogenization.bounds import from_mandel, to_mandel
 
         self._from, self._to = from_mandel, to_mandel
         self.deriv = radial_derivatives(potential)

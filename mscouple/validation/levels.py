@@ -163,7 +163,7 @@ def level_2(quick: bool, comm: Any = None) -> LevelResult:
 
 # ------------------------------------------------------------------ level 3
 def level_3(quick: bool, comm: Any = None) -> LevelResult:
-    from ..homogenization.scales import damkohler, length_ratio, timestep_ratio
+    from ..homogenization.scales import damkohler, length_ratio, peclet, timestep_ratio
     from ..hmm.fastslow import (FastReactionDiffusion, example_coefficient, example_homogenized,
                                 fine_scale_solution, hmm_diffusion, projective_euler)
     from ..hmm.micro import ConductionCellModel
@@ -199,6 +199,14 @@ def level_3(quick: bool, comm: Any = None) -> LevelResult:
         p = FastReactionDiffusion(1.0, 1.0, kr, 16)
         rerrs.append(np.abs(p.total(p.exact(0.1)) - p.homogenized(0.1)).max())
     res.checks.append(Check(3, "fast reaction: |c - c_0| rate in 1/Da", float(np.log2(rerrs[-2] / rerrs[-1])), 1.0, 0.1, "range"))
+    aerrs = []
+    for kr in ks[-2:]:
+        pa = FastReactionDiffusion(0.1, 1.0, kr, 32, velocity=1.0, periodic=True)
+        aerrs.append(np.abs(pa.total(pa.exact(0.2)) - pa.homogenized(0.2)).max())
+    res.checks.append(Check(3, f"fast reaction + advection (Pe={pa.peclet:g}): rate in 1/Da",
+                            float(np.log2(aerrs[0] / aerrs[1])), 1.0, 0.1, "range"))
+    res.checks.append(Check(3, "advection case Peclet number Pe = UL/D", peclet(pa.velocity, 1.0, pa.D),
+                            None, None, "info"))
     p = FastReactionDiffusion(1.0, 1.0, 1e5, 32)
     dt_in = 1.0 / p.fast_rate
     y, st = projective_euler(p.rhs, p.initial(), 0.1, dt_in, 2, 4e-4)

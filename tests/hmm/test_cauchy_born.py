@@ -74,3 +74,21 @@ def test_low_temperature_average_approaches_0K():
     eps = np.array([[0.01, 0.0, 0.0]])
     # thermal stress ~ n k_B T ~ 4e-4 << 1.4 (the 0 K stress)
     assert np.abs(md(eps) - cb(eps)).max() < 5e-3
+
+
+def test_full_strain_mode_shear_and_consistency():
+    a = equilibrium_spacing(LJ, "fcc")
+    d = radial_derivatives(LJ)
+    C = cb_elastic_constants(d, BravaisLattice.build("fcc", a, 1.5 * d.rc))
+    full = CauchyBornModel(LJ, "fcc", a, mode="full")
+    normal = CauchyBornModel(LJ, "fcc", a)
+    e = np.array([0.01, -0.004, 0.002])
+    s_full = full(np.concatenate([e, np.zeros(3)])[None])[0]
+    assert np.abs(s_full[:3] - normal(e[None])[0]).max() < 1e-13
+    assert np.abs(s_full[3:]).max() < 1e-13  # cubic symmetry: no shear from normal strain
+    # Mandel shear strain m = sqrt(2) eps_12 -> Mandel stress sqrt(2) sigma_12 = 2 C44 m
+    g = 1e-6
+    m = np.zeros(6)
+    m[5] = g
+    s = (full(m[None]) - full(-m[None]))[0] / 2
+    assert s[5] == pytest.approx(2 * C[0, 1, 0, 1] * g, rel=1e-7)

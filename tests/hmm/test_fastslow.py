@@ -65,3 +65,20 @@ def test_projective_integration_tracks_resolved_and_homogenized():
     assert st.inner_steps * 10 < T * p.fast_rate
     # mass conservation (no-flux ends): the mean of c is unchanged (= 0 for cos(pi x))
     assert abs(c.mean()) < 1e-12
+
+
+def test_fast_reaction_with_advection_retarded_transport():
+    """With advection (Pe = 10) the equilibrium front moves at U/(1+K): error O(1/Da)."""
+    errs = []
+    for k in (200.0, 400.0, 800.0):
+        p = FastReactionDiffusion(D=0.1, K=1.0, k=k, n=32, velocity=1.0, periodic=True)
+        errs.append(np.abs(p.total(p.exact(0.2)) - p.homogenized(0.2)).max())
+    assert p.peclet == pytest.approx(10.0)
+    r = _rate(errs)
+    assert np.all(np.abs(r - 1.0) < 0.1)  # measured 0.98, 0.99
+    # unretarded transport (speed U) would be far off: the phase error is O(1)
+    p = FastReactionDiffusion(D=0.1, K=1.0, k=1e4, n=32, velocity=1.0, periodic=True)
+    y, st = projective_euler(p.rhs, p.initial(), 0.2, 1.0 / p.fast_rate, 2, 1e-3)
+    assert np.abs(p.total(y) - p.homogenized(0.2)).max() < 2e-3
+    wrong = np.exp(-0.1 * p.lambda_h * 0.2 / 2) * np.cos(p.wavenumber * p.x - p.advect_h * 0.2)
+    assert np.abs(p.total(y) - wrong).max() > 0.3

@@ -80,3 +80,36 @@ def test_task_farm_over_intercomm(comm):
     finally:
         inter.Free()
         local.Free()
+
+
+@pytest.mark.mpi(min_size=2)
+def test_hmm_bar_over_the_farm_equals_serial(comm):
+    """The LJ bar with MD-cell stresses served by size-1 oracle ranks = the serial solve."""
+    from mscouple.atomistic.potentials import LennardJones
+    from mscouple.hmm.bar import solve_bar
+    from mscouple.hmm.cauchy_born import equilibrium_spacing
+    from mscouple.hmm.micro import MDCellModel
+
+    lj = LennardJones(cutoff=2.5, mode="smooth")
+    a0 = equilibrium_spacing(lj, "chain")
+    model = MDCellModel(lj, "chain", a0, 8)
+    L = 40 * a0
+    client = comm.Get_rank() == 0
+    local = comm.Split(0 if client else 1, comm.Get_rank())
+    inter = local.Create_intercomm(0, comm, 1 if client else 0, tag=12)
+    try:
+        computed, served = 0, 0
+        if client:
+            farm = FarmClient(inter, 1, 1)
+            par = solve_bar(farm, L, 6, 1.0 / L, 1.0)
+            farm.close()
+            computed = farm.n_computed
+            ser = solve_bar(LocalOracle(model), L, 6, 1.0 / L, 1.0)
+            assert np.array_equal(par.u, ser.u)  # same states, same MD answers, same arithmetic
+        else:
+            served = FarmServer(inter, model).serve()
+        # every state the client did not find in its cache was run exactly once by some worker
+        assert comm.allreduce(served) == comm.bcast(computed, root=0) > 0
+    finally:
+        inter.Free()
+        local.Free()

@@ -1,6 +1,5 @@
 """Porous-media transport: D_eff, Thiele effectiveness factors against a finite-difference
 solution of the reaction-diffusion boundary-value problem, series resistances."""
-import math
 
 import numpy as np
 import pytest
