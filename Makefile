@@ -29,7 +29,7 @@ test-serial:
 test-mpi:
 	@set -e; for n in 2 3 4; do \
 	  echo "== pytest under mpirun -n $$n =="; \
-	  PYTHON=$(PY) $(MPIRUN) -n $$n scripts/mpi_pytest.sh -q -p no:cacheprovider --with-mpi -m mpi tests; \
+	  PYTHON=$(PY) $(MPIRUN) -n $$n scripts/mpi_pytest.sh -q -p no:cacheprovider --color=no --with-mpi -m mpi tests; \
 	done
 
 bench: setup

@@ -146,6 +146,8 @@ class MDSystem:
         self._virial_local = np.zeros(6)
         self._thermostat = None
         self._nhc_state = np.zeros(1)
+        #: run whole chunks of steps in compiled code when on one rank (False: step in Python)
+        self.use_fused = True
         self._rebuild()
         self.thermostat = thermostat
 
@@ -461,7 +463,7 @@ class MDSystem:
             if w_active:
                 self.decomp.forward(self._wall[:self.nlocal + self.nghost])
             self._weights_active = w_active
-        if self.decomp.size == 1 and getattr(self.potential, "fusable", False):
+        if self.use_fused and self.decomp.size == 1 and getattr(self.potential, "fusable", False):
             self._run_fused(nsteps, per_atom)
         else:
             for s in range(nsteps):

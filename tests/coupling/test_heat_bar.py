@@ -21,3 +21,14 @@ def test_heat_bar_hands_over_energy_exactly_and_heat_flows_downhill():
     assert r["q_cont_left"] > 0 and r["q_cont_right"] > 0
     assert r["T_nodes"][0] == pytest.approx(0.45) and r["T_nodes"][-1] == pytest.approx(0.15)
     assert np.all(np.isfinite(r["T_planes"]))
+
+
+def test_heat_pulse_conserves_total_energy():
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "heat_pulse"))
+    import heat_pulse as P
+
+    r = P.run(17.5, cells=(8, 2, 2), L_cont=12.0, amp=0.2, width=3.0, centre=-6.0, t_end=15.0, n_snap=2,
+              verbose=False)
+    assert abs(r["thermostat_work"] - r["thermostat_requested"]) <= 1e-12 * abs(r["thermostat_requested"])
+    assert abs(r["thermostat_work"]) > 0.05 * r["pulse_energy"]  # the pulse reached the atoms
+    assert abs(r["balance_change"]) < 0.01 * r["pulse_energy"]
