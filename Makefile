@@ -18,7 +18,8 @@ setup:
 
 ## Flagship example under mpirun (continuum ranks + atomistic patch ranks).
 demo: setup
-	$(MPIRUN) -n 2 $(VENV)/bin/mscouple run examples/flagship/case.toml
+	$(MPIRUN) -n 2 $(VENV)/bin/mscouple run examples/flagship/case.toml --output runs/flagship
+	$(VENV)/bin/mscouple plot runs/flagship/run.h5 --out runs/flagship
 
 ## Whole suite: serial, then under mpirun with 2, 3 and 4 ranks (pytest-mpi).
 test: setup test-serial test-mpi

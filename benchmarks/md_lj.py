@@ -122,7 +122,7 @@ def run_lammps(venv: str, data: str, ranks: int, suffix: str | None, repeat: int
         inp = os.path.join(tmp, "in.lj")
         with open(inp, "w") as fh:
             fh.write(LAMMPS_INPUT.format(data=data))
-        cmd = [lmp, "-in", inp, "-log", "none", "-screen", "none" if False else "/dev/stdout"]
+        cmd = [lmp, "-in", inp, "-log", "none"]
         if suffix:
             cmd += ["-sf", suffix]
         if ranks > 1:

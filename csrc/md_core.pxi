@@ -107,6 +107,42 @@ cdef inline void lj_fast(const double* coef, int ntypes, const double* x, const 
     glob[6] += v5
 
 
+cdef inline void lj_force_1type(const double* c, const double* x, int nlocal,
+                                const int32_t* nstart, const int32_t* nlist,
+                                double* f) noexcept nogil:
+    """One atom type, forces only: the in.lj inner loop (constants held in registers)."""
+    cdef int i, j, jj, jend
+    cdef double xi, yi, zi, fxi, fyi, fzi, dx, dy, dz, rsq, r2inv, r6inv, fpair
+    cdef double cutsq = c[0], lj1 = c[1], lj2 = c[2]
+    for i in range(nlocal):
+        xi = x[3 * i]
+        yi = x[3 * i + 1]
+        zi = x[3 * i + 2]
+        fxi = 0.0
+        fyi = 0.0
+        fzi = 0.0
+        jend = nstart[i + 1]
+        for jj in range(nstart[i], jend):
+            j = 3 * nlist[jj]
+            dx = xi - x[j]
+            dy = yi - x[j + 1]
+            dz = zi - x[j + 2]
+            rsq = dx * dx + dy * dy + dz * dz
+            if rsq < cutsq:
+                r2inv = 1.0 / rsq
+                r6inv = r2inv * r2inv * r2inv
+                fpair = r6inv * (lj1 * r6inv - lj2) * r2inv
+                fxi = fxi + dx * fpair
+                fyi = fyi + dy * fpair
+                fzi = fzi + dz * fpair
+                f[j] -= dx * fpair
+                f[j + 1] -= dy * fpair
+                f[j + 2] -= dz * fpair
+        f[3 * i] += fxi
+        f[3 * i + 1] += fyi
+        f[3 * i + 2] += fzi
+
+
 cdef inline void pair_general(int style, const double* coef, int ntypes, const double* x,
                               const int32_t* typ, const double* w,
                               int nlocal, const int32_t* nstart, const int32_t* nlist,
@@ -209,7 +245,10 @@ cdef inline void pair_dispatch(int style, const double* coef, int ntypes, const 
         memset(eatom, 0, nall * sizeof(double))
     if vatom != NULL:
         memset(vatom, 0, 6 * nall * sizeof(double))
-    if style == STYLE_LJ and w == NULL and eatom == NULL and vatom == NULL and not has_smooth:
+    if (style == STYLE_LJ and ntypes == 1 and w == NULL and eatom == NULL and vatom == NULL
+            and not has_smooth and not eflag and not vflag):
+        lj_force_1type(coef, x, nlocal, nstart, nlist, f)
+    elif style == STYLE_LJ and w == NULL and eatom == NULL and vatom == NULL and not has_smooth:
         lj_fast(coef, ntypes, x, typ, nlocal, nstart, nlist, f, eflag, vflag, glob)
     else:
         pair_general(style, coef, ntypes, x, typ, w, nlocal, nstart, nlist, f, eatom, vatom,

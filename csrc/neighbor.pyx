@@ -122,22 +122,23 @@ def build_half(const double[:, ::1] x, int nlocal, int nall, double cutneigh,
     """
     cdef double lo[3]
     cdef double inv[3]
+    cdef double bs[3]
     cdef int nb[3]
+    cdef int pb[3]
     cdef int sx[3]
-    cdef int d, i, j, b, nbins, k, jj
-    cdef int bx, by, bz, ox, oy, oz, cx, cy, cz, nbb
+    cdef int d, i, j, b, k, s, c, nbins, nhalf, nfull
+    cdef int ox, oy, oz
     cdef long cap = nlist.shape[0]
     cdef long count = 0
     cdef double cutsq = cutneigh * cutneigh
-    cdef double dx, dy, dz, xi, yi, zi
+    cdef double dx, dy, dz, xi, yi, zi, g, dist2
     cdef const double* xp
     cdef int nghost = nall - nlocal
     if nstart.shape[0] < nlocal + 1:
         raise ValueError("nstart must hold nlocal + 1 entries")
     if nall == 0 or nlocal == 0:
-        nstart[0] = 0
-        for i in range(nlocal):
-            nstart[i + 1] = 0
+        for i in range(nlocal + 1):
+            nstart[i] = 0
         return 0
     xp = &x[0, 0]
     grid_setup(xp, nall, 0.5 * cutneigh, lo, inv, nb)
@@ -145,15 +146,56 @@ def build_half(const double[:, ::1] x, int nlocal, int nall, double cutneigh,
         sx[d] = <int>ceil(cutneigh * inv[d] - 1e-12) if inv[d] > 0 else 0
         if sx[d] > nb[d] - 1:
             sx[d] = nb[d] - 1
-    nbins = nb[0] * nb[1] * nb[2]
+        bs[d] = 1.0 / inv[d] if inv[d] > 0 else 0.0
+        pb[d] = nb[d] + 2 * sx[d]  # padded: stencils never leave the grid
+    nbins = pb[0] * pb[1] * pb[2]
+    # stencils as linear bin offsets, bins farther than cutneigh dropped
+    cdef int* half = <int*>malloc(((2 * sx[0] + 1) * (2 * sx[1] + 1) * (2 * sx[2] + 1) + 1) * sizeof(int))
+    cdef int* full = <int*>malloc(((2 * sx[0] + 1) * (2 * sx[1] + 1) * (2 * sx[2] + 1) + 1) * sizeof(int))
+    cdef int* gup = <int*>malloc(((2 * sx[0] + 1) * (2 * sx[1] + 1) * (2 * sx[2] + 1) + 1) * sizeof(int))
+    cdef int* geq = <int*>malloc(((2 * sx[0] + 1) * (2 * sx[1] + 1) * (2 * sx[2] + 1) + 1) * sizeof(int))
+    cdef int ngup = 0, ngeq = 0
+    nhalf = 0
+    nfull = 0
+    for ox in range(-sx[0], sx[0] + 1):
+        for oy in range(-sx[1], sx[1] + 1):
+            for oz in range(-sx[2], sx[2] + 1):
+                dist2 = 0.0
+                for d, c in enumerate((ox, oy, oz)):
+                    g = (abs(c) - 1) * bs[d] if abs(c) > 1 else 0.0
+                    dist2 += g * g
+                if dist2 >= cutsq:
+                    continue
+                k = (ox * pb[1] + oy) * pb[2] + oz
+                full[nfull] = k
+                nfull += 1
+                # ghost stencil: a bin lower in z holds no ghost above i, a bin higher in
+                # z holds only ghosts above i (bins are monotone in z); check oz == 0 only
+                if oz > 0:
+                    gup[ngup] = k
+                    ngup += 1
+                elif oz == 0:
+                    geq[ngeq] = k
+                    ngeq += 1
+                if ox > 0 or (ox == 0 and (oy > 0 or (oy == 0 and oz > 0))):
+                    half[nhalf] = k
+                    nhalf += 1
     cdef int* lcnt = <int*>calloc(nbins + 1, sizeof(int))
     cdef int* gcnt = <int*>calloc(nbins + 1, sizeof(int))
     cdef int* abin = <int*>malloc(nall * sizeof(int))
     cdef int* lord = <int*>malloc((nlocal + 1) * sizeof(int))
     cdef int* gord = <int*>malloc((nghost + 1) * sizeof(int))
+    cdef char* gnear = <char*>calloc(nbins + 1, sizeof(char))
+    cdef int cx, cy, cz
     with nogil:
         for i in range(nall):
-            b = bin_of(xp + 3 * i, lo, inv, nb)
+            cx = <int>((xp[3 * i] - lo[0]) * inv[0])
+            cy = <int>((xp[3 * i + 1] - lo[1]) * inv[1])
+            cz = <int>((xp[3 * i + 2] - lo[2]) * inv[2])
+            cx = 0 if cx < 0 else (nb[0] - 1 if cx >= nb[0] else cx)
+            cy = 0 if cy < 0 else (nb[1] - 1 if cy >= nb[1] else cy)
+            cz = 0 if cz < 0 else (nb[2] - 1 if cz >= nb[2] else cz)
+            b = ((cx + sx[0]) * pb[1] + cy + sx[1]) * pb[2] + cz + sx[2]
             abin[i] = b
             if i < nlocal:
                 lcnt[b + 1] += 1
@@ -170,58 +212,78 @@ def build_half(const double[:, ::1] x, int nlocal, int nall, double cutneigh,
             else:
                 gord[gcnt[b]] = i
                 gcnt[b] += 1
-        # counts were advanced to bin ends: shift back to starts
         for b in range(nbins, 0, -1):
             lcnt[b] = lcnt[b - 1]
             gcnt[b] = gcnt[b - 1]
         lcnt[0] = 0
         gcnt[0] = 0
+        # gnear[b]: some bin of b's full stencil holds ghosts (interior atoms skip the scan)
+        for b in range(nbins):
+            if gcnt[b + 1] > gcnt[b]:
+                for s in range(nfull):
+                    c = b - full[s]
+                    if c >= 0 and c < nbins:
+                        gnear[c] = 1
         for i in range(nlocal):
             nstart[i] = count
             xi = xp[3 * i]
             yi = xp[3 * i + 1]
             zi = xp[3 * i + 2]
             b = abin[i]
-            bz = b % nb[2]
-            by = (b // nb[2]) % nb[1]
-            bx = b // (nb[2] * nb[1])
-            for ox in range(-sx[0], sx[0] + 1):
-                cx = bx + ox
-                if cx < 0 or cx >= nb[0]:
+            # own bin: owned atoms with larger index
+            for k in range(lcnt[b], lcnt[b + 1]):
+                j = lord[k]
+                if j <= i:
                     continue
-                for oy in range(-sx[1], sx[1] + 1):
-                    cy = by + oy
-                    if cy < 0 or cy >= nb[1]:
-                        continue
-                    for oz in range(-sx[2], sx[2] + 1):
-                        cz = bz + oz
-                        if cz < 0 or cz >= nb[2]:
-                            continue
-                        nbb = (cx * nb[1] + cy) * nb[2] + cz
-                        # owned atoms: upper half of the stencil, same bin j > i
-                        if ox > 0 or (ox == 0 and (oy > 0 or (oy == 0 and oz >= 0))):
-                            for k in range(lcnt[nbb], lcnt[nbb + 1]):
-                                j = lord[k]
-                                if ox == 0 and oy == 0 and oz == 0 and j <= i:
-                                    continue
-                                dx = xi - xp[3 * j]
-                                dy = yi - xp[3 * j + 1]
-                                dz = zi - xp[3 * j + 2]
-                                if dx * dx + dy * dy + dz * dz < cutsq:
-                                    if count < cap:
-                                        nlist[count] = j
-                                    count += 1
-                        # ghosts: whole stencil, keep those above i
-                        for k in range(gcnt[nbb], gcnt[nbb + 1]):
-                            j = gord[k]
-                            dx = xi - xp[3 * j]
-                            dy = yi - xp[3 * j + 1]
-                            dz = zi - xp[3 * j + 2]
-                            if dx * dx + dy * dy + dz * dz < cutsq and above(xp, j, i):
-                                if count < cap:
-                                    nlist[count] = j
-                                count += 1
+                dx = xi - xp[3 * j]
+                dy = yi - xp[3 * j + 1]
+                dz = zi - xp[3 * j + 2]
+                if dx * dx + dy * dy + dz * dz < cutsq:
+                    if count < cap:
+                        nlist[count] = j
+                    count += 1
+            # upper half of the stencil: every owned atom
+            for s in range(nhalf):
+                c = b + half[s]
+                for k in range(lcnt[c], lcnt[c + 1]):
+                    j = lord[k]
+                    dx = xi - xp[3 * j]
+                    dy = yi - xp[3 * j + 1]
+                    dz = zi - xp[3 * j + 2]
+                    if dx * dx + dy * dy + dz * dz < cutsq:
+                        if count < cap:
+                            nlist[count] = j
+                        count += 1
+            # ghosts: whole stencil, keep those above i
+            if gnear[b]:
+                for s in range(ngup):
+                    c = b + gup[s]
+                    for k in range(gcnt[c], gcnt[c + 1]):
+                        j = gord[k]
+                        dx = xi - xp[3 * j]
+                        dy = yi - xp[3 * j + 1]
+                        dz = zi - xp[3 * j + 2]
+                        if dx * dx + dy * dy + dz * dz < cutsq:
+                            if count < cap:
+                                nlist[count] = j
+                            count += 1
+                for s in range(ngeq):
+                    c = b + geq[s]
+                    for k in range(gcnt[c], gcnt[c + 1]):
+                        j = gord[k]
+                        dx = xi - xp[3 * j]
+                        dy = yi - xp[3 * j + 1]
+                        dz = zi - xp[3 * j + 2]
+                        if dx * dx + dy * dy + dz * dz < cutsq and above(xp, j, i):
+                            if count < cap:
+                                nlist[count] = j
+                            count += 1
         nstart[nlocal] = count
+    free(gnear)
+    free(half)
+    free(full)
+    free(gup)
+    free(geq)
     free(lcnt)
     free(gcnt)
     free(abin)

@@ -57,7 +57,8 @@ def patch_lattice(spec: PatchSpec, dim: int, coupled_dims: int = 0):
     if kind == "chain":
         n = max(1, int(round(ext[0] / a)))
         x, box = L.chain(a, n, periodic=periodic[0])
-        x[:, 0] += lo[0]
+        # coupled: atoms half a spacing inside the region, so none sits on the band's outer edge
+        x[:, 0] += lo[0] + (0.5 * a if coupled_dims >= 1 else 0.0)
         x[:, 1:] = 0.0 if dim >= 2 else x[:, 1:]
         width = box.hi[1] - box.lo[1]
         box = Box([lo[0], -0.5 * width, -0.5 * width] if dim == 1 else [lo[0], lo[1] - 0.5 * width, -0.5 * width],
@@ -72,10 +73,12 @@ def patch_lattice(spec: PatchSpec, dim: int, coupled_dims: int = 0):
         ny = max(1, int(round((ext[1] if len(ext) > 1 else h) / h)))
         x, box = L.triangular(a, (nx, ny), periodic=(periodic[0], periodic[1], False))
         shift = np.array([lo[0], lo[1], -0.5 * (box.hi[2] - box.lo[2])])
-        return x + shift, Box(np.asarray(box.lo) + shift, np.asarray(box.hi) + shift, box.periodic)
+        inset = np.array([0.25 * a if coupled_dims >= 1 else 0.0, 0.25 * h if coupled_dims >= 2 else 0.0, 0.0])
+        return x + shift + inset, Box(np.asarray(box.lo) + shift, np.asarray(box.hi) + shift, box.periodic)
     reps = [max(1, int(round((ext[k] if k < len(ext) else a) / a))) for k in range(3)]
     x, box = L.cubic(kind, a, reps, periodic=tuple(periodic), origin=tuple(lo))
-    return x, box
+    inset = np.array([0.25 * a if k < coupled_dims else 0.0 for k in range(3)])
+    return x + inset, box
 
 
 def build_patch(comm: Any, spec: PatchSpec, *, units: str, dt: float, dim: int, coupled_dims: int = 0):

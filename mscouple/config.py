@@ -279,9 +279,12 @@ def _check_case(case: Case, ctx: Context) -> None:
             raise ctx.error("handshake", "a table", "a case with both [continuum] and [patches.*]")
         for p in case.patches:
             half = min(p.region.hi[k] - p.region.lo[k] for k in range(len(p.region.lo))) / 2
-            if case.handshake.width + case.handshake.damping_width >= half:
+            if case.handshake.width >= half:
                 raise ctx.error("handshake.width", case.handshake.width,
-                                f"a band narrower than half of patch '{p.name}' ({half:g}, damping band included)")
+                                f"a band narrower than half of patch '{p.name}' ({half:g})")
+            if case.handshake.damping_width > case.handshake.width:
+                raise ctx.error("handshake.damping_width", case.handshake.damping_width,
+                                f"at most the band width {case.handshake.width:g} (damping acts inside the band)")
             m = case.continuum.mesh
             if m.kind == "box":
                 h = max((m.hi[k] - m.lo[k]) / m.cells[k] for k in range(case.continuum.dim))

@@ -150,7 +150,7 @@ class ContinuumModel:
 
     kind = "continuum"
 
-    def __init__(self, comm, case: Case, outdir: Path):
+    def __init__(self, comm, case: Case, outdir: Path, cell_weight_fn=None):
         from .builders import build_mesh, elastic_material, initial_field
         from .continuum.space import FunctionSpace
 
@@ -170,7 +170,8 @@ class ContinuumModel:
             mode = "plane_" + c.material.plane
             mat = elastic_material(c)
             cls = ElasticStatics if c.physics == "elastostatics" else ExplicitElastodynamics
-            self.mech = cls(self.vspace, mat, mode=mode)
+            cw = None if cell_weight_fn is None else np.asarray(cell_weight_fn(self.mesh.cell_centroids()), float)
+            self.mech = cls(self.vspace, mat, mode=mode, cell_weight=cw)
             for bc in c.boundary:
                 if bc.kind == "displacement":
                     self.mech.add_dirichlet(bc.where, np.array(bc.value))

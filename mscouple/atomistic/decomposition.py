@@ -16,12 +16,11 @@ earlier ghosts), displaced by ``shift``, and receives ``nrecv`` ghosts stored at
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SimulationError
 from .box import Box
 
 _TAG = 7301
@@ -110,13 +109,24 @@ class Decomposition:
         Returns the new dict and whether any atom moved anywhere (collective).
         """
         moved_any = False
+        lost = False
         for d in range(3):
             if self.grid[d] == 1:
                 continue
             x = atoms["x"]
             lower, upper = self._neighbor(d, -1), self._neighbor(d, +1)
-            go_lo = (x[:, d] < self.sublo[d]) & (lower != self._null)
-            go_hi = (x[:, d] >= self.subhi[d]) & (upper != self._null)
+            # target sub-box along d (positions are already wrapped into the box)
+            w = self.box.lengths[d] / self.grid[d]
+            ct = np.clip(np.floor((x[:, d] - self.box.lo[d]) / w).astype(np.int64), 0,
+                         self.grid[d] - 1)
+            c = self.coords[d]
+            if self.box.periodic[d]:
+                go_lo = ct == (c - 1) % self.grid[d]
+                go_hi = (ct == (c + 1) % self.grid[d]) & ~go_lo
+            else:
+                go_lo = ct < c
+                go_hi = ct > c
+            lost |= bool(np.any((ct != c) & ~go_lo & ~go_hi))
             keep = ~(go_lo | go_hi)
             out_lo = {k: a[go_lo] for k, a in atoms.items()}
             out_hi = {k: a[go_hi] for k, a in atoms.items()}
@@ -131,8 +141,12 @@ class Decomposition:
             moved_any |= bool(np.any(go_lo) or np.any(go_hi))
             atoms = {k: np.ascontiguousarray(np.concatenate([p[k] for p in parts]))
                      for k in atoms}
-        moved_any = bool(self.comm.allreduce(int(moved_any)))
-        return atoms, moved_any
+        flags = self.comm.allreduce(np.array([int(moved_any), int(lost)]))
+        if flags[1]:
+            raise SimulationError(
+                "an atom moved more than one sub-box between neighbour-list rebuilds "
+                "(time step too large or atoms exploding): reduce dt or rebuild more often")
+        return atoms, bool(flags[0])
 
     # ------------------------------------------------------------------ ghosts
     def borders(self, x: np.ndarray, props: dict) -> tuple[np.ndarray, dict]:
@@ -227,21 +241,25 @@ class Decomposition:
         """Copy owned values of ``a [nall, ...]`` onto the ghosts (adding the periodic shift
         when ``positions``). Collective."""
         for s in self.swaps:
+            if s.dest == -1:
+                out = a[s.recv_start:s.recv_start + s.nrecv]
+                np.take(a, s.send_idx, axis=0, out=out)
+                if positions and s.shift.any():
+                    out += s.shift
+                continue
             buf = a[s.send_idx]
             if positions and s.shift.any():
-                buf = buf + s.shift
-            if s.dest == -1:
-                a[s.recv_start:s.recv_start + s.nrecv] = buf
-            else:
-                self.comm.Sendrecv(np.ascontiguousarray(buf), dest=s.dest, sendtag=_TAG + 10,
-                                   recvbuf=a[s.recv_start:s.recv_start + s.nrecv],
-                                   source=s.source, recvtag=_TAG + 10)
+                buf += s.shift
+            self.comm.Sendrecv(np.ascontiguousarray(buf), dest=s.dest, sendtag=_TAG + 10,
+                               recvbuf=a[s.recv_start:s.recv_start + s.nrecv],
+                               source=s.source, recvtag=_TAG + 10)
 
     def reverse(self, a: np.ndarray) -> None:
         """Add ghost values of ``a [nall, ...]`` onto their owners (Newton's third law). Collective."""
         for s in reversed(self.swaps):
             if s.dest == -1:
-                np.add.at(a, s.send_idx, a[s.recv_start:s.recv_start + s.nrecv])
+                # send_idx has no repeats within one swap: plain fancy-index add is exact
+                a[s.send_idx] += a[s.recv_start:s.recv_start + s.nrecv]
             else:
                 buf = np.empty((len(s.send_idx),) + a.shape[1:], dtype=a.dtype)
                 self.comm.Sendrecv(np.ascontiguousarray(a[s.recv_start:s.recv_start + s.nrecv]),

@@ -75,11 +75,8 @@ def cubic(kind: str, a: float, reps, orient=None, periodic=(True, True, True),
     keep = np.all((y > -tol) & (y < Lbox - tol), axis=1)
     y = y[keep]
     y[np.abs(y) < tol] = 0.0
-    expected = len(basis) * np.prod(reps) * np.prod(period) / (
-        1.0 if orient is None else np.prod(period) / abs(np.linalg.det(R * period[:, None])))
     x = y + np.asarray(origin, float)
     box = Box(np.asarray(origin, float), np.asarray(origin, float) + Lbox, periodic)
-    del expected
     return x, box
 
 

@@ -212,7 +212,7 @@ class MDSystem:
 
     # ------------------------------------------------------------------ neighbours
     def _ensure_capacity(self, nall: int) -> None:
-        if nall <= self._cap:
+        if nall <= self._cap and self._cap > 0:
             return
         cap = max(int(1.3 * nall) + 16, 64)
         n_old = min(self._cap, nall)
@@ -522,6 +522,13 @@ class MDSystem:
     def kinetic_energy(self) -> float:
         """Sum of 1/2 m v^2 over mobile atoms, energy units (collective)."""
         return 0.5 * self.units.mvv2e * self._mv2_global()
+
+    def per_atom_kinetic_energy(self) -> np.ndarray:
+        """[n] 1/2 m v^2 of the owned atoms, energy units (0 for fixed atoms). Local."""
+        L = self._loc
+        ke = 0.5 * self.units.mvv2e * L["mass"] * np.einsum("ij,ij->i", L["v"], L["v"])
+        ke[L["fixed"] != 0] = 0.0
+        return ke
 
     def temperature(self) -> float:
         """2 KE / (dof k_B) (collective)."""

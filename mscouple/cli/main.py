@@ -202,8 +202,15 @@ def _optional_command(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    # PETSc options after '--' pass through untouched (e.g. -fe_ksp_type cg -log_view).
+    # PETSc options pass through to the options database (-fe_ksp_type cg -log_view ...);
+    # mscouple's own options are parsed, anything unknown that looks like an option goes to PETSc.
+    args, extra = parser.parse_known_args(argv)
+    bad = [e for e in extra if not e.startswith("-")]
+    if bad:
+        parser.error(f"unrecognized arguments: {' '.join(bad)}")
+    import petsc4py
+
+    petsc4py.init([sys.argv[0]] + extra)
     world = _world()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

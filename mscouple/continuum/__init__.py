@@ -15,7 +15,8 @@ objects are created on it, never on PETSc.COMM_WORLD). Pieces:
   per-cell energy weight, CFL estimate, energies);
 - :mod:`.heat` — :class:`HeatConduction` (backward Euler / Crank–Nicolson, nodal heat power,
   per-step Dirichlet values, thermal energy);
-- :mod:`.loads` — body/boundary loads and :class:`DirichletBC`.
+- :mod:`.loads` — body/boundary loads and :class:`DirichletBC`;
+- :mod:`.factory` — the same objects from the case's typed specs (mesh, material, boundaries).
 
 See ``docs/continuum.md``.
 """

@@ -111,21 +111,24 @@ class MatrixAssembler:
         self.nnz_blocks = len(ind)
         # dof-level CSR (node-major): dof row (i, a) holds (j, b) for j in node row i, b < nc,
         # so entry (block p in node row i, a, b) sits at ip[i]·nc² + a·len_i·nc + (p − ip[i])·nc + b.
-        rowlen = np.diff(ip)
+        it = np.int32 if self.nnz_blocks * nc * nc < 2**31 - 1 else np.int64
+        rowlen = np.diff(ip).astype(it)
         self.indptr = np.zeros(nrows * nc + 1, dtype=np.int64)
-        np.cumsum(np.repeat(rowlen * nc, nc), out=self.indptr[1:])
-        a = np.arange(nc, dtype=np.int64)
-        node_row = np.repeat(np.arange(nrows, dtype=np.int64), rowlen)
-        base = ip[node_row] * (nc * nc - nc) + np.arange(len(ind), dtype=np.int64) * nc
-        step = rowlen[node_row] * nc
-        target = base[:, None, None] + a[None, :, None] * step[:, None, None] + a[None, None, :]
+        np.cumsum(np.repeat(rowlen.astype(np.int64) * nc, nc), out=self.indptr[1:])
+        node_row = np.repeat(np.arange(nrows, dtype=it), rowlen)
+        base = ip.astype(it)[node_row] * it(nc * nc - nc) + np.arange(self.nnz_blocks, dtype=it) * it(nc)
+        step = (rowlen * it(nc))[node_row]
+        cols = ind.astype(it) * it(nc)
         indices = np.empty(self.nnz_blocks * nc * nc, dtype=_INT)
-        indices[target.ravel()] = np.broadcast_to((ind.astype(np.int64)[:, None] * nc + a)[:, None, :],
-                                                  target.shape).ravel()
+        # where each summed block entry (block p, i, j) goes in the dof-level CSR values
+        self._target = []
+        for i in range(nc):
+            for j in range(nc):
+                t = base + step * it(i) + it(j)
+                indices[t] = cols + it(j)
+                self._target.append(t)
         self.indices = indices
         self.indptr = self.indptr.astype(_INT)
-        # where each summed block entry (block p, a, b) goes in the dof-level CSR values
-        self._target = [np.ascontiguousarray(target[:, i, j]) for i in range(nc) for j in range(nc)]
         if self._own is None:
             # pairs in the structure-of-arrays order (a, b, cell) of the element kernels
             self._emap = np.ascontiguousarray(self._emap.reshape(-1, npc, npc).transpose(1, 2, 0)).ravel()

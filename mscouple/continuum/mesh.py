@@ -304,11 +304,7 @@ class Mesh:
         dN = ref.shape_grad(points)  # [nq, npc, dim]
         Xc = self.cell_coordinates()  # [nc, npc, dim]
         if ref.simplex:  # affine: one Jacobian per cell, J[:, :, k] = X_{k+1} - X_0
-            J = (Xc[:, 1:, :] - Xc[:, :1, :]).transpose(0, 2, 1)
-            det, inv = _det_inv(J)
-            G1 = np.empty((len(Xc), ref.n_vertices, self.dim))
-            G1[:, 1:, :] = inv  # dN_{k+1}/dξ = e_k  →  row k of J^{-1}
-            G1[:, 0, :] = -inv.sum(axis=1)
+            G1, det = _simplex_gradients(Xc)
             G = np.broadcast_to(G1[:, None], (len(Xc), nq) + G1.shape[1:])
             wdet = np.abs(det)[:, None] * weights[None, :]
             return G, wdet
@@ -348,23 +344,8 @@ class Mesh:
         if m == 0 or self.n_cells == 0:
             return out_c, out_N
         if self._tree is None:
-            from scipy.spatial import cKDTree
-
-            Xc = self.cell_coordinates()
-            self._centroids = Xc.mean(axis=1)
-            self._cell_radius = np.sqrt(((Xc - self._centroids[:, None]) ** 2).sum(-1).max(axis=1))
-            self._tree = cKDTree(self._centroids)
-        rmax = float(self._cell_radius.max()) * (1 + 1e-9)
-        lists = self._tree.query_ball_point(points, r=rmax)
-        counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=m)
-        if counts.sum() == 0:
-            return out_c, out_N
-        cand = np.concatenate([np.asarray(c, dtype=np.int64) for c in lists if len(c)])
-        pid = np.repeat(np.arange(m), counts)
-        # a point can only lie in a cell whose own circumscribing ball (about its centroid) holds it
-        d2 = ((points[pid] - self._centroids[cand]) ** 2).sum(axis=1)
-        near = d2 <= (self._cell_radius[cand] * (1 + 1e-9)) ** 2 + 1e-300
-        pid, cand = pid[near], cand[near]
+            self._tree = _BinGrid(self.cell_coordinates())
+        pid, cand = self._tree.candidates(points, tol=1e-9)
         xi = self._inverse_map(points[pid], cand)  # [t, dim]
         inside = self.reference.contains(xi, tol)
         pid, cand, xi = pid[inside], cand[inside], xi[inside]
@@ -380,22 +361,26 @@ class Mesh:
     def _inverse_map(self, x: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """Reference coordinates [t, dim] of points x [t, dim] in cells cand [t]."""
         ref = self.reference
-        Xc = self.coordinates[self.cells[cand]]  # [t, npc, dim]
         if len(cand) == 0:
             return np.zeros((0, self.dim))
         if ref.simplex:
-            J = (Xc[:, 1:, :] - Xc[:, :1, :]).swapaxes(-1, -2)  # columns = edges
-            rhs = x - Xc[:, 0, :]
-            return np.linalg.solve(J, rhs[..., None])[..., 0]
+            if getattr(self, "_affine_inv", None) is None:
+                Xc = self.cell_coordinates()
+                J = (Xc[:, 1:, :] - Xc[:, :1, :]).transpose(0, 2, 1)  # columns = edges
+                self._affine_inv = (_det_inv(J)[1], Xc[:, 0, :].copy())
+            inv, x0 = self._affine_inv
+            return np.einsum("tij,tj->ti", inv[cand], x - x0[cand])
+        Xc = self.coordinates[self.cells[cand]]  # [t, npc, dim]
         xi = np.full((len(cand), self.dim), 0.5)
+        active = np.arange(len(cand))
         for _ in range(30):
-            N = ref.shape(xi)  # [t, npc]
-            dN = ref.shape_grad(xi)  # [t, npc, dim]
-            r = np.einsum("ta,tad->td", N, Xc) - x
-            J = np.einsum("tad,tae->tde", Xc, dN)
+            xa, Xa = xi[active], Xc[active]
+            r = np.einsum("ta,tad->td", ref.shape(xa), Xa) - x[active]
+            J = np.einsum("tad,tae->tde", Xa, ref.shape_grad(xa))
             dxi = np.linalg.solve(J, r[..., None])[..., 0]
-            xi = np.clip(xi - dxi, -1.0, 2.0)
-            if np.abs(dxi).max() < 1e-14:
+            xi[active] = np.clip(xa - dxi, -1.0, 2.0)
+            active = active[np.abs(dxi).max(axis=1) > 1e-14]
+            if len(active) == 0:
                 break
         return xi
 
@@ -423,6 +408,37 @@ class Mesh:
             self.dm = None
 
 
+def _simplex_gradients(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P1 gradients [nc, d+1, d] and Jacobian determinants [nc] from vertices [nc, d+1, d].
+
+    Row k+1 of the gradient array is row k of J⁻¹ (J[:, :, k] = X_{k+1} − X_0), row 0 minus
+    their sum; closed-form cofactors, computed per component on contiguous [nc] vectors.
+    """
+    nc, npc, d = Xc.shape
+    E = [[np.ascontiguousarray(Xc[:, k + 1, i] - Xc[:, 0, i]) for k in range(d)] for i in range(d)]  # E[i][k] = J_ik
+    G = np.empty((nc, npc, d))
+    if d == 1:
+        det = E[0][0]
+        G[:, 1, 0] = 1.0 / det
+    elif d == 2:
+        a, b, c, e = E[0][0], E[0][1], E[1][0], E[1][1]
+        det = a * e - b * c
+        r = 1.0 / det
+        G[:, 1, 0], G[:, 1, 1] = e * r, -b * r
+        G[:, 2, 0], G[:, 2, 1] = -c * r, a * r
+    else:
+        J = E
+        cof = [[J[(j + 1) % 3][(i + 1) % 3] * J[(j + 2) % 3][(i + 2) % 3]
+                - J[(j + 1) % 3][(i + 2) % 3] * J[(j + 2) % 3][(i + 1) % 3] for j in range(3)] for i in range(3)]
+        det = J[0][0] * cof[0][0] + J[1][0] * cof[0][1] + J[2][0] * cof[0][2]
+        r = 1.0 / det
+        for i in range(3):  # (J^{-1})_{ij} = cof[i][j] / det
+            for j in range(3):
+                G[:, i + 1, j] = cof[i][j] * r
+    G[:, 0, :] = -G[:, 1:, :].sum(axis=1)
+    return G, det
+
+
 def _det_inv(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Determinants [...] and inverses [..., d, d] of small matrices, closed form for d ≤ 3."""
     d = J.shape[-1]
@@ -436,3 +452,59 @@ def _det_inv(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return det, inv
     det = np.linalg.det(J)
     return det, np.linalg.inv(J)
+
+
+class _BinGrid:
+    """Uniform bins over the local cells' bounding box; each cell is listed in every bin its
+    bounding box overlaps (bin size ≈ the median cell extent). Vectorised build and query."""
+
+    def __init__(self, Xc: np.ndarray):
+        self.lo_c = Xc.min(axis=1)
+        self.hi_c = Xc.max(axis=1)
+        d = Xc.shape[2]
+        self.origin = self.lo_c.min(axis=0)
+        span = np.maximum(self.hi_c.max(axis=0) - self.origin, 1e-300)
+        h = np.maximum(np.median(self.hi_c - self.lo_c, axis=0), span * 1e-6)
+        nb = np.maximum(1, np.ceil(span / h)).astype(np.int64)
+        while np.prod(nb) > 8 * len(Xc) + 64:  # cap the number of bins
+            nb = np.maximum(1, nb // 2)
+        self.nb = nb
+        self.h = span / nb
+        i0 = self._bin(self.lo_c)
+        i1 = self._bin(self.hi_c)
+        ext = i1 - i0 + 1  # [nc, d]
+        count = np.prod(ext, axis=1)
+        cell = np.repeat(np.arange(len(Xc)), count)
+        t = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # local index in the cell's box
+        flat = np.zeros(len(cell), dtype=np.int64)
+        stride = 1
+        for k in range(d):
+            e = ext[cell, k]
+            flat += (i0[cell, k] + t % e) * stride
+            t = t // e
+            stride *= nb[k]
+        order = np.argsort(flat, kind="stable")
+        self.cells = cell[order]
+        self.start = np.zeros(np.prod(nb) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(flat, minlength=np.prod(nb)), out=self.start[1:])
+
+    def _bin(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor((X - self.origin) / self.h).astype(np.int64), 0, self.nb - 1)
+
+    def candidates(self, points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, cell) pairs whose cell bounding box holds the point (with tolerance)."""
+        d = points.shape[1]
+        ib = self._bin(points)
+        flat = np.zeros(len(points), dtype=np.int64)
+        stride = 1
+        for k in range(d):
+            flat += ib[:, k] * stride
+            stride *= self.nb[k]
+        s, e = self.start[flat], self.start[flat + 1]
+        cnt = e - s
+        pid = np.repeat(np.arange(len(points)), cnt)
+        pos = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(s, cnt)
+        cand = self.cells[pos]
+        scale = tol * (1.0 + np.abs(points[pid]))
+        ok = np.all((points[pid] >= self.lo_c[cand] - scale) & (points[pid] <= self.hi_c[cand] + scale), axis=1)
+        return pid[ok], cand[ok]

@@ -73,7 +73,14 @@ class ElastodynamicsSide:
 
 class HeatConductionSide:
     """Heat side (for :class:`~mscouple.coupling.thermal.ThermalCoupler`) over
-    ``mscouple.continuum.HeatConduction`` on one rank.
+    ``mscouple.continuum.HeatConduction`` on one or several ranks.
+
+    Rows of ``T``, ``source`` and :meth:`step`'s ``fixed`` are the rank's *owned* nodes
+    (``owned_global`` numbers them); ``local_to_global`` numbers the local nodes (incl.
+    ghosts: the columns of an exchange built from ``mesh.coordinates``/``mesh.cells``). On
+    several ranks every rank calls :meth:`step` (collective), each with its own owned fixed
+    nodes (possibly none); use a parallel direct solver for round-off bookkeeping
+    (``-<prefix>pc_factor_mat_solver_type mumps``).
 
     ``step(dt, fixed, values)`` prescribes ``T[fixed] = values`` through one Dirichlet
     condition (rebuilt only when the node set changes), advances one θ-step and returns the
@@ -89,8 +96,9 @@ class HeatConductionSide:
 
     def __init__(self, heat) -> None:
         mesh = heat.space.mesh
-        if mesh.comm.Get_size() != 1 or not np.array_equal(mesh.owned_nodes, np.arange(mesh.n_nodes)):
-            raise ConfigError("HeatConductionSide drives a one-rank continuum for now")
+        self.comm = mesh.comm
+        self.local_to_global = np.asarray(mesh.node_global, dtype=np.int64)
+        self.owned_global = self.local_to_global[mesh.owned_nodes]
         self.h = heat
         self._bc = None
         self._key = None
@@ -102,6 +110,11 @@ class HeatConductionSide:
     def T(self) -> np.ndarray:
         return self.h.temperature
 
+    @property
+    def source(self) -> np.ndarray:
+        """Writable nodal heat power [n] (energy/time) of the next steps."""
+        return self.h.heat_source
+
     def thermal_energy(self) -> float:
         return self.h.thermal_energy()
 
@@ -111,7 +124,10 @@ class HeatConductionSide:
             raise ConfigError(f"coupling interval {dt} differs from the heat solver's dt = {h.dt}")
         fixed = np.asarray(fixed, dtype=np.int64)
         key = fixed.tobytes()
-        if key != self._key:
+        changed = key != self._key
+        if self.comm.Get_size() > 1:  # rebuilding the condition is collective
+            changed = bool(self.comm.allreduce(int(changed)))
+        if changed:
             if self._bc is not None:
                 h.bcs.remove(self._bc)
             mask = np.zeros(h.space.mesh.n_owned, dtype=bool)

@@ -79,6 +79,9 @@ class DampingBand:
         self.kB = float(boltzmann)
         self.mvv2e = float(mvv2e)
         self.seed = int(seed)
+        #: kinetic energy removed per atom [m], accumulated over calls (the damping-to-heat
+        #: hand-over reads and resets it; see :class:`~mscouple.coupling.thermal.DampingToHeat`)
+        self.removed_per_atom = np.zeros(self.mass.size)
 
     def apply(self, v: np.ndarray, h: float, step: int, v_ref: np.ndarray | None = None) -> float:
         """Update ``v`` [m, k] in place over time ``h``; return the kinetic energy removed."""
@@ -92,4 +95,7 @@ class DampingBand:
             du = du + sig * counter_normal(self.seed, self.ids, step, v.shape[1])
         v += du
         ke1 = 0.5 * self.mvv2e * np.sum(m * v ** 2)
+        if self.removed_per_atom.size == v.shape[0]:
+            # per atom, without cancellation: ½ m (|v0|² − |v1|²) = −½ m du·(2 v1 − du)
+            self.removed_per_atom -= 0.5 * self.mvv2e * self.mass * np.sum(du * (2.0 * v - du), axis=1)
         return float(ke0 - ke1)

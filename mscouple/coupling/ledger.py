@@ -3,12 +3,18 @@
 State terms are set every output step; flux terms accumulate. The conserved combination
 (without external loads) is
 
-    balance = E_mech + E_thermal + E_damped,heat-lost − W_external − Q_boundary
+    balance = E_mech + E_thermal + (E_damped − E_damped→heat) − W_external − Q_boundary
 
 with ``E_mech = KE_atoms + PE_atoms + KE_continuum + strain`` (atoms with their (1−w) masses
 and blended energies, the continuum with its w-weighted density and stiffness). When the
-damping band hands its energy to the continuum as heat (``damping_to_heat``), that energy is
-already in ``E_thermal`` and is not added again.
+damping band hands its energy to the continuum as heat (``damping_heat``, accumulated by
+:class:`~mscouple.coupling.thermal.DampingToHeat`), that energy is already in ``E_thermal``
+and only the part not yet handed over (``damping_removed − damping_heat``) is added. The
+legacy flag ``damping_to_heat = True`` drops the damping term altogether.
+
+A thermo-mechanical run keeps two ledgers (the bridging-domain coupler's and the thermal
+coupler's); :meth:`EnergyLedger.combine` merges them into one whose ``balance`` is the
+conserved total of both scales.
 
 The constraint work (kinetic energy changed by the bridging-domain projections) and the
 thermostat work (energy the power-matched thermostat injected into the atoms, with the energy
@@ -22,7 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 __all__ = ["EnergyLedger"]
 
 _STATE = ("atomic_kinetic", "atomic_potential", "continuum_kinetic", "continuum_strain", "thermal_energy")
-_FLUX = ("constraint_work", "damping_removed", "external_work", "boundary_heat",
+_FLUX = ("constraint_work", "damping_removed", "damping_heat", "external_work", "boundary_heat",
          "thermostat_work", "thermostat_requested")
 
 
@@ -37,6 +43,7 @@ class EnergyLedger:
     thermal_energy: float = 0.0
     constraint_work: float = 0.0
     damping_removed: float = 0.0
+    damping_heat: float = 0.0
     external_work: float = 0.0
     boundary_heat: float = 0.0
     thermostat_work: float = 0.0
@@ -65,8 +72,22 @@ class EnergyLedger:
     @property
     def balance(self) -> float:
         """The conserved total (constant to integrator accuracy in a closed system)."""
-        lost = 0.0 if self.damping_to_heat else self.damping_removed
+        lost = 0.0 if self.damping_to_heat else self.damping_removed - self.damping_heat
         return self.mechanical + self.thermal_energy + lost - self.external_work - self.boundary_heat
+
+    @classmethod
+    def combine(cls, mechanical: "EnergyLedger", thermal: "EnergyLedger") -> "EnergyLedger":
+        """One ledger for a thermo-mechanical run: mechanical state terms from the
+        bridging-domain coupler's ledger, the thermal energy from the thermal coupler's, every
+        flux term summed (each is booked by one coupler only)."""
+        out = cls()
+        for k in _STATE:
+            setattr(out, k, getattr(mechanical, k))
+        out.thermal_energy = thermal.thermal_energy
+        for k in _FLUX:
+            setattr(out, k, getattr(mechanical, k) + getattr(thermal, k))
+        out.damping_to_heat = mechanical.damping_to_heat
+        return out
 
     def as_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name in _STATE + _FLUX}

@@ -138,3 +138,10 @@ def test_metal_units_kinetic_temperature():
     assert s.temperature() == pytest.approx(300.0, rel=1e-12)
     kB = 8.617333262e-5  # eV/K
     assert s.kinetic_energy() == pytest.approx(0.5 * s.dof() * kB * 300.0, rel=1e-9)
+
+
+def test_per_atom_kinetic_energy_sums_to_total():
+    s = liquid()
+    s.fixed[:3] = 1
+    assert s.per_atom_kinetic_energy().sum() == pytest.approx(s.kinetic_energy(), rel=1e-13)
+    assert np.all(s.per_atom_kinetic_energy()[:3] == 0)

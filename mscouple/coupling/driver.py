@@ -1,0 +1,130 @@
+"""Coupled runs from a case file: build the handshake for ``mscouple run``.
+
+Geometry (one patch): the patch region R = [lo, hi] holds the atoms; the handshake band
+is the outer shell of R of thickness ``[handshake].width``. The continuum weight w(X) is 0
+in the atoms-only core [lo + width, hi − width] and ramps to 1 at the region boundary
+(:class:`~mscouple.coupling.band.BoxShellBand`); continuum cells carry w (density and
+stiffness scaled), atoms carry 1 − w (mass and bond energies scaled). The lattice is laid
+half a spacing inside R, so every atom has 1 − w > 0.
+
+Dynamics: :class:`~mscouple.coupling.dynamics.BridgingDomainCoupler` over the layout's
+intercommunicator; the fine-scale (Langevin) damping acts in the outer ``damping_width``
+of the band when ``[handshake].damping > 0``.
+
+This module only composes; the physics lives in the coupling modules.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Case
+from ..errors import ConfigError
+from ..layout import CONTINUUM, Layout
+from .band import BoxShellBand, continuum_weight
+from .damping import stadium_profile
+
+__all__ = ["build_coupled", "CoupledDynamics", "handshake_band"]
+
+
+def handshake_band(case: Case, name: str) -> BoxShellBand:
+    """The band of patch *name*: shell of width ``handshake.width`` inside its region."""
+    p = case.patch(name)
+    W = case.handshake.width
+    dim = case.continuum.dim
+    lo = tuple(p.region.lo[k] + W for k in range(dim))
+    hi = tuple(p.region.hi[k] - W for k in range(dim))
+    return BoxShellBand(lo, hi, W)
+
+
+class CoupledDynamics:
+    """The handshake of one rank in a bridging-domain dynamics run (either side)."""
+
+    def __init__(self, coupler, model, case: Case):
+        self.cp = coupler
+        self.model = model
+        self.case = case
+        self.dt = case.run.dt
+
+    def advance(self, n: int) -> None:
+        self.cp.step(self.dt, n)
+
+    def ledger_terms(self) -> dict[str, float]:
+        """Flux terms of the ledger (collective over the intercomm via energies())."""
+        led = self.cp.energies()
+        d = led.as_dict()
+        return {"W_constraint": d["constraint_work"], "E_damped": d["damping_removed"],
+                "E_balance": d["balance"], "E_mechanical": d["mechanical"]}
+
+    def checkpoint_arrays(self) -> dict:
+        return {}
+
+    def restore(self, ckpt) -> None:
+        # Positions and velocities are restored by the models; the coupler's constraint
+        # operators depend only on reference positions and masses, which are rebuilt.
+        self.cp.step_count = int(ckpt.step)
+
+    def summary(self) -> dict:
+        return {}
+
+
+def build_coupled(case: Case, layout: Layout, outdir: Path):
+    """``(model, coupler)`` for this rank of a coupled case (collective over the layout)."""
+    from ..simulation import ContinuumModel, PatchModel
+    from .adapters import ElastodynamicsSide
+    from .dynamics import BridgingDomainCoupler
+    from .exchange import InterfaceExchange
+
+    hs = case.handshake
+    if len(case.patches) != 1:
+        raise ConfigError(f"{case.source}: patches: coupled dynamics drives one patch per continuum "
+                          f"for now; got {len(case.patches)} ({', '.join(p.name for p in case.patches)})")
+    if case.run.mode != "dynamics":
+        raise ConfigError(f"{case.source}: run.mode = {case.run.mode!r}: coupled runs through "
+                          "'mscouple run' support 'dynamics' (Schwarz statics: see docs/coupling.md)")
+    if case.continuum.physics not in ("elastodynamics", "thermomechanics"):
+        raise ConfigError(f"{case.source}: continuum.physics = {case.continuum.physics!r}: expected "
+                          "'elastodynamics' or 'thermomechanics' for a [handshake] case")
+    name = case.patches[0].name
+    band = handshake_band(case, name)
+    dim = case.continuum.dim
+    gamma_fn = None
+    if hs.damping > 0:
+        dw = hs.damping_width or hs.width
+        # rate rises from 0 at (width - dw) inside the band to `damping` at the region edge
+        gamma_fn = lambda X: stadium_profile(band.distance(X) - (hs.width - dw), dw, hs.damping)  # noqa: E731
+    units = None
+    from ..units import get_units
+
+    units = get_units(case.units)
+    if layout.is_continuum:
+        model = ContinuumModel(layout.comm, case, outdir, cell_weight_fn=lambda C: continuum_weight([band], C))
+        mesh = model.mesh
+        kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
+        ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
+                                     cells=np.asarray(mesh.cells, dtype=np.int64), kind=kind, dim=dim)
+        cp = BridgingDomainCoupler(ex, continuum=ElastodynamicsSide(model.mech), components=dim,
+                                   multipliers=hs.multipliers, damping=gamma_fn,
+                                   temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
+                                   seed=case.patches[0].seed, local_comm=layout.comm)
+    else:
+        model = PatchModel(layout.comm, case, name, outdir, coupled=True)
+        md = model.system
+        w = continuum_weight([band], md.x0[:, :dim])
+        if np.any(w >= 1.0):
+            raise ConfigError(f"{case.source}: patches.{name}: atoms lie on the outer edge of the "
+                              "handshake band (weight 0): enlarge the region or the band")
+        md.energy_weight[:] = 1.0 - w
+        md.mass[:] *= 1.0 - w
+        md.invalidate_neighbors()
+        md.compute_forces()
+        idx = np.flatnonzero(w > 0)
+        ex = InterfaceExchange.setup(layout.intercomms[CONTINUUM], "patch", ids=md.ids[idx],
+                                     reference=md.x0[idx], dim=dim)
+        cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, components=dim,
+                                   multipliers=hs.multipliers, damping=gamma_fn,
+                                   temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
+                                   seed=case.patches[0].seed, local_comm=layout.comm)
+    return model, CoupledDynamics(cp, model, case)

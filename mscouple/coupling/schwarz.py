@@ -1,0 +1,621 @@
+"""Alternating Schwarz statics with overlap: quasi-static FE ⇄ MD coupling (DESIGN.md §4).
+
+Geometry (:class:`SchwarzRegions`, boxes in reference coordinates, ∞-norm distances)::
+
+    P  patch box: the atomistic model; its outer layer of width ``pad`` (≥ the potential's
+       cutoff) holds the *pad atoms*, whose positions are prescribed from the continuum;
+    C  core box = P shrunk by ``pad + overlap``: continuum nodes in C are Dirichlet nodes
+       whose displacements come from the atoms; the continuum is solved outside C.
+    overlap region = P \\ C: both models exist there.
+
+One Schwarz iteration (Dirichlet–Dirichlet alternating Schwarz; Schwarz 1870, Lions 1988;
+for atomistic-to-continuum coupling: Parks, Bochev & Lehoucq, MMS 7 (2008) 362)::
+
+    patch → continuum   displacements of the *fit atoms* (those near ∂C)     [m_fit, dim]
+    continuum           u_I of the Dirichlet nodes next to the free continuum (the *layer*):
+                        local linear least squares over the atoms in the node's elements,
+                        weighted by the hat function N_I(X_α) (exact for linear fields);
+                        solve K_FF u_F = f_F − K_FD u_D (CG+GAMG or a direct solver)
+    continuum → patch   pad displacements u(X_α) = Σ_I N_I(X_α) u_I                [m_pad, dim]
+    patch               relax the free atoms with the pad fixed (FIRE or CG of
+                        :mod:`mscouple.atomistic.minimize`) to max|f| < ``fmax``
+    stop when the change of the overlap data (pad and layer displacements) < ``tol``.
+
+Every degree of freedom feels the force of exactly one model (the atoms' forces from the
+potential, the free nodes' from K): there is no blended energy, hence no ghost force. Under a
+homogeneous deformation the perfect-lattice state is a fixed point: free atoms (whose
+neighbours are all atoms, pad included) feel zero force by lattice symmetry, the fit and the
+P1 interpolation reproduce linear fields exactly, and the FE solution with linear Dirichlet
+data is that linear field (the patch test; ``tests/coupling/test_schwarz.py``).
+
+Data move through two :class:`~mscouple.coupling.exchange.InterfaceExchange` objects
+(point-to-point over the intercommunicator, O(interface): pad atoms and fit atoms only), or
+their ``local`` form when both models live on one rank. Everything in :meth:`SchwarzStatics.solve`
+is collective over both groups (each rank passes the model it holds).
+
+Continuum constants from the potential: :func:`cauchy_born_triangular` (lattice sums for the
+2D triangular lattice, :mod:`mscouple.hmm.cauchy_born`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from ..errors import ConfigError, ConvergenceError, SimulationError
+from .exchange import InterfaceExchange
+
+__all__ = ["SchwarzRegions", "SchwarzStatics", "SchwarzResult", "cauchy_born_triangular",
+           "box_signed_distance"]
+
+
+# ---------------------------------------------------------------------------- geometry
+def box_signed_distance(X: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Signed ∞-norm distance of points ``X [n, dim]`` to the boundary of the box [lo, hi]:
+    positive outside (distance to the box), negative inside (minus the distance to ∂box)."""
+    X = np.asarray(X, dtype=float)
+    return np.max(np.maximum(lo - X, X - hi), axis=1)
+
+
+def _bbox_overlaps(bmin: np.ndarray, bmax: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.all((bmin <= hi) & (bmax >= lo), axis=1)
+
+
+def _bbox_inside(bmin: np.ndarray, bmax: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.all((bmin > lo) & (bmax < hi), axis=1)
+
+
+@dataclass(frozen=True)
+class SchwarzRegions:
+    """Patch box ``[patch_lo, patch_hi]`` (length units, ``dim`` components), pad width and
+    overlap width. The core (continuum Dirichlet region) is the patch box shrunk by
+    ``pad + overlap``; it must not be empty."""
+
+    patch_lo: np.ndarray
+    patch_hi: np.ndarray
+    pad: float
+    overlap: float
+    core_lo: np.ndarray = field(init=False, repr=False)
+    core_hi: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        lo = np.asarray(self.patch_lo, dtype=float).reshape(-1)
+        hi = np.asarray(self.patch_hi, dtype=float).reshape(-1)
+        if lo.shape != hi.shape or lo.size not in (1, 2, 3) or np.any(hi <= lo):
+            raise ConfigError(f"patch box lo={lo.tolist()} hi={hi.tolist()}: need 1-3 components with lo < hi")
+        if not (self.pad > 0 and self.overlap > 0):
+            raise ConfigError(f"pad ({self.pad}) and overlap ({self.overlap}) must be > 0")
+        shrink = float(self.pad) + float(self.overlap)
+        clo, chi = lo + shrink, hi - shrink
+        if np.any(chi <= clo):
+            raise ConfigError(f"the patch box (sizes {(hi - lo).tolist()}) is too small for pad {self.pad} + "
+                              f"overlap {self.overlap} on each side: enlarge the patch or reduce them")
+        object.__setattr__(self, "patch_lo", lo)
+        object.__setattr__(self, "patch_hi", hi)
+        object.__setattr__(self, "core_lo", clo)
+        object.__setattr__(self, "core_hi", chi)
+
+    @property
+    def dim(self) -> int:
+        return self.patch_lo.size
+
+    @property
+    def scale(self) -> float:
+        return float(np.max(np.abs(np.concatenate([self.patch_lo, self.patch_hi]))) + np.max(self.patch_hi - self.patch_lo))
+
+    def patch_distance(self, X: np.ndarray) -> np.ndarray:
+        """Signed ∞-distance [n] to ∂P (negative inside the patch)."""
+        return box_signed_distance(np.asarray(X)[:, :self.dim], self.patch_lo, self.patch_hi)
+
+    def core_distance(self, X: np.ndarray) -> np.ndarray:
+        """Signed ∞-distance [n] to ∂C (negative inside the core)."""
+        return box_signed_distance(np.asarray(X)[:, :self.dim], self.core_lo, self.core_hi)
+
+    def pad_mask(self, X: np.ndarray) -> np.ndarray:
+        """Atoms [n] that are pad atoms: within ``pad`` of ∂P (or outside P)."""
+        return self.patch_distance(X) > -self.pad
+
+
+# ---------------------------------------------------------------------------- Cauchy-Born 2D
+def cauchy_born_triangular(potential, a: float | None = None, density: float = 1.0):
+    """Lattice-sum (Cauchy–Born) constants of the 2D triangular lattice of a pair potential.
+
+    Returns ``(material, a, C2)``: an :class:`~mscouple.continuum.ElasticMaterial` whose
+    plane-strain block is the 2D stiffness (energy per area; the out-of-plane entries are
+    decoupled fillers), the nearest-neighbour distance ``a`` (the zero-stress one when not
+    given) and the 2D Voigt stiffness ``C2 [3, 3]`` (xx, yy, xy). Formula: Born's lattice sum
+    ``C_ijkl = 1/(2Ω) Σ_R (φ'' − φ'/R) R_i R_j R_k R_l / R²`` with Ω = √3 a²/2 the area per
+    atom (:mod:`mscouple.hmm.cauchy_born`; Tadmor & Miller 2011, §11.4).
+    """
+    from scipy.optimize import brentq
+
+    from ..continuum.materials import ElasticMaterial
+    from ..hmm.cauchy_born import BravaisLattice, cb_elastic_constants, cb_stress, radial_derivatives
+
+    deriv = radial_derivatives(potential)
+
+    def lattice(aa: float) -> BravaisLattice:
+        m = int(np.ceil(1.3 * deriv.rc / aa)) + 2
+        i, j = np.meshgrid(np.arange(-m, m + 1), np.arange(-m, m + 1), indexing="ij")
+        R = np.stack([aa * (i + 0.5 * j), aa * np.sqrt(3.0) / 2 * j, 0.0 * i], axis=-1).reshape(-1, 3)
+        r = np.linalg.norm(R, axis=1)
+        R = R[(r > 0) & (r < 1.3 * deriv.rc)]
+        return BravaisLattice("triangular", float(aa), R, float(np.sqrt(3.0) / 2 * aa * aa))
+
+    if a is None:
+        def p(aa):
+            return np.trace(cb_stress(deriv, lattice(aa), np.eye(3)))
+
+        scale = float(getattr(potential, "sigma", getattr(potential, "r0", np.ones((1, 1))))[0, 0])
+        lo, hi = 0.8 * scale, min(2.0 * scale, 0.999 * deriv.rc)
+        if p(lo) * p(hi) > 0:
+            raise ConfigError(f"no zero-stress triangular lattice in [{lo:.4g}, {hi:.4g}]: give a explicitly")
+        a = float(brentq(p, lo, hi, xtol=1e-15, rtol=1e-15))
+    C4 = cb_elastic_constants(deriv, lattice(float(a)))
+    pairs = [(0, 0), (1, 1), (0, 1)]
+    C2 = np.array([[C4[i, j, k, l] for (k, l) in pairs] for (i, j) in pairs])
+    C6 = np.zeros((6, 6))
+    idx = [0, 1, 5]
+    C6[np.ix_(idx, idx)] = C2
+    fill = float(np.max(np.diag(C2)))
+    C6[2, 2] = C6[3, 3] = C6[4, 4] = fill
+    return ElasticMaterial(C6, density), float(a), C2
+
+
+# ---------------------------------------------------------------------------- result
+@dataclass
+class SchwarzResult:
+    """``converged``, ``iterations``, ``history`` (max change of the overlap data per
+    iteration, length units), ``relax_steps`` (minimiser steps per iteration, patch ranks;
+    empty elsewhere)."""
+
+    converged: bool
+    iterations: int
+    history: list
+    relax_steps: list
+
+
+# ---------------------------------------------------------------------------- driver
+class SchwarzStatics:
+    """Alternating Schwarz statics between an :class:`~mscouple.continuum.ElasticStatics`
+    (continuum comm) and an :class:`~mscouple.atomistic.system.MDSystem` (patch comm).
+
+    Parameters
+    ----------
+    regions : :class:`SchwarzRegions` (same on every rank).
+    statics : the continuum problem with its own loads and outer Dirichlet conditions
+        (``add_dirichlet`` …, not yet set up), on continuum ranks; None on patch ranks.
+        P1 simplices only. Its stiffness must be the Cauchy–Born one of the potential for
+        the coupled answer to be meaningful (:func:`cauchy_born_triangular`).
+    system : the patch (reference positions ``x0`` = the lattice sites), on patch ranks;
+        None on continuum ranks. Pad atoms get ``fixed = 1``; its current positions are the
+        initial guess.
+    intercomm : intercommunicator continuum ⇄ patch; None when both models are on this one
+        rank (then both ``statics`` and ``system`` are given, each on a one-rank comm).
+    tol : stop when the max change of pad and layer displacements < tol (length).
+    max_iter : Schwarz iterations before :class:`ConvergenceError`.
+    fmax : force tolerance of each relaxation (force units).
+    relax : ``"fire"`` or ``"cg"`` (:mod:`mscouple.atomistic.minimize`); ``relax_options``
+        go to it (e.g. ``dt``, ``dt_max``, ``max_steps``).
+    direct : continuum solves with LU (MUMPS on several ranks) instead of CG+GAMG; the
+        factorisation is done once (only the Dirichlet values change between iterations).
+    rtol : relative tolerance of the iterative continuum solve.
+    aitken : accelerate with Aitken's dynamic relaxation of the layer values,
+        u_D ← u_D + ω_k (fit − u_D), ω_k = −ω_{k−1} r_{k−1}·(r_k − r_{k−1}) / |r_k − r_{k−1}|²
+        (Irons & Tuck 1969; Küttler & Wall, Comput. Mech. 43 (2008) 61); the fixed point is
+        unchanged, the iteration count drops several-fold.
+    relax_reduction : inexact Schwarz: each relaxation stops once the largest free-atom force
+        has dropped to this fraction of its value after the pad moved (never below ``fmax``);
+        convergence needs change < tol *and* a relaxation to ``fmax``. 0: always to ``fmax``.
+    """
+
+    def __init__(self, regions: SchwarzRegions, *, statics=None, system=None, intercomm=None,
+                 tol: float = 1e-8, max_iter: int = 200, fmax: float = 1e-8, relax: str = "fire",
+                 relax_options: Optional[dict] = None, direct: bool = False, rtol: float = 1e-12,
+                 aitken: bool = True, relax_reduction: float = 0.05):
+        self.regions = regions
+        self.intercomm = intercomm
+        self.statics = statics
+        self.system = system
+        if intercomm is None:
+            if statics is None or system is None:
+                raise ConfigError("without an intercommunicator both the continuum (statics) and the "
+                                  "patch (system) must be given on this rank")
+            if statics.comm.Get_size() != 1 or system.comm.Get_size() != 1:
+                raise ConfigError("the one-rank (local) Schwarz form needs both models on one-rank comms; "
+                                  "use an intercommunicator for parallel layouts")
+        elif (statics is None) == (system is None):
+            raise ConfigError("with an intercommunicator give exactly one model per rank: statics on "
+                              "continuum ranks, system on patch ranks")
+        if relax not in ("fire", "cg"):
+            raise ConfigError(f"relax = {relax!r}: expected 'fire' or 'cg'")
+        if not (tol > 0 and fmax > 0 and int(max_iter) >= 1):
+            raise ConfigError("tol and fmax must be > 0 and max_iter >= 1")
+        self.tol, self.max_iter, self.fmax = float(tol), int(max_iter), float(fmax)
+        self.relax, self.relax_options = relax, dict(relax_options or {})
+        self.direct, self.rtol, self.aitken = bool(direct), float(rtol), bool(aitken)
+        self.relax_reduction = float(relax_reduction)
+        self.dim = regions.dim
+        self.u: Optional[PETSc.Vec] = None
+        if statics is not None:
+            self._continuum_setup()
+        reach = self._from_continuum(self._reach if statics is not None else -np.inf)
+        self._reach_shared = float(reach)
+        if system is not None:
+            self._patch_setup()
+        self._build_exchanges()
+
+    # ------------------------------------------------------------------ intercomm helpers
+    def _from_continuum(self, value: float) -> float:
+        """A scalar known on the continuum ranks, on every rank (max over continuum ranks)."""
+        if self.intercomm is None:
+            return value
+        got = self.intercomm.allreduce(float(value) if self.statics is not None else -np.inf, op=MPI.MAX)
+        return float(value) if self.statics is not None else float(got)
+
+    def _from_patch(self, value: float) -> float:
+        """A scalar known on the patch ranks (max over them), on every rank."""
+        if self.intercomm is None:
+            return value
+        got = self.intercomm.allreduce(float(value) if self.system is not None else -np.inf, op=MPI.MAX)
+        if self.system is not None:
+            return float(self.system.comm.allreduce(float(value), op=MPI.MAX))
+        return float(got)
+
+    # ------------------------------------------------------------------ continuum side
+    def _continuum_setup(self) -> None:
+        st = self.statics
+        sp, mesh, R = st.space, st.space.mesh, self.regions
+        if not mesh.reference.simplex:
+            raise ConfigError("Schwarz statics supports P1 simplex meshes (triangles/tetrahedra)")
+        if mesh.dim != R.dim:
+            raise ConfigError(f"the regions are {R.dim}D, the mesh {mesh.dim}D")
+        X = mesh.coordinates
+        tol = 1e-9 * R.scale
+        inD = R.core_distance(X) <= tol  # [n_nodes], consistent on every rank (geometry)
+        cD = inD[mesh.cells]
+        mixed = cD.any(axis=1) & ~cD.all(axis=1)
+        layer_loc = np.zeros(mesh.n_nodes, dtype=bool)
+        layer_loc[mesh.cells[mixed][cD[mixed]]] = True
+        self._layer_owned = sp.owned_node_mask(layer_loc)
+        # layer status on local nodes, ghosts included
+        v = sp.create_vec()
+        sp.owned(v)[:] = self._layer_owned[:, None]
+        layer_all = sp.to_local(v)[:, 0] > 0.5
+        v.destroy()
+        fit_cells = np.flatnonzero(layer_all[mesh.cells].any(axis=1))
+        Xf = X[mesh.cells[fit_cells]] if len(fit_cells) else np.zeros((0, mesh.nodes_per_cell, mesh.dim))
+        reach = float(np.max(np.abs(R.core_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else 0.0)
+        self._reach = float(st.comm.allreduce(reach, op=MPI.MAX)) * (1 + 1e-9) + tol
+        far = float(np.max(R.patch_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else -np.inf
+        far = st.comm.allreduce(far, op=MPI.MAX)
+        if far > -R.pad + tol:
+            raise ConfigError(
+                f"elements at the core boundary reach {far + R.pad:.4g} into the pad: the overlap "
+                f"({R.overlap:g}) must exceed the element size there; refine the mesh near the patch "
+                "or widen the overlap")
+        if st.comm.allreduce(int(self._layer_owned.sum())) == 0:
+            raise ConfigError("no continuum node lies in the core box: refine the mesh in the patch")
+        self._D_owned = inD[mesh.owned_nodes]
+        self.bc = st.add_dirichlet(self._D_owned, 0.0)
+        st.rtol = self.rtol
+        st.setup()
+        if self.direct:
+            ksp = st.solver.ksp
+            ksp.setType("preonly")
+            pc = ksp.getPC()
+            pc.setType("lu")
+            if st.comm.Get_size() > 1:
+                pc.setFactorSolverType("mumps")
+            ksp.setUp()
+        self.u = sp.create_vec()
+        self._g = sp.create_vec()
+        self._b = sp.create_vec()
+        self._layer_values = np.zeros((int(self._layer_owned.sum()), mesh.dim))
+        self._r_prev, self._omega = None, 1.0
+        pos, _ = self._merged()
+        free = np.ones(sp.n_owned_dofs, dtype=bool)
+        free[pos] = False
+        self._free_dofs = free
+        # cells whose bounding box meets the pad layer / the fit annulus (exchange look-up)
+        cx = X[mesh.cells]
+        bmin, bmax = cx.min(axis=1) - tol, cx.max(axis=1) + tol
+        P_lo, P_hi = R.patch_lo, R.patch_hi
+        self._pad_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, P_lo - tol, P_hi + tol)
+                                         & ~_bbox_inside(bmin, bmax, P_lo + R.pad, P_hi - R.pad))
+        r = self._reach
+        self._fit_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, R.core_lo - r, R.core_hi + r)
+                                         & ~_bbox_inside(bmin, bmax, R.core_lo + r, R.core_hi - r))
+
+    def _merged(self):
+        from ..continuum.loads import merge_bcs
+
+        return merge_bcs(self.statics.bcs)
+
+    def _fit_operator(self) -> None:
+        """Hat-weighted local linear least squares, atoms → layer nodes, as a sparse matrix
+        (continuum side): u_I = Σ_α c_αI u_α, exact for linear fields."""
+        st = self.statics
+        sp, mesh = st.space, st.space.mesh
+        d = mesh.dim
+        T = self.ex_fit.transfer.matrix.tocoo()
+        X = mesh.coordinates
+        Xa = self.ex_fit.reference[:, :d]
+        rows, cols, w = T.row, T.col, T.data
+        dx = Xa[rows] - X[cols]  # [nnz, d]
+        phi = np.concatenate([np.ones((len(rows), 1)), dx], axis=1)  # [nnz, 1+d]
+        k = 1 + d
+        contrib = (w[:, None, None] * phi[:, :, None] * phi[:, None, :]).reshape(len(rows), k * k)
+        loc = np.zeros((mesh.n_nodes, k * k))
+        for c in range(k * k):
+            loc[:, c] = np.bincount(cols, weights=contrib[:, c], minlength=mesh.n_nodes)
+        from ..continuum.space import FunctionSpace
+
+        aux = FunctionSpace(mesh, ncomp=k * k)
+        try:
+            Avec = aux.add_local(loc)
+            A = aux.owned(Avec).reshape(-1, k, k).copy()
+            Avec.destroy()
+            lay = self._layer_owned
+            g = np.zeros((mesh.n_owned, k * k))
+            if lay.any():
+                Al = A[lay]
+                # normalise lengths by the spread of the atoms for the conditioning test
+                s = np.sqrt(np.maximum(np.trace(Al[:, 1:, 1:], axis1=1, axis2=2) / np.maximum(Al[:, 0, 0], 1e-300), 1e-300))
+                Dn = np.ones((len(Al), k))
+                Dn[:, 1:] = 1.0 / s[:, None]
+                An = Al * Dn[:, :, None] * Dn[:, None, :]
+                ev = np.linalg.eigvalsh(An)
+                bad = (Al[:, 0, 0] <= 0) | (ev[:, 0] < 1e-8 * ev[:, -1])
+                if np.any(bad):
+                    Xb = X[mesh.owned_nodes[np.flatnonzero(lay)[bad]]]
+                    err = (f"{int(bad.sum())} continuum node(s) at the core boundary (first at "
+                           f"{Xb[0].tolist()}) have too few atoms in their elements for the atom→node "
+                           "fit: coarsen the mesh there (elements ≳ 2 lattice spacings) or move the core")
+                else:
+                    err = None
+                    G = np.linalg.inv(Al)[:, 0, :]  # first row: value at the node
+                    g[lay, :k] = G
+            else:
+                err = None
+            err = st.comm.allgather(err)
+            err = next((e for e in err if e), None)
+            if err:
+                raise ConfigError(err)
+            gv = aux.create_vec()
+            aux.owned(gv)[:] = g
+            gl = aux.to_local(gv)[:, :k]
+            gv.destroy()
+        finally:
+            aux.destroy()
+        coef = np.einsum("nk,nk->n", gl[cols], phi) * w
+        import scipy.sparse as sps
+
+        self._fit = sps.csr_matrix((coef, (cols, rows)), shape=(mesh.n_nodes, len(Xa)))
+
+    def _continuum_iterate(self, u_fit: np.ndarray) -> tuple[np.ndarray, float]:
+        """Layer values from the fit, continuum solve, pad values; returns (pad values, change)."""
+        st = self.statics
+        sp = st.space
+        part = self._fit @ u_fit  # [n_nodes, d] partial sums over this rank's atoms
+        vec = sp.add_local(part)
+        owned = sp.owned(vec)
+        fit = owned[self._layer_owned].copy()
+        vec.destroy()
+        r = fit - self._layer_values  # fixed-point residual of the layer values
+        dlayer = float(np.max(np.abs(r), initial=0.0))
+        omega = 1.0
+        if self.aitken and self._r_prev is not None:
+            dr = r - self._r_prev
+            num = st.comm.allreduce(float(np.sum(self._r_prev * dr)))
+            den = st.comm.allreduce(float(np.sum(dr * dr)))
+            if den > 0:
+                omega = float(np.clip(-self._omega * num / den, 0.05, 2.0))
+            else:
+                omega = self._omega
+        self._r_prev, self._omega = r, omega
+        new_layer = self._layer_values + omega * r
+        self._layer_values = new_layer
+        vals = np.zeros((sp.mesh.n_owned, sp.ncomp))
+        vals[self._layer_owned] = new_layer
+        self.bc.values = vals[self.bc.nodes][:, self.bc.components].ravel()
+        pos, val = self._merged()
+        g, b = self._g, self._b
+        g.set(0.0)
+        g.getArray()[pos] = val
+        st.K.mult(g, b)
+        b.scale(-1.0)
+        b.axpy(1.0, st.f_applied)
+        b.getArray()[pos] = val
+        st.solver.solve(b, self.u)
+        u_loc = sp.to_local(self.u)
+        pad_vals = np.asarray(self.ex_pad.transfer.interpolate(u_loc))
+        dpad = float(np.max(np.abs(pad_vals - self._pad_values), initial=0.0))
+        self._pad_values = pad_vals
+        change = st.comm.allreduce(max(dlayer, dpad), op=MPI.MAX)
+        return pad_vals, change
+
+    # ------------------------------------------------------------------ patch side
+    def _patch_setup(self) -> None:
+        s, R = self.system, self.regions
+        if self.dim > 3:
+            raise ConfigError("regions must be 1-3D")
+        X0 = s.x0[:, :self.dim]
+        pad = R.pad_mask(X0)
+        s.fixed[:] = np.where(pad, 1, s.fixed)
+        cut = float(s.potential.cutoff)
+        if R.pad < cut:
+            raise ConfigError(f"pad width {R.pad:g} is below the potential cutoff {cut:g}: free atoms "
+                              "would miss neighbours; widen the pad")
+        tol = 1e-9 * R.scale
+        outside = s._sum(int(np.count_nonzero(R.patch_distance(X0) > tol)))
+        if outside:
+            raise ConfigError(f"{outside} atom(s) of the patch lie outside the patch box "
+                              f"{R.patch_lo.tolist()}..{R.patch_hi.tolist()}: enlarge the box or drop them")
+
+    def _patch_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Local (current order) indices of pad atoms and fit atoms."""
+        s, R = self.system, self.regions
+        X0 = s.x0[:, :self.dim]
+        pad = np.flatnonzero(R.pad_mask(X0))
+        near = np.abs(R.core_distance(X0)) <= self._reach_shared
+        fit = np.flatnonzero(near & ~R.pad_mask(X0))
+        return pad, fit
+
+    def _rows(self, want_ids: np.ndarray) -> np.ndarray:
+        ids = self.system.ids
+        order = np.argsort(ids, kind="stable")
+        pos = np.searchsorted(ids[order], want_ids)
+        pos = np.minimum(pos, max(len(ids) - 1, 0))
+        rows = order[pos] if len(ids) else np.zeros(0, np.int64)
+        if len(want_ids) and np.any(ids[rows] != want_ids):
+            raise SimulationError("interface atoms left this patch rank; the exchange must be rebuilt")
+        return rows
+
+    def _migrated(self) -> bool:
+        if self.system is None:
+            return False
+        ids = self.system.ids
+        need = np.concatenate([self._pad_ids, self._fit_ids])
+        return bool(np.any(~np.isin(need, ids)))
+
+    # ------------------------------------------------------------------ exchanges
+    def _build_exchanges(self) -> None:
+        d = self.dim
+        if self.system is not None:
+            s = self.system
+            pad, fit = self._patch_sets()
+            self._pad_ids = s.ids[pad].copy()
+            self._fit_ids = s.ids[fit].copy()
+            pad_X, fit_X = s.x0[pad, :d], s.x0[fit, :d]
+        if self.statics is not None:
+            mesh = self.statics.space.mesh
+            nodes = mesh.coordinates
+            pc, fc = mesh.cells[self._pad_cells], mesh.cells[self._fit_cells]
+        if self.intercomm is None:
+            self.ex_pad = InterfaceExchange.local(self._pad_ids, pad_X, nodes, pc, "P1")
+            self.ex_fit = InterfaceExchange.local(self._fit_ids, fit_X, nodes, fc, "P1")
+        elif self.system is not None:
+            self.ex_pad = InterfaceExchange.setup(self.intercomm, "patch", ids=self._pad_ids, reference=pad_X, dim=d)
+            self.ex_fit = InterfaceExchange.setup(self.intercomm, "patch", ids=self._fit_ids, reference=fit_X, dim=d)
+        else:
+            self.ex_pad = InterfaceExchange.setup(self.intercomm, "continuum", nodes=nodes, cells=pc, kind="P1", dim=d)
+            self.ex_fit = InterfaceExchange.setup(self.intercomm, "continuum", nodes=nodes, cells=fc, kind="P1", dim=d)
+        if self.statics is not None:
+            self._fit_operator()
+            self._pad_values = np.full((self.ex_pad.n_assigned, d), np.inf)
+
+    # ------------------------------------------------------------------ the iteration
+    def _relax(self) -> tuple[int, bool, bool]:
+        """Relax the free atoms; returns (steps, converged to its target, target was fmax)."""
+        from ..atomistic.minimize import conjugate_gradient, fire
+
+        opts = dict(self.relax_options)
+        opts.setdefault("max_steps", 200000 if self.relax == "fire" else 20000)
+        fn = fire if self.relax == "fire" else conjugate_gradient
+        target = self.fmax
+        if self.relax_reduction > 0:
+            target = max(self.fmax, self.relax_reduction * self.atom_residual())
+        res = fn(self.system, fmax=target, raise_on_failure=False, **opts)
+        return int(res.steps), bool(res.converged), target == self.fmax
+
+    def _place_pad(self, u_pad: np.ndarray) -> None:
+        s, d = self.system, self.dim
+        rows = self._rows(self._pad_ids)
+        L = s.box.lengths[:d]
+        s.x[rows, :d] = s.x0[rows, :d] + u_pad - s.image[rows, :d] * L
+        s.v[rows] = 0.0
+        s.invalidate_neighbors()
+
+    def _status(self, code: int) -> int:
+        """A patch status code (max over patch ranks) on every rank."""
+        return int(self._from_patch(float(code)))
+
+    def solve(self) -> SchwarzResult:
+        """Iterate to convergence (collective over both groups). Raises
+        :class:`ConvergenceError` (on every rank) if ``max_iter`` is reached or a
+        relaxation fails; the state of both models is the last iterate."""
+        d = self.dim
+        history, steps = [], []
+        relax_failed = False
+        for it in range(1, self.max_iter + 1):
+            if self._status(1 if self._migrated() else 0) == 1:
+                self._build_exchanges()
+            u_fit = None
+            if self.system is not None:
+                rows = self._rows(self._fit_ids)
+                u_fit = self.system.displacements()[rows, :d]
+            got = self.ex_fit.to_continuum(u_fit, ncomp=d)
+            pad_vals, change = None, 0.0
+            if self.statics is not None:
+                try:
+                    pad_vals, change = self._continuum_iterate(got)
+                except ConvergenceError:
+                    change = -1.0
+            change = self._from_continuum(change)
+            if change < 0:
+                raise ConvergenceError("the continuum solve of a Schwarz iteration failed: see the "
+                                       "KSP message on the continuum ranks; try direct=True")
+            u_pad = self.ex_pad.to_patch(pad_vals, ncomp=d)
+            history.append(change)
+            code = 0
+            if self.system is not None:
+                self._place_pad(u_pad)
+                n, ok, full = self._relax()
+                steps.append(n)
+                code = 0 if (ok and full) else (3 if ok else 2)
+            code = self._status(code)  # 0 relaxed to fmax, 3 to a looser target, 2 failed
+            if code == 2:
+                relax_failed = True
+                break
+            if change <= self.tol and code == 0:
+                return SchwarzResult(True, it, history, steps)
+        if relax_failed:
+            raise ConvergenceError(f"the atomistic relaxation did not reach max|f| < {self.fmax:g} in a "
+                                   "Schwarz iteration: raise relax_options['max_steps'] or loosen fmax")
+        raise ConvergenceError(
+            f"alternating Schwarz did not converge in {self.max_iter} iterations: last change of the "
+            f"overlap displacements {history[-1]:.3g} > tol {self.tol:g} (first {history[0]:.3g}); "
+            "widen the overlap, raise max_iter or loosen tol")
+
+    # ------------------------------------------------------------------ diagnostics
+    def continuum_residual(self) -> float:
+        """max over free nodes of |K u − f| (force units; collective on the continuum comm)."""
+        st = self.statics
+        r = st.reaction(self.u)
+        a = st.space.owned(r).reshape(-1)[self._free_dofs].reshape(-1)
+        r.destroy()
+        loc = float(np.max(np.abs(a), initial=0.0))
+        return float(st.comm.allreduce(loc, op=MPI.MAX))
+
+    def atom_residual(self) -> float:
+        """max over free atoms of |f| (force units; collective on the patch comm)."""
+        s = self.system
+        s.compute_forces(energy=False, virial=False)
+        f = s.f[s.fixed == 0]
+        loc = float(np.sqrt((f * f).sum(axis=1).max())) if len(f) else 0.0
+        return float(s.comm.allreduce(loc, op=MPI.MAX))
+
+    def residuals(self) -> tuple[float, float]:
+        """(max free-atom force, max free-node force) on every rank (collective)."""
+        fa = self.atom_residual() if self.system is not None else -np.inf
+        fn = self.continuum_residual() if self.statics is not None else -np.inf
+        return self._from_patch(fa), self._from_continuum(fn)
+
+    def dofs(self) -> tuple[int, int]:
+        """(free atomic dofs, free continuum dofs) in ``dim`` components (collective)."""
+        na = -np.inf
+        if self.system is not None:
+            na = self.system._sum(int(np.count_nonzero(self.system.fixed == 0))) * self.dim
+        nc = -np.inf
+        if self.statics is not None:
+            nc = self.statics.comm.allreduce(int(self._free_dofs.sum()))
+        return int(self._from_patch(na)), int(self._from_continuum(nc))
+
+    def destroy(self) -> None:
+        for v in (self.u, getattr(self, "_g", None), getattr(self, "_b", None)):
+            if v is not None:
+                v.destroy()

@@ -1,0 +1,244 @@
+"""Checks of the coupling layer for ``mscouple validate`` (levels 4 and 5, docs/validation.md).
+
+Level 4 (interface):
+
+* energy reflection coefficient R of a wave packet crossing a bridging-domain band (1D chain
+  ⇄ P1 bar, both models on this rank): R < 1e-3 for λ = 8a with h = a; full run also
+  λ = 10 elements at h = 4a (R < 1e-2) and, with the fine-scale damping band, λ = 4a
+  (shorter than the mesh can carry) at h = 4a (R < 5 %) — the criteria of issue 5;
+* heat pulse through an LJ fcc patch between two continuum heat bars (power-matched
+  thermostat, :class:`~mscouple.coupling.thermal.ThermalCoupler`): total energy (continuum
+  thermal + MD) conserved to 1 % of the pulse energy, thermostat work = requested to 1e-12.
+
+Level 5 (patch test): LJ chain (1st + 2nd neighbours) under a homogeneous strain inside a
+Cauchy–Born bar: the ghost force without correction (reported, must be > 0: energy blending is
+not patch-test exact), the residual with the dead-load correction (≤ 1e-10 of a bond force) and
+the largest displacement of the corrected, strained system after N steps (≤ 1e-10 a).
+
+Every check runs on rank 0 of ``comm`` (the others return an empty list); the models are
+small NumPy / one-rank MD systems, so ``quick`` takes a few seconds.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..validation.checks import Check
+from .band import SlabBand, continuum_weight
+from .damping import stadium_profile
+from .dynamics import BridgingDomainCoupler
+from .exchange import InterfaceExchange
+from .ghost import DeadLoadCorrection, measure_ghost_forces
+from .models1d import Bar1D, Chain1D, chain_dispersion
+
+__all__ = ["validation_checks", "wave_reflection", "ghost_force_patch_test", "heat_pulse_balance"]
+
+
+# ------------------------------------------------------------------ 1D chain ⇄ bar
+def _chain_bar(n_interior: int, ratio: int, band_elements: int, bar_elements: int, damping: float = 0.0,
+               potential: str = "harmonic", multipliers: str = "atoms", sigma: float = 1.0, EA: float = 1.0):
+    """FE bar | band | atoms | band | FE bar, a = 1 (see examples/wave_1d)."""
+    h = float(ratio)
+    width = band_elements * h
+    nb = int(round(width))
+    na = n_interior + 2 * nb
+    xa = np.arange(na, dtype=float)
+    ce_l, ce_r = -0.5, na - 0.5
+    bands = [SlabBand(0, ce_l, ce_l + width), SlabBand(0, ce_r, ce_r - width)]
+    off = 0.5 if ratio == 1 else 0.0
+    left = ce_l + off + h * np.arange(-bar_elements, band_elements + 1)
+    right = ce_r - off - h * np.arange(-bar_elements, band_elements + 1)[::-1]
+    nodes = np.concatenate([left, right])
+    cells = np.concatenate([np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1),
+                            left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)])
+    wc = continuum_weight(bands, nodes[cells].mean(axis=1)[:, None])
+    keep = wc > 1e-12
+    cells, wc = cells[keep], wc[keep]
+    used = np.unique(cells)
+    renum = -np.ones(nodes.size, dtype=np.int64)
+    renum[used] = np.arange(used.size)
+    nodes, cells = nodes[used], renum[cells]
+    bar = Bar1D(nodes, cells, wc, EA=EA)
+    wa = continuum_weight(bands, xa[:, None])
+    chain = Chain1D(xa, weight=1.0 - wa, potential=potential, sigma=sigma)
+    band = np.flatnonzero(wa > 0)
+    gamma = None
+    if damping > 0:
+        def gamma(X):
+            s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
+            return stadium_profile(s, width, damping)
+    ex = InterfaceExchange.local(band, xa[band, None], nodes[:, None], cells, "P1")
+    cp = BridgingDomainCoupler(ex, patch=chain, continuum=bar, band_atoms=band, components=1,
+                               multipliers=multipliers, damping=gamma)
+    return chain, bar, cp, band, np.flatnonzero(wa == 0)
+
+
+def wave_reflection(wavelength: float, ratio: int = 1, band_elements: int = 8, multipliers: str = "atoms",
+                    damping: float = 0.0, dt: float = 0.1, sigma_waves: float = 1.25) -> float:
+    """Energy reflection coefficient R of a right-moving harmonic-chain packet of ``wavelength``
+    (lattice spacings) through the right band: energy left between the bands once the packet
+    has passed over its initial energy."""
+    q = 2 * np.pi / wavelength
+    sigma = max(sigma_waves * wavelength, 10.0)
+    chain, bar, cp, _, interior = _chain_bar(int(30 * sigma), ratio, band_elements,
+                                             int(np.ceil(40 * sigma / ratio)) + 20, damping,
+                                             multipliers=multipliers)
+    x = chain.x0[:, 0]
+    centre = x[interior[0]] + 8 * sigma
+    n = 2 * x.size
+    psi = np.zeros(n, dtype=complex)
+    psi[: x.size] = 1e-3 * np.exp(-0.5 * ((x - centre) / sigma) ** 2 + 1j * q * (x - centre))
+    ph = np.fft.fft(psi)
+    k = 2 * np.pi * np.fft.fftfreq(n)
+    ph[k <= 0] = 0.0
+    chain.u[:, 0] = 2 * np.fft.ifft(ph)[: x.size].real
+    chain.v[:, 0] = 2 * np.fft.ifft(-1j * chain_dispersion(k) * ph)[: x.size].real
+    chain.compute_forces()
+
+    def energy() -> float:
+        u = chain.u[interior, 0]
+        return float(0.5 * np.sum(chain.mass[interior] * chain.v[interior, 0] ** 2)
+                     + 0.5 * chain.k * np.sum(np.diff(u) ** 2))
+
+    e0 = energy()
+    cp.step(dt, int(np.ceil(29 * sigma / np.cos(0.5 * q) / dt)))
+    return energy() / e0
+
+
+# ------------------------------------------------------------------ ghost forces
+def ghost_force_patch_test(band_elements: int = 4, ratio: int = 2, strain: float = 0.002, nsteps: int = 1000,
+                           multipliers: str = "atoms") -> dict:
+    """LJ chain (1st + 2nd neighbours, at rest for a = 1) in a Cauchy–Born bar.
+
+    Returns ``rest``: the ghost force of the rest lattice (h = a, relative to |V'(a)|) for
+    bands of ``band_elements`` and twice as many elements; ``after``: the residual force of the
+    system under a homogeneous ``strain`` (h = ``ratio`` a) with the dead-load correction;
+    ``moved``: its largest displacement over ``nsteps`` steps."""
+    sig = ((1 + 2.0 ** -6) / (2 * (1 + 2.0 ** -12))) ** (1 / 6)
+    f_bond = abs(4 * (-12 * sig ** 12 + 6 * sig ** 6))
+
+    def v2(r):
+        return 4 * (156 * sig ** 12 / r ** 14 - 42 * sig ** 6 / r ** 8)
+
+    def build(r, nb):
+        return _chain_bar(40, r, nb, 10, potential="lj", sigma=sig, EA=v2(1.0) + 4 * v2(2.0),
+                          multipliers=multipliers)
+
+    rest = []
+    for nb in (band_elements, 2 * band_elements):  # rest lattice, h = a: the pure ghost force
+        chain, bar, cp, band, _ = build(1, nb)
+        rest.append(measure_ghost_forces(chain.f, bar.f, f_bond, cp.bdm, band).relative)
+    chain, bar, cp, band, _ = build(ratio, band_elements)
+    chain.u[:, 0] = strain * chain.x0[:, 0]
+    bar.u[:, 0] = strain * bar.x0[:, 0]
+    chain.compute_forces()
+    bar.compute_forces()
+    corr = DeadLoadCorrection(chain.f, bar.f)
+    chain.external_force[:] = corr.atom_force
+    bar.external_force[:] = corr.node_force
+    chain.compute_forces()
+    bar.compute_forces()
+    after = measure_ghost_forces(chain.f, bar.f, f_bond, cp.bdm, band).relative
+    u0c, u0b = chain.u.copy(), bar.u.copy()
+    cp.step(0.05, nsteps)
+    moved = max(np.abs(chain.u - u0c).max(), np.abs(bar.u - u0b).max())
+    return {"rest": rest, "after": after, "moved": float(moved)}
+
+
+# ------------------------------------------------------------------ heat pulse
+def heat_pulse_balance(cells=(8, 2, 2), L_cont: float = 12.0, T0: float = 0.25, amp: float = 0.2,
+                       width: float = 3.0, kappa: float = 17.5, dt: float = 0.005, every: int = 10,
+                       t_end: float = 15.0, seed: int = 11) -> dict:
+    """Gaussian pulse from the left heat bar into an LJ fcc patch (insulated outer ends; see
+    examples/heat_pulse). Returns the total-energy change, the pulse energy and the
+    thermostat work / requested energy."""
+    from mpi4py import MPI
+
+    from ..atomistic.box import Box
+    from ..atomistic.lattice import fcc
+    from ..atomistic.potentials import LennardJones
+    from ..atomistic.system import MDSystem
+    from .models1d import Heat1D
+    from .thermal import ThermalCoupler
+
+    a = 1.56
+    x, cbox = fcc(a, cells)
+    Lx = cells[0] * a
+    box = Box(np.array([-Lx, 0.0, 0.0]), np.array([2 * Lx, cbox.hi[1], cbox.hi[2]]), (False, True, True))
+    md = MDSystem(MPI.COMM_SELF, box, x, LennardJones(cutoff=2.5, mode="shift"), units="lj", dt=dt,
+                  skin=0.3, sort_every=0)
+    md.set_velocities(2.0 * T0, seed=seed)
+    md.run(int(round(10.0 / dt)))
+    T_md = md.temperature()
+    area = cbox.hi[1] * cbox.hi[2]
+    rho_c = 3.0 * len(x) / Lx
+    x_max = x[:, 0].max()
+    h = 2 * a
+    nl = int(round(L_cont / a))
+    left = np.concatenate([np.linspace(-L_cont, 0.0, nl + 1), [h]])
+    right = np.concatenate([[x_max - h], np.linspace(x_max, x_max + L_cont, nl + 1)])
+    nodes = np.concatenate([left, right])
+    cl = np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1)
+    cr = left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)
+    cells_h = np.concatenate([cl, cr])
+    heat = Heat1D(nodes, cells_h, conductivity=kappa * area, rho_c=rho_c)
+    excess = amp * np.exp(-(((nodes + 0.5 * L_cont) / width) ** 2))
+    heat.T[:] = T_md + excess
+    th = np.flatnonzero(((x[:, 0] > 1e-9) & (x[:, 0] <= h + 1e-9)) |
+                        ((x[:, 0] < x_max - 1e-9) & (x[:, 0] >= x_max - h - 1e-9)))
+    order = np.argsort(md.ids)
+    th_local = order[np.searchsorted(md.ids, th, sorter=order)]
+    ex = InterfaceExchange.local(th, md.x0[th_local, :1], nodes[:, None], cells_h, "P1")
+    cp = ThermalCoupler(ex, heat=heat, patch=md, thermo_atoms=th_local,
+                        interface_nodes=np.array([left.size - 1, left.size]), filter_time=1.0)
+    e0 = cp.energies().balance
+    for _ in range(int(round(t_end / (every * dt)))):
+        md.run(every)
+        cp.couple(every * dt)
+    led = cp.energies()
+    return {"change": led.balance - e0, "pulse_energy": float(np.sum(heat.capacity * excess)),
+            "work": led.thermostat_work, "requested": led.thermostat_requested,
+            "power_residual": cp.max_power_residual}
+
+
+# ------------------------------------------------------------------ the hook
+def _level_4(quick: bool) -> list[Check]:
+    out = [Check(4, "wave reflection R, λ = 8a, h = a (8-element band)", wave_reflection(8, 1, 8), 0.0,
+                 1e-3, "abs")]
+    if not quick:
+        out.append(Check(4, "wave reflection R, λ = 10 elements, h = 4a", wave_reflection(40, 4, 4, sigma_waves=1.0),
+                         0.0, 1e-2, "abs"))
+        out.append(Check(4, "wave reflection R, λ = 4a < mesh cut-off, h = 4a, damping band",
+                         wave_reflection(4, 4, 8, "nodes", damping=0.5, sigma_waves=1.5), 0.0, 0.05, "abs"))
+    r = heat_pulse_balance(t_end=15.0 if quick else 40.0)
+    out.append(Check(4, "heat pulse through LJ patch: |ΔE_total| / E_pulse", abs(r["change"]) / r["pulse_energy"],
+                     0.0, 0.01, "abs"))
+    out.append(Check(4, "heat pulse: thermostat work - requested (rel.)",
+                     abs(r["work"] - r["requested"]) / abs(r["requested"]), 0.0, 1e-12, "abs"))
+    out.append(Check(4, "heat pulse: max |Σ N f·v - Q| / |Q| at the λ-solves", r["power_residual"], 0.0, 1e-12,
+                     "abs"))
+    return out
+
+
+def _level_5(quick: bool) -> list[Check]:
+    g = ghost_force_patch_test(nsteps=200 if quick else 1000)
+    n = 200 if quick else 1000
+    r4, r8 = g["rest"]
+    return [
+        Check(5, "LJ ghost force, rest lattice, 4-element band (/|V'(a)|)", r4, (1e-3, 1.0), None, "between",
+              "energy blending is not patch-test exact for 2nd neighbours"),
+        Check(5, "LJ ghost force, 8-element band / 4-element band", r8 / r4, (0.0, 0.75), None, "between",
+              "falls as the band widens"),
+        Check(5, "ghost force with dead-load correction (/|V'(a)|)", g["after"], 0.0, 1e-10, "abs"),
+        Check(5, f"strained corrected system: max displacement over {n} steps (/a)", g["moved"], 0.0, 1e-10, "abs"),
+    ]
+
+
+def validation_checks(level: int, quick: bool, comm: Any) -> list[Check]:
+    """Checks for ``level`` (4 or 5; others: none), computed on rank 0 of ``comm``."""
+    if level not in (4, 5):
+        return []
+    if comm is not None and comm.Get_rank() != 0:
+        return []
+    return _level_4(quick) if level == 4 else _level_5(quick)
