@@ -218,8 +218,12 @@ def plot(out, path):
     ax[0].triplot(Triangulation(C[:, 0] + sc * un[:, 0], C[:, 1] + sc * un[:, 1], cp["cells"], mask=mask),
                   lw=0.3, color="k")
     ids = cp["ids"]
-    ax[0].scatter(x[ids, 0] + sc * cp["u"][:, 0], x[ids, 1] + sc * cp["u"][:, 1], s=3,
-                  c=np.where(cp["fixed"] == 1, "tab:orange", "tab:blue"))
+    pad = cp["fixed"] == 1
+    xa = x[ids, :2] + sc * cp["u"]
+    ax[0].scatter(xa[~pad, 0], xa[~pad, 1], s=2, c=cp["u"][~pad, 1], cmap="coolwarm",
+                  norm=tc.norm, label="free atoms")
+    ax[0].scatter(xa[pad, 0], xa[pad, 1], s=2, c="tab:orange", label="pad atoms")
+    ax[0].legend(loc="lower right", fontsize=8)
     fig.colorbar(tc, ax=ax[0], label="u_y (σ)")
     ax[0].set_title(f"Schwarz: graded P1 plate + {len(ids)}-atom patch (×{sc:g})")
     ax[0].set_aspect("equal")

@@ -89,7 +89,7 @@ class InterfaceExchange:
         self = cls()
         nodes = np.asarray(nodes, dtype=float).reshape(len(nodes), -1)
         dim = nodes.shape[1]
-        X = np.asarray(reference, dtype=float).reshape(len(ids), -1)[:, :dim]
+        X = _rows(reference, len(ids), dim)
         cell, vals = locate_points(nodes, cells, X, kind, tol)
         if np.any(cell < 0):
             raise ConfigError(f"{int(np.sum(cell < 0))} interface atom(s) lie outside the continuum mesh: "
@@ -114,7 +114,7 @@ class InterfaceExchange:
         self.side = side
         if side == "patch":
             ids = np.asarray(ids, dtype=np.int64)
-            X = np.ascontiguousarray(np.asarray(reference, dtype=float).reshape(len(ids), -1)[:, :dim])
+            X = np.ascontiguousarray(_rows(reference, len(ids), dim))
             box = _bbox(X, dim)
         else:
             nodes = np.asarray(nodes, dtype=float).reshape(len(nodes), -1)
@@ -233,3 +233,11 @@ class InterfaceExchange:
         for b, rows in bufs:
             out[rows] = b
         return out
+
+
+def _rows(reference, n: int, dim: int) -> np.ndarray:
+    """Reference positions as [n, dim] (a rank may hold no band atoms: n = 0)."""
+    X = np.asarray(reference, dtype=float)
+    if X.ndim == 1:
+        X = X.reshape(n, -1) if n else X.reshape(0, dim)
+    return X.reshape(n, X.shape[-1])[:, :dim]
