@@ -230,7 +230,7 @@ def plot(out, path):
     err = np.linalg.norm(cp["u"] - out["u_full"][ids], axis=1) / out["delta"]
     s2 = ax[1].scatter(x[ids, 0], x[ids, 1], c=err * 100, s=10, cmap="viridis")
     fig.colorbar(s2, ax=ax[1], label="|u_Schwarz − u_full| / tip opening (%)")
-    ax[1].set_title(f"patch atoms vs fully atomistic ({out['natoms']} atoms): max {100 * out['err_max']:.2f} %")
+    ax[1].set_title(f"vs fully atomistic ({out['natoms']} atoms): max {100 * out['err_max']:.2f} %")
     ax[1].set_aspect("equal")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
