@@ -271,6 +271,9 @@ class SchwarzStatics:
         sp, mesh, R = st.space, st.space.mesh, self.regions
         if not mesh.reference.simplex:
             raise ConfigError("Schwarz statics supports P1 simplex meshes (triangles/tetrahedra)")
+        if st.solver is not None:
+            raise ConfigError("pass the ElasticStatics before its setup()/solve(): the Schwarz "
+                              "driver adds the core Dirichlet nodes and sets it up itself")
         if mesh.dim != R.dim:
             raise ConfigError(f"the regions are {R.dim}D, the mesh {mesh.dim}D")
         X = mesh.coordinates

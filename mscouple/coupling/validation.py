@@ -235,8 +235,91 @@ def _level_5(quick: bool) -> list[Check]:
     ]
 
 
+class _LangevinGas:
+    """Free atoms under an exact OU bath whose noise is keyed by (seed, id, step)."""
+
+    def __init__(self, ids: np.ndarray, n: int, comm=None) -> None:
+        from .damping import DampingBand
+
+        rng = np.random.default_rng(5)
+        mass = rng.uniform(1.0, 2.0, n)
+        v = rng.normal(size=(n, 3)) * np.sqrt(0.8 / mass)[:, None]
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.mass, self.v = mass[self.ids], v[self.ids].copy()
+        self.bath = DampingBand(np.full(self.ids.size, 0.3), self.mass, self.ids, temperature=1.2, seed=9)
+        self.comm, self.k = comm, 0
+
+    def step(self, dt: float) -> None:
+        self.bath.apply(self.v, dt, self.k)
+        self.k += 1
+
+    def kinetic_energy(self) -> float:
+        e = 0.5 * float(np.sum(self.mass[:, None] * self.v ** 2))
+        return e if self.comm is None else self.comm.allreduce(e)
+
+    def potential_energy(self) -> float:
+        return 0.0
+
+
+def thermal_layout_difference(comm, nsteps: int = 40, dt: float = 0.05, n: int = 240) -> float:
+    """Heat bar (``Heat1D``) on rank 0 and a stochastic patch on the other ranks of ``comm``
+    (≥ 2) vs. the same coupled run on one rank: max relative temperature difference
+    (collective; the answer on every rank)."""
+    from .models1d import Heat1D
+    from .thermal import ThermalCoupler
+
+    nodes = np.arange(0.0, 21.0)
+    cells = np.stack([np.arange(20), np.arange(1, 21)], 1)
+    keep = ~((cells[:, 0] >= 10) & (cells[:, 1] <= 11))
+    X = np.random.default_rng(1).uniform(9.0, 12.0, size=(n, 1))
+    kw = dict(interface_nodes=np.array([10, 11]), boundary_nodes=np.array([0, 20]),
+              boundary_values=np.array([1.5, 0.5]), filter_time=0.5)
+
+    def heat():
+        h = Heat1D(nodes, cells[keep], conductivity=2.0, rho_c=3.0)
+        h.T[:] = 1.0
+        return h
+
+    rank = comm.Get_rank()
+    ref = None
+    if rank == 0:
+        h, gas = heat(), _LangevinGas(np.arange(n), n)
+        cp = ThermalCoupler(InterfaceExchange.local(gas.ids, X, nodes[:, None], cells, "P1"), heat=h, patch=gas, **kw)
+        for _ in range(nsteps):
+            cp.couple(dt)
+            gas.step(dt)
+        ref = h.T.copy()
+    color = 0 if rank == 0 else 1
+    local = comm.Split(color, rank)
+    inter = local.Create_intercomm(0, comm, 1 if color == 0 else 0, tag=47)
+    if color == 0:
+        h = heat()
+        ex = InterfaceExchange.setup(inter, "continuum", nodes=nodes[:, None], cells=cells, kind="P1", dim=1)
+        cp = ThermalCoupler(ex, heat=h, local_comm=local, **kw)
+    else:
+        mine = np.arange(n)[(np.arange(n) % local.Get_size()) == local.Get_rank()][::-1]
+        gas = _LangevinGas(mine, n, local)
+        ex = InterfaceExchange.setup(inter, "patch", ids=mine, reference=X[mine], dim=1)
+        cp = ThermalCoupler(ex, patch=gas, local_comm=local)
+    for _ in range(nsteps):
+        cp.couple(dt)
+        if color == 1:
+            gas.step(dt)
+    diff = float(np.max(np.abs(h.T - ref) / ref)) if rank == 0 else 0.0
+    inter.Free()
+    local.Free()
+    return comm.bcast(diff, root=0)
+
+
 def validation_checks(level: int, quick: bool, comm: Any) -> list[Check]:
-    """Checks for ``level`` (4 or 5; others: none), computed on rank 0 of ``comm``."""
+    """Checks for ``level`` (4, 5; 6 under mpirun), computed on rank 0 of ``comm`` (level 6:
+    collectively)."""
+    if level == 6:
+        if comm is None or comm.Get_size() < 2:
+            return []
+        d = thermal_layout_difference(comm)
+        return [Check(6, f"thermal coupling, heat 1 + patch {comm.Get_size() - 1} ranks vs 1 rank: max dT/T", d,
+                      0.0, 1e-12, "abs")]
     if level not in (4, 5):
         return []
     if comm is not None and comm.Get_rank() != 0:

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mscouple.coupling.validation import validation_checks, wave_reflection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,3 +34,10 @@ def test_reflection_check_can_fail():
 def test_other_levels_get_no_checks():
     assert validation_checks(6, True, None) == []
     assert validation_checks(3, True, None) == []
+
+
+@pytest.mark.mpi(min_size=2)
+def test_level_6_thermal_layout_check(comm):
+    checks = validation_checks(6, True, comm)
+    assert len(checks) == 1 and checks[0].passed
+    assert checks[0].computed <= 1e-12
