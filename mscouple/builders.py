@@ -115,12 +115,25 @@ def elastic_material(spec: ContinuumSpec, patch_constants: dict | None = None):
     if mat.model == "cubic":
         return ElasticMaterial.cubic(mat.c11, mat.c12, mat.c44, density=mat.density)
     if mat.model == "from_patch":
-        if patch_constants is None:
-            raise ConfigError(f"continuum.material.model = 'from_patch': constants of patch "
-                              f"{mat.patch!r} are not available")
-        c = patch_constants
-        return ElasticMaterial.cubic(c["C11"], c["C12"], c["C44"], density=c["density"])
+        return cauchy_born_material(patch_constants)
     return ElasticMaterial.isotropic(mat.youngs_modulus, mat.poisson_ratio, density=mat.density)
+
+
+def cauchy_born_material(patch: PatchSpec):
+    """Continuum constants from the patch's own potential (Cauchy–Born lattice sums), so
+    that both models agree at the interface. Triangular (2D) lattices for now."""
+    if patch is None:
+        raise ConfigError("continuum.material.model = 'from_patch' needs continuum.material.patch")
+    if patch.lattice.kind != "triangular":
+        raise ConfigError(f"continuum.material.model = 'from_patch': patch {patch.name!r} has a "
+                          f"{patch.lattice.kind!r} lattice; Cauchy–Born constants are computed for "
+                          "'triangular' lattices (give c11/c12/c44 for the others)")
+    from .coupling.schwarz import cauchy_born_triangular
+
+    pot = make_potential(patch.potential)
+    rho = patch.mass / (patch.lattice.constant ** 2 * 3 ** 0.5 / 2)
+    material, _a, _C2 = cauchy_born_triangular(pot, patch.lattice.constant, density=rho)
+    return material
 
 
 def initial_field(init: InitialSpec | None, dim: int):

@@ -168,7 +168,7 @@ class ContinuumModel:
 
             self.vspace = FunctionSpace(self.mesh, c.dim)
             mode = "plane_" + c.material.plane
-            mat = elastic_material(c)
+            mat = elastic_material(c, case.patch(c.material.patch) if c.material.model == "from_patch" else None)
             cls = ElasticStatics if c.physics == "elastostatics" else ExplicitElastodynamics
             cw = None if cell_weight_fn is None else np.asarray(cell_weight_fn(self.mesh.cell_centroids()), float)
             self.mech = cls(self.vspace, mat, mode=mode, cell_weight=cw)
@@ -202,6 +202,7 @@ class ContinuumModel:
                 elif bc.kind == "heat_flux":
                     self.heat.add_flux(bc.where, bc.value[0])
         self.static_done = False
+        self.u_static = None  # statics: the displacement solution (PETSc Vec)
 
     def _set_wave(self, init, spec) -> None:
         """Travelling longitudinal packet: u = f(x), v = -direction * c * f'(x)."""
@@ -222,7 +223,7 @@ class ContinuumModel:
         if self.mech is not None:
             if self.physics == "elastostatics":
                 if not self.static_done:
-                    self.mech.solve()
+                    self.u_static = self.mech.solve()
                     self.static_done = True
             else:
                 self.mech.run(nsteps, self.dt)
@@ -233,9 +234,8 @@ class ContinuumModel:
         out: dict[str, float] = {}
         if self.mech is not None:
             if self.physics == "elastostatics":
-                u = self.mech.u if hasattr(self.mech, "u") and self.mech.u is not None else None
-                if u is not None and self.static_done:
-                    out["E_strain_continuum"] = self.mech.strain_energy(u)
+                if self.u_static is not None:
+                    out["E_strain_continuum"] = self.mech.strain_energy(self.u_static)
             else:
                 out["E_kin_continuum"] = self.mech.kinetic_energy()
                 out["E_strain_continuum"] = self.mech.strain_energy()
@@ -267,7 +267,11 @@ class ContinuumModel:
     def _fields(self) -> dict[str, np.ndarray]:
         f: dict[str, np.ndarray] = {}
         if self.mech is not None:
-            u = self.vspace.owned(self.mech.u) if self.physics == "elastostatics" else self.mech.displacement
+            if self.physics == "elastostatics":
+                u = (self.vspace.owned(self.u_static) if self.u_static is not None
+                     else np.zeros((len(self.mesh.owned_nodes), self.mesh.dim)))
+            else:
+                u = self.mech.displacement
             f["displacement"] = np.array(u)
             if self.physics != "elastostatics":
                 f["velocity"] = np.array(self.mech.velocity)
@@ -447,6 +451,7 @@ class Simulation:
             series.close()
             self.model.close(commit=committed)
         wall = _time.perf_counter() - wall0
+        extra = self.coupler.summary() if self.coupler is not None else {}  # collective
         if world.Get_rank() == 0:
             final = series.rows[-1][2] if series.rows else {}
             summary = {"status": status, "step": self.step, "time": self.time, "wall_seconds": wall,
@@ -454,8 +459,7 @@ class Simulation:
             first = series.rows[0][2] if series.rows else {}
             if "E_total" in first and "E_total" in final and first["E_total"] != 0:
                 summary["energy_drift"] = (final["E_total"] - first["E_total"]) / abs(first["E_total"])
-            if self.coupler is not None:
-                summary.update(self.coupler.summary())
+            summary.update(extra)
             from .io_atomic import atomic_write_text
 
             atomic_write_text(str(self.outdir / "summary.json"), json.dumps(summary, indent=1, default=float))

@@ -638,6 +638,104 @@ class MDSystem:
                 f"non-finite positions or velocities at step {self.step_count}: reduce dt "
                 "or check the potential and initial overlaps")
 
+    # ------------------------------------------------------------------ checkpoint/restart
+    def checkpoint_state(self) -> tuple[dict, dict]:
+        """``(arrays, scalars)`` for an exact restart: arrays ``name -> (ids, values)`` of
+        this rank (see :mod:`mscouple.atomistic.state`). Local."""
+        from .state import checkpoint_state
+
+        return checkpoint_state(self)
+
+    def restore_state(self, take, same_layout: bool | None = None) -> bool:
+        """Restore what :meth:`checkpoint_state` wrote, read through a collective
+        ``take(name, ids) -> values``; bit-for-bit continuation on the same layout, atoms
+        redistributed otherwise (see :mod:`mscouple.atomistic.state`). Collective; returns
+        whether the exact path was taken."""
+        from .state import restore_state
+
+        return restore_state(self, take, same_layout)
+
+    def _restore_exact(self, loc: dict, xhold: np.ndarray, f: np.ndarray, *, step_count: int,
+                       rebuild_count: int, reorder_count: int, ago: int, forces_valid: bool,
+                       energy_valid: bool, weights_active: bool, epot: float,
+                       virial: np.ndarray, heat: float, nhc_state: np.ndarray) -> None:
+        """Install owned atoms ``loc`` in their stored order and rebuild the ghost plan and
+        the neighbour list from ``xhold [n,3]`` (the positions of the last build), exactly
+        as the last :meth:`_rebuild` made them; then current positions, forces ``f [n,3]``
+        and counters. Collective (ghost plan)."""
+        x = np.array(loc["x"])
+        loc = dict(loc)
+        loc["x"] = np.array(xhold, dtype=float).reshape(-1, 3)
+        self._loc = loc
+        n = len(loc["ids"])
+        gx, gp = self.decomp.borders(loc["x"], {"types": loc["types"],
+                                                "energy_weight": loc["energy_weight"],
+                                                "ids": loc["ids"]})
+        ng = len(gx)
+        nall = n + ng
+        x_local = np.array(loc["x"])
+        t_local = np.array(loc["types"])
+        w_local = np.array(loc["energy_weight"])
+        self._ensure_capacity(nall)
+        self._xall[:n] = x_local
+        self._xall[n:nall] = gx
+        self._tall[:n] = t_local
+        self._tall[n:nall] = gp["types"]
+        self._wall[:n] = w_local
+        self._wall[n:nall] = gp["energy_weight"]
+        self._idsall[:n] = loc["ids"]
+        self._idsall[n:nall] = gp["ids"]
+        loc["x"] = self._xall[:n]
+        loc["types"] = self._tall[:n]
+        loc["energy_weight"] = self._wall[:n]
+        if self._nstart.shape[0] < n + 1:
+            self._nstart = np.zeros(n + 1, dtype=np.int32)
+        cnt = _kn.build_half(self._xall, n, nall, self.cutneigh, self._nstart, self._nlist)
+        if cnt > len(self._nlist):
+            self._nlist = np.zeros(int(1.2 * cnt) + 64, dtype=np.int32)
+            cnt = _kn.build_half(self._xall, n, nall, self.cutneigh, self._nstart, self._nlist)
+        self._xhold = np.array(loc["x"])
+        # now the current positions, ghosts forwarded as every step does
+        self._xall[:n] = x
+        self._forward_positions()
+        self._weights_active = bool(weights_active)
+        if self._weights_active:
+            self.decomp.forward(self._wall[:nall])
+        self._fall[:n] = f
+        self.step_count = int(step_count)
+        self.rebuild_count = int(rebuild_count)
+        self.reorder_count = int(reorder_count) + 1  # arrays were replaced: views are stale
+        self._ago = int(ago)
+        self._forces_valid = bool(forces_valid)
+        self._energy_valid = bool(energy_valid)
+        self._per_atom_valid = False
+        self._epot_local = float(epot)
+        self._virial_local = np.array(virial, dtype=float)
+        self.langevin_heat_local = float(heat)
+        self._set_nhc_state(nhc_state)
+
+    def _restore_redistributed(self, loc: dict, *, step_count: int, rebuild_count: int,
+                               reorder_count: int, heat: float, nhc_state: np.ndarray) -> None:
+        """Install owned atoms ``loc`` (already on their owner by position), rebuild and
+        evaluate forces, energy and virial. Collective."""
+        self._loc = {k: np.ascontiguousarray(np.array(a)) for k, a in loc.items()}
+        self.rebuild_count = int(rebuild_count)
+        self._rebuild()
+        self.step_count = int(step_count)
+        self.reorder_count = int(reorder_count) + 1
+        self.langevin_heat_local = float(heat)
+        self._set_nhc_state(nhc_state)
+        self._per_atom_valid = False
+        self.compute_forces(energy=True, virial=True)
+
+    def _set_nhc_state(self, st: np.ndarray) -> None:
+        st = np.asarray(st, dtype=float).reshape(-1)
+        if st.shape != self._nhc_state.shape:
+            raise ConfigError(f"stored Nose-Hoover chain state has {st.size} values, this "
+                              f"system's thermostat {self._nhc_state.size}: restart with the "
+                              "thermostat settings of the checkpointed run")
+        self._nhc_state = st.copy()
+
 
 def _allreduce_max(comm, a: np.ndarray) -> np.ndarray:
     from mpi4py import MPI

@@ -26,7 +26,7 @@ from ..layout import CONTINUUM, Layout
 from .band import BoxShellBand, continuum_weight
 from .damping import stadium_profile
 
-__all__ = ["build_coupled", "CoupledDynamics", "handshake_band"]
+__all__ = ["build_coupled", "CoupledDynamics", "CoupledStatics", "handshake_band"]
 
 
 def handshake_band(case: Case, name: str) -> BoxShellBand:
@@ -81,9 +81,8 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
     if len(case.patches) != 1:
         raise ConfigError(f"{case.source}: patches: coupled dynamics drives one patch per continuum "
                           f"for now; got {len(case.patches)} ({', '.join(p.name for p in case.patches)})")
-    if case.run.mode != "dynamics":
-        raise ConfigError(f"{case.source}: run.mode = {case.run.mode!r}: coupled runs through "
-                          "'mscouple run' support 'dynamics' (Schwarz statics: see docs/coupling.md)")
+    if case.run.mode == "statics":
+        return _build_schwarz(case, layout, outdir)
     if case.continuum.physics not in ("elastodynamics", "thermomechanics"):
         raise ConfigError(f"{case.source}: continuum.physics = {case.continuum.physics!r}: expected "
                           "'elastodynamics' or 'thermomechanics' for a [handshake] case")
@@ -128,3 +127,62 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
                                    temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
                                    seed=case.patches[0].seed, local_comm=layout.comm)
     return model, CoupledDynamics(cp, model, case)
+
+
+class CoupledStatics:
+    """Alternating Schwarz statics (one solve, iterated to tolerance) behind the run facade."""
+
+    def __init__(self, schwarz, model, case: Case):
+        self.sw = schwarz
+        self.model = model
+        self.case = case
+        self.result = None
+
+    def advance(self, n: int) -> None:
+        if self.result is None:
+            self.result = self.sw.solve()
+            if self.model.kind == "continuum":
+                self.model.static_done = True
+                self.model.u_static = self.sw.u
+
+    def ledger_terms(self) -> dict[str, float]:
+        if self.result is None:
+            return {}
+        fa, fn = self.sw.residuals()
+        return {"schwarz_iterations": float(self.result.iterations),
+                "residual_atoms": float(fa), "residual_nodes": float(fn)}
+
+    def checkpoint_arrays(self) -> dict:
+        return {}
+
+    def restore(self, ckpt) -> None:
+        raise ConfigError("--restart applies to dynamics; a Schwarz statics run is one solve: rerun it")
+
+    def summary(self) -> dict:
+        if self.result is None:
+            return {}
+        na, nc = self.sw.dofs()
+        return {"schwarz_converged": bool(self.result.converged), "schwarz_iterations": int(self.result.iterations),
+                "free_dofs_atoms": int(na), "free_dofs_continuum": int(nc)}
+
+
+def _build_schwarz(case: Case, layout: Layout, outdir: Path):
+    """Schwarz statics: ElasticStatics (continuum ranks) ⇄ FIRE-relaxed patch (patch ranks)."""
+    from ..simulation import ContinuumModel, PatchModel
+    from .schwarz import SchwarzRegions, SchwarzStatics
+
+    if case.continuum.physics != "elastostatics":
+        raise ConfigError(f"{case.source}: continuum.physics = {case.continuum.physics!r}: expected "
+                          "'elastostatics' with run.mode = 'statics'")
+    p = case.patches[0]
+    dim = case.continuum.dim
+    regions = SchwarzRegions(np.array(p.region.lo[:dim]), np.array(p.region.hi[:dim]),
+                             pad=p.potential.cutoff + p.skin, overlap=case.handshake.width)
+    opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
+    if layout.is_continuum:
+        model = ContinuumModel(layout.comm, case, outdir)
+        sw = SchwarzStatics(regions, statics=model.mech, intercomm=layout.intercomms[p.name], **opts)
+    else:
+        model = PatchModel(layout.comm, case, p.name, outdir, coupled=True)
+        sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
+    return model, CoupledStatics(sw, model, case)
