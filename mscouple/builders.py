@@ -90,7 +90,35 @@ def build_patch(comm: Any, spec: PatchSpec, *, units: str, dt: float, dim: int, 
     system = MDSystem(comm, box, x, pot, masses=spec.mass, units=units, dt=dt, skin=spec.skin)
     if spec.temperature > 0:
         system.set_velocities(spec.temperature, seed=spec.seed)
+    if spec.initial is not None and spec.initial.kind == "wave_packet":
+        launch_chain_packet(system, spec, pot)
     return system
+
+
+def launch_chain_packet(system, spec: PatchSpec, pot) -> None:
+    """A longitudinal wave packet u = A g(x) cos(k(x − x_c)) in a chain, moving along
+    ``direction``: velocities from the chain's dispersion ω(k) = 2 √(K/m) sin(k a / 2),
+    K = φ''(a) the nearest-neighbour bond stiffness (slowly varying envelope g)."""
+    init = spec.initial
+    if spec.lattice.kind != "chain" or init.field != "displacement":
+        raise ConfigError(f"patches.{spec.name}.initial: a wave packet is set on chain lattices "
+                          f"(field = 'displacement'); got lattice {spec.lattice.kind!r}")
+    a = spec.lattice.constant
+    h = 1e-4 * a
+    _, f_plus = pot.energy_force([a + h])
+    _, f_minus = pot.energy_force([a - h])
+    K = -(f_plus[0] - f_minus[0]) / (2 * h)  # F = −φ′ ⇒ φ″ = −dF/dr
+    if not K > 0:
+        raise ConfigError(f"patches.{spec.name}.potential: bond stiffness at the lattice spacing "
+                          f"is {K:g}; expected a stable chain (K > 0)")
+    k = 2 * math.pi / init.wavelength
+    omega = 2 * math.sqrt(K / spec.mass) * abs(math.sin(0.5 * k * a))
+    X = np.asarray(system.x0)[:, 0]
+    g = init.amplitude * np.exp(-0.5 * ((X - init.center) / init.width) ** 2)
+    phase = k * (X - init.center)
+    system.x[:, 0] += g * np.cos(phase)
+    system.v[:, 0] += init.direction * omega * g * np.sin(phase)
+    system.invalidate_neighbors()
 
 
 # ---------------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ class PatchSpec:
     seed: int = opt("int", 12345, check=nonnegative, expect="an integer >= 0")
     skin: float = opt("float", 0.3, **_POS)
     periodic: tuple = opt("ints", (), expect="0/1 per dimension")
+    initial: Optional[InitialSpec] = opt("table", None, section=InitialSpec,
+                                         help="a longitudinal wave packet in the atoms (chains)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +138,7 @@ class HandshakeSpec:
     multipliers: str = opt("str", "atoms", choices=("atoms", "nodes"))
     thermal: bool = opt("bool", False)
     filter_time: float = opt("float", 1.0, **_POS)
+    thermal_every: int = opt("int", 10, check=positive, expect="an integer > 0 (MD steps per heat step)")
     ghost_force_correction: bool = opt("bool", False)
 
 

@@ -150,7 +150,7 @@ class ContinuumModel:
 
     kind = "continuum"
 
-    def __init__(self, comm, case: Case, outdir: Path, cell_weight_fn=None):
+    def __init__(self, comm, case: Case, outdir: Path, cell_weight_fn=None, heat_dt: float | None = None):
         from .builders import build_mesh, elastic_material, initial_field
         from .continuum.space import FunctionSpace
 
@@ -192,7 +192,7 @@ class ContinuumModel:
 
             self.sspace = FunctionSpace(self.mesh, 1)
             tm = ThermalMaterial(c.material.conductivity, c.material.density * c.material.heat_capacity)
-            self.heat = HeatConduction(self.sspace, tm, self.dt)
+            self.heat = HeatConduction(self.sspace, tm, heat_dt or self.dt)
             self.heat.set_temperature(c.temperature)
             if init is not None and c.initial.field == "temperature":
                 self.heat.set_temperature(lambda X: c.temperature + init(X))

@@ -42,21 +42,44 @@ def handshake_band(case: Case, name: str) -> BoxShellBand:
 class CoupledDynamics:
     """The handshake of one rank in a bridging-domain dynamics run (either side)."""
 
-    def __init__(self, coupler, model, case: Case):
+    def __init__(self, coupler, model, case: Case, damping_to_heat=None, heat_every: int = 0):
         self.cp = coupler
         self.model = model
         self.case = case
         self.dt = case.run.dt
+        self.d2h = damping_to_heat  # continuum ranks of a thermo-mechanical run
+        self.heat_every = int(heat_every)  # MD steps per heat step (0: no heat equation)
+        self._phase = 0
 
     def advance(self, n: int) -> None:
-        self.cp.step(self.dt, n)
+        """n coupled MD steps; every ``heat_every`` steps the continuum takes one heat step
+        with the energy the damping band removed meanwhile as its nodal heat source."""
+        if not self.heat_every:
+            self.cp.step(self.dt, n)
+            return
+        while n > 0:
+            k = min(n, self.heat_every - self._phase)
+            self.cp.step(self.dt, k)
+            n -= k
+            self._phase += k
+            if self._phase == self.heat_every:
+                self._phase = 0
+                if self.model.kind == "continuum":
+                    if self.d2h is not None:
+                        self.d2h.hand_over(self.heat_every * self.dt)
+                    self.model.heat.step()
 
     def ledger_terms(self) -> dict[str, float]:
         """Flux terms of the ledger (collective over the intercomm via energies())."""
         led = self.cp.energies()
         d = led.as_dict()
-        return {"W_constraint": d["constraint_work"], "E_damped": d["damping_removed"],
-                "E_balance": d["balance"], "E_mechanical": d["mechanical"]}
+        out = {"E_mechanical": d["mechanical"]}
+        if self.model.kind == "continuum":
+            # flux terms accumulate on the continuum side (it solves the band system)
+            out.update(W_constraint=d["constraint_work"], E_damped=d["damping_removed"])
+            if self.heat_every:
+                out["E_damping_heat"] = d["damping_heat"]
+        return out
 
     def checkpoint_arrays(self) -> dict:
         return {}
@@ -86,6 +109,17 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
     if case.continuum.physics not in ("elastodynamics", "thermomechanics"):
         raise ConfigError(f"{case.source}: continuum.physics = {case.continuum.physics!r}: expected "
                           "'elastodynamics' or 'thermomechanics' for a [handshake] case")
+    thermo = case.continuum.physics == "thermomechanics"
+    if hs.thermal and not thermo:
+        raise ConfigError(f"{case.source}: handshake.thermal = true: expected continuum.physics = "
+                          "'thermomechanics' (the heat equation that receives the energy)")
+    if thermo and hs.damping <= 0:
+        raise ConfigError(f"{case.source}: handshake.damping = {hs.damping:g}: expected a positive "
+                          "damping rate for a thermo-mechanical run (the band turns short waves into heat)")
+    if thermo and layout.plan.continuum and len(layout.plan.continuum) > 1:
+        raise ConfigError(f"{case.source}: layout.continuum = {len(layout.plan.continuum)}: the "
+                          "damping-to-heat hand-over runs on a one-rank continuum for now")
+    heat_every = hs.thermal_every if thermo else 0
     name = case.patches[0].name
     band = handshake_band(case, name)
     dim = case.continuum.dim
@@ -99,7 +133,8 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
 
     units = get_units(case.units)
     if layout.is_continuum:
-        model = ContinuumModel(layout.comm, case, outdir, cell_weight_fn=lambda C: continuum_weight([band], C))
+        model = ContinuumModel(layout.comm, case, outdir, cell_weight_fn=lambda C: continuum_weight([band], C),
+                               heat_dt=heat_every * case.run.dt if thermo else None)
         mesh = model.mesh
         kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
         ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
@@ -108,6 +143,13 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
                                    multipliers=hs.multipliers, damping=gamma_fn,
                                    temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
                                    seed=case.patches[0].seed, local_comm=layout.comm)
+        d2h = None
+        if thermo:
+            from .adapters import HeatConductionSide
+            from .thermal import DampingToHeat
+
+            d2h = DampingToHeat(cp, HeatConductionSide(model.heat))
+        return model, CoupledDynamics(cp, model, case, damping_to_heat=d2h, heat_every=heat_every)
     else:
         model = PatchModel(layout.comm, case, name, outdir, coupled=True)
         md = model.system
@@ -126,7 +168,7 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
                                    multipliers=hs.multipliers, damping=gamma_fn,
                                    temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
                                    seed=case.patches[0].seed, local_comm=layout.comm)
-    return model, CoupledDynamics(cp, model, case)
+    return model, CoupledDynamics(cp, model, case, heat_every=heat_every)
 
 
 class CoupledStatics:
