@@ -23,8 +23,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``validate`` sub-command on the ``mscouple`` parser's sub-parsers."""
     s = subparsers.add_parser("validate", help="run the validation hierarchy (analytic checks) and write a PNG report")
     s.add_argument("--quick", action="store_true", help="small systems (CI; < 60 s on one core)")
-    s.add_argument("--level", type=int, action="append", choices=LEVELS, metavar="N",
-                   help="run only level N (repeatable): 1 Cauchy-Born, 2 homogenization, 3 fast/slow, "
+    s.add_argument("--level", type=int, action="extend", nargs="+", choices=LEVELS, metavar="N",
+                   help="run only these levels (--level 4 5, or repeated): 1 Cauchy-Born, 2 homogenization, 3 fast/slow, "
                         "4 interface, 5 patch test, 6 parallel")
     s.add_argument("--report", default="mscouple-validate.png", metavar="PATH", help="PNG report path")
     s.add_argument("--no-report", action="store_true", help="do not write the PNG")

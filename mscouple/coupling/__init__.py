@@ -6,7 +6,7 @@ thermostat, ghost forces and the energy ledger.
 """
 from __future__ import annotations
 
-from .adapters import ElastodynamicsSide  # noqa: F401
+from .adapters import ElastodynamicsSide, HeatConductionSide  # noqa: F401
 from .band import BoxShellBand, SlabBand, continuum_weight, validate_band  # noqa: F401
 from .bdm import BridgingDomain, ProjectionResult  # noqa: F401
 from .damping import DampingBand, counter_normal, stadium_profile  # noqa: F401
@@ -14,6 +14,7 @@ from .dynamics import BridgingDomainCoupler  # noqa: F401
 from .exchange import InterfaceExchange  # noqa: F401
 from .ghost import DeadLoadCorrection, GhostForces, measure_ghost_forces  # noqa: F401
 from .ledger import EnergyLedger  # noqa: F401
-from .thermal import ThermalCoupler  # noqa: F401
+from .schwarz import SchwarzRegions, SchwarzResult, SchwarzStatics, cauchy_born_triangular  # noqa: F401
+from .thermal import DampingToHeat, ThermalCoupler, conductivity_extrapolation, nemd_conductivity  # noqa: F401
 from .thermostat import PowerMatchedThermostat, ThermostatStep  # noqa: F401
 from .transfer import TransferOperator, build_transfer, locate_points, shape_functions  # noqa: F401
