@@ -130,15 +130,27 @@ class PatchModel:
         self.atoms_writer.write(step, t, s.ids, s.unwrapped_positions(), s.v)
 
     def checkpoint_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``<patch>/x`` (unwrapped) and ``<patch>/v`` for readers, plus the MD system's full
+        restart state under ``<patch>/`` (:mod:`mscouple.atomistic.state`). Local."""
         s = self.system
         ids = np.asarray(s.ids)
-        return {f"{self.name}/x": (ids, s.unwrapped_positions()), f"{self.name}/v": (ids, np.array(s.v))}
+        out = {f"{self.name}/x": (ids, s.unwrapped_positions()), f"{self.name}/v": (ids, np.array(s.v))}
+        arrays, _ = s.checkpoint_state()
+        out.update({f"{self.name}/{k}": v for k, v in arrays.items()})
+        return out
 
     def restore(self, ckpt) -> None:
+        """Exact state on the checkpoint's patch layout (bit-for-bit continuation), atoms
+        redistributed by position on another rank count. Collective over the patch comm
+        (a checkpoint read on a larger comm, e.g. the world of a coupled run, is re-read on
+        the patch comm: ``take`` is collective over its comm, and the other roles must not
+        need to take part)."""
         s = self.system
-        x = ckpt.take(f"{self.name}/x", np.asarray(s.ids))
-        v = ckpt.take(f"{self.name}/v", np.asarray(s.ids))
-        s.set_state(x, v, step=ckpt.step)
+        if ckpt.comm.Get_size() != self.comm.Get_size():
+            from .io.checkpoint import read_checkpoint
+
+            ckpt = read_checkpoint(self.comm, ckpt.path)
+        s.restore_state(lambda name, ids: ckpt.take(f"{self.name}/{name}", ids))
 
     def close(self, commit: bool) -> None:
         if self.atoms_writer is not None:
@@ -150,7 +162,8 @@ class ContinuumModel:
 
     kind = "continuum"
 
-    def __init__(self, comm, case: Case, outdir: Path, cell_weight_fn=None, heat_dt: float | None = None):
+    def __init__(self, comm, case: Case, outdir: Path, cell_weight_fn=None, heat_dt: float | None = None,
+                 heat_cell_weight_fn=None):
         from .builders import build_mesh, elastic_material, initial_field
         from .continuum.space import FunctionSpace
 
@@ -192,7 +205,11 @@ class ContinuumModel:
 
             self.sspace = FunctionSpace(self.mesh, 1)
             tm = ThermalMaterial(c.material.conductivity, c.material.density * c.material.heat_capacity)
-            self.heat = HeatConduction(self.sspace, tm, heat_dt or self.dt)
+            # heat_cell_weight_fn: C [n_cells, dim] -> weight [n_cells] of k and ρc (0: no
+            # continuum there, e.g. inside an atomistic patch coupled thermally)
+            hw = (None if heat_cell_weight_fn is None
+                  else np.asarray(heat_cell_weight_fn(self.mesh.cell_centroids()), float))
+            self.heat = HeatConduction(self.sspace, tm, heat_dt or self.dt, cell_weight=hw)
             self.heat.set_temperature(c.temperature)
             if init is not None and c.initial.field == "temperature":
                 self.heat.set_temperature(lambda X: c.temperature + init(X))
@@ -289,6 +306,12 @@ class ContinuumModel:
         return {f"continuum/{k}": (ids, v) for k, v in self._fields().items()}
 
     def restore(self, ckpt) -> None:
+        """Nodal fields by global node id (any rank count). Collective over the continuum comm
+        (a checkpoint read on the world of a coupled run is re-read on this comm)."""
+        if ckpt.comm.Get_size() != self.comm.Get_size():
+            from .io.checkpoint import read_checkpoint
+
+            ckpt = read_checkpoint(self.comm, ckpt.path)
         ids = self.mesh.node_global[self.mesh.owned_nodes]
         if self.mech is not None and self.physics != "elastostatics":
             self.mech.displacement[...] = ckpt.take("continuum/displacement", ids).reshape(self.mech.displacement.shape)
@@ -373,8 +396,9 @@ class Simulation:
         arrays = self.model.checkpoint_arrays()
         if self.coupler is not None:
             arrays.update(self.coupler.checkpoint_arrays())
+        scalars = self.coupler.checkpoint_scalars() if hasattr(self.coupler, "checkpoint_scalars") else {}
         return write_checkpoint(self.world, path, step=self.step, time=self.time,
-                                case=self._fingerprint_text(), arrays=arrays,
+                                case=self._fingerprint_text(), arrays=arrays, scalars=scalars,
                                 metadata=self.metadata)
 
     def _fingerprint_text(self) -> str:
@@ -384,6 +408,7 @@ class Simulation:
         t = tomllib.loads(self.case.text)
         t.get("run", {}).pop("steps", None)
         t.pop("output", None)
+        t.pop("layout", None)  # a restart may use another rank count
         return json.dumps(t, sort_keys=True)
 
     def run(self) -> int:

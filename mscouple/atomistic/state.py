@@ -18,8 +18,8 @@ Arrays (``n`` owned atoms of this rank, keyed by global atom id)::
 
 Per-rank rows (keyed by the rank in the patch comm)::
 
-    rank/int     [8] int64  step_count, rebuild_count, reorder_count, steps since the last
-                            list build, forces_valid, energy_valid, weights_active, 0
+    rank/int     [8] int64  step_count, rebuild_count, 0, steps since the last list
+                            build, forces_valid, energy_valid, weights_active, 0
     rank/float   [8] float  this rank's potential energy, virial[6], Langevin heat
     rank/nhc     [3M+1]     Nose-Hoover chain state (replicated; every rank's copy)
     layout       [5] int64  (one row, id 0) comm size, processor grid[3], natoms
@@ -36,6 +36,9 @@ rebuilds and sums forces in the same order, so the continuation is bit-for-bit i
 forces and energy are recomputed (same to round-off: the summation order changes).
 The Langevin heat of all old ranks is summed onto rank 0, the NHC state is replicated.
 Langevin noise is counter-based (seed, atom id, step), so no RNG state is needed.
+
+``reorder_count`` is a change counter, not state: it is not stored, and a restore bumps it
+(the owned-atom arrays are new objects), so holders of old views (the coupler) refetch.
 """
 from __future__ import annotations
 
@@ -73,7 +76,7 @@ def checkpoint_state(system) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], 
     arrays["atom/rank"] = (ids, np.full(n, rank, dtype=np.int64))
     arrays["atom/index"] = (ids, np.arange(n, dtype=np.int64))
     me = np.array([rank], dtype=np.int64)
-    ints = np.array([[s.step_count, s.rebuild_count, s.reorder_count, min(s._ago, _NEVER),
+    ints = np.array([[s.step_count, s.rebuild_count, 0, min(s._ago, _NEVER),
                       int(s._forces_valid), int(s._energy_valid), int(s._weights_active), 0]],
                     dtype=np.int64)
     floats = np.concatenate([[float(s._epot_local)], np.asarray(s._virial_local, float).reshape(6),
@@ -85,7 +88,7 @@ def checkpoint_state(system) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], 
         arrays["layout"] = (np.zeros(1, np.int64),
                             np.array([[s.decomp.size, *s.decomp.grid, s.natoms]], dtype=np.int64))
     scalars = {"step_count": int(s.step_count), "rebuild_count": int(s.rebuild_count),
-               "reorder_count": int(s.reorder_count), "comm_size": int(s.decomp.size),
+               "comm_size": int(s.decomp.size),
                "grid": list(map(int, s.decomp.grid))}
     return arrays, scalars
 
@@ -110,7 +113,8 @@ def _per_atom(system, take: Take, ids: np.ndarray) -> dict[str, np.ndarray]:
         if key == "ids":
             continue
         vals = np.asarray(take(f"atom/{key}", ids))
-        out[key] = np.ascontiguousarray(vals.astype(a.dtype, copy=False).reshape((len(ids),) + a.shape[1:]))
+        vals = vals.astype(a.dtype, copy=False).reshape((len(ids),) + a.shape[1:])
+        out[key] = np.ascontiguousarray(vals)
     return out
 
 
@@ -127,8 +131,8 @@ def restore_state(system, take: Take, same_layout: bool | None = None) -> bool:
     size, grid, natoms = stored_layout(take)
     all_ids = _all_ids(s)
     if natoms != len(all_ids):
-        raise CheckpointError(f"the checkpointed patch has {natoms} atoms, this one {len(all_ids)}: "
-                              "restart with the case that wrote the checkpoint")
+        raise CheckpointError(f"the checkpointed patch has {natoms} atoms, this one "
+                              f"{len(all_ids)}: restart with the case that wrote the checkpoint")
     exact = size == s.decomp.size and tuple(grid) == tuple(s.decomp.grid)
     if same_layout is not None:
         if same_layout and not exact:
@@ -150,7 +154,7 @@ def restore_state(system, take: Take, same_layout: bool | None = None) -> bool:
         floats = np.asarray(take("rank/float", me), float).reshape(-1)
         nhc = np.asarray(take("rank/nhc", me), float).reshape(-1)
         s._restore_exact(loc, xhold, f, step_count=int(ints[0]), rebuild_count=int(ints[1]),
-                         reorder_count=int(ints[2]), ago=int(ints[3]),
+                         ago=int(ints[3]),
                          forces_valid=bool(ints[4]), energy_valid=bool(ints[5]),
                          weights_active=bool(ints[6]), epot=float(floats[0]),
                          virial=floats[1:7], heat=float(floats[7]), nhc_state=nhc)
@@ -160,11 +164,11 @@ def restore_state(system, take: Take, same_layout: bool | None = None) -> bool:
     mine = all_ids[s.decomp.owner(x) == rank] if len(x) else all_ids
     loc = _per_atom(s, take, mine)
     old = np.arange(size, dtype=np.int64) if rank == 0 else np.zeros(0, np.int64)
-    ints = np.asarray(take("rank/int", old)).reshape(len(old), -1)
-    floats = np.asarray(take("rank/float", old), float).reshape(len(old), -1)
+    ints = np.asarray(take("rank/int", old)).reshape(len(old), 8)
+    floats = np.asarray(take("rank/float", old), float).reshape(len(old), 8)
     nhc = np.asarray(take("rank/nhc", np.zeros(1, np.int64)), float).reshape(-1)
     head = s.comm.bcast(ints[0] if rank == 0 else None, root=0) if s.decomp.size > 1 else ints[0]
     heat = float(np.sum(floats[:, 7])) if rank == 0 else 0.0
     s._restore_redistributed(loc, step_count=int(head[0]), rebuild_count=int(head[1]),
-                             reorder_count=int(head[2]), heat=heat, nhc_state=nhc)
+                             heat=heat, nhc_state=nhc)
     return False

@@ -656,7 +656,7 @@ class MDSystem:
         return restore_state(self, take, same_layout)
 
     def _restore_exact(self, loc: dict, xhold: np.ndarray, f: np.ndarray, *, step_count: int,
-                       rebuild_count: int, reorder_count: int, ago: int, forces_valid: bool,
+                       rebuild_count: int, ago: int, forces_valid: bool,
                        energy_valid: bool, weights_active: bool, epot: float,
                        virial: np.ndarray, heat: float, nhc_state: np.ndarray) -> None:
         """Install owned atoms ``loc`` in their stored order and rebuild the ghost plan and
@@ -704,7 +704,7 @@ class MDSystem:
         self._fall[:n] = f
         self.step_count = int(step_count)
         self.rebuild_count = int(rebuild_count)
-        self.reorder_count = int(reorder_count) + 1  # arrays were replaced: views are stale
+        self.reorder_count += 1  # arrays were replaced: views are stale
         self._ago = int(ago)
         self._forces_valid = bool(forces_valid)
         self._energy_valid = bool(energy_valid)
@@ -715,14 +715,14 @@ class MDSystem:
         self._set_nhc_state(nhc_state)
 
     def _restore_redistributed(self, loc: dict, *, step_count: int, rebuild_count: int,
-                               reorder_count: int, heat: float, nhc_state: np.ndarray) -> None:
+                               heat: float, nhc_state: np.ndarray) -> None:
         """Install owned atoms ``loc`` (already on their owner by position), rebuild and
         evaluate forces, energy and virial. Collective."""
         self._loc = {k: np.ascontiguousarray(np.array(a)) for k, a in loc.items()}
         self.rebuild_count = int(rebuild_count)
         self._rebuild()
         self.step_count = int(step_count)
-        self.reorder_count = int(reorder_count) + 1
+        self.reorder_count += 1
         self.langevin_heat_local = float(heat)
         self._set_nhc_state(nhc_state)
         self._per_atom_valid = False

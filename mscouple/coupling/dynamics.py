@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError, SimulationError
 from .bdm import BridgingDomain
-from .damping import DampingBand
+from .damping import ConstrainedDampingBand
 from .exchange import InterfaceExchange
 from .ledger import EnergyLedger
 
@@ -89,6 +89,9 @@ class BridgingDomainCoupler:
         self.gathered = bool(self.is_continuum and local_comm is not None and local_comm.Get_size() > 1)
         if self.is_continuum and not self.gathered and not getattr(continuum, "one_rank", True):
             raise ConfigError("the continuum runs on several ranks: pass its communicator as local_comm")
+        if damping_reference not in ("continuum", "zero"):
+            raise ConfigError(f"damping_reference = {damping_reference!r}: expected 'continuum' or 'zero'")
+        self.damping_reference = damping_reference
         self._band = None
         self._band_ids = None
         self._reorder_seen = None
@@ -103,7 +106,7 @@ class BridgingDomainCoupler:
         m_up = self.patch.mass[self.band_atoms] if self.is_patch else None
         m_band = self.ex.to_continuum(m_up, 1)
         self.bdm: Optional[BridgingDomain] = None
-        self.damping: Optional[DampingBand] = None
+        self.damping: Optional[ConstrainedDampingBand] = None
         self._root = True
         if self.is_continuum:
             N, m_atoms, M_nodes, ids, X = exchange.transfer.matrix, m_band[:, 0], continuum.mass, \
@@ -114,10 +117,8 @@ class BridgingDomainCoupler:
                 self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e)
                 if damping is not None:
                     gamma = np.asarray(damping(X), dtype=float)
-                    self.damping = DampingBand(gamma, m_atoms, ids, temperature, boltzmann, mvv2e, seed)
-        if damping_reference not in ("continuum", "zero"):
-            raise ConfigError(f"damping_reference = {damping_reference!r}: expected 'continuum' or 'zero'")
-        self.damping_reference = damping_reference
+                    self.damping = ConstrainedDampingBand(gamma, self.bdm, ids, damping_reference,
+                                                          temperature, boltzmann, mvv2e, seed)
         self.ledger = EnergyLedger()
         self.step_count = 0
         self.last_gap = 0.0
@@ -187,14 +188,12 @@ class BridgingDomainCoupler:
         self.ledger.add(constraint_work=res.work)
         self.last_gap = res.gap_before
         if self.damping is not None and h > 0:
-            # damp the fine-scale velocity, then re-project (a non-uniform damping rate
-            # would otherwise break the constraint); the whole kinetic-energy change of
-            # band atoms and nodes is the energy the damping removed.
+            # exact constrained OU step of the band (friction with its reaction on the nodes,
+            # noise projected like the friction: canonical at the bath temperature on the
+            # constraint manifold); the re-projection only removes round-off. The whole
+            # kinetic-energy change of band atoms and nodes is the energy the damping removed.
             ke_old = self._band_ke(new, vn_new)
-            ref = (bdm.N @ vn_new if self.damping_reference == "continuum" else np.zeros_like(new))
-            u = new - ref
-            self.damping.apply(u, h, self.step_count)
-            new = ref + u
+            new, vn_new = self.damping.apply_band(new, vn_new, h, self.step_count)
             res2 = bdm.solve(new, vn_new)
             vn_new = vn_new + res2.dv_nodes
             new = new + res2.dv_atoms

@@ -1,19 +1,31 @@
 """Bridging-domain dynamics at finite temperature (issue 6, "equilibrium"): a chain + bars
-system started in equilibrium at T0, with the band's Langevin bath at T0, must stay at T0.
+system started in equilibrium at T0, with the band's Langevin bath at T0, must stay at T0 —
+the handshake band neither heats nor cools.
 
-Harmonic chain (k = m = a = 1) between P1 bars (h = 2a, 8-element bands, node multipliers),
-every degree of freedom (atoms, bar nodes, bonds, elements) drawn from the canonical
-distribution at T0. Noise: the chain is integrable, so the interior's energy keeps the
-canonical scatter of its initial draw, ≈ 1/sqrt(200) = 7 % (measured over seeds: 0.86–1.05 T0
-with the whole-velocity bath); a 2 % check needs ensembles not affordable here. What *is* clear
-beyond the noise is the runaway heating of the fine-scale bath (×1.3 after 300 τ, ×1.7 after
-800 τ): recorded as a strict xfail until dynamics.py couples its friction/noise to the nodes.
+Harmonic chain (k = m = a = 1, 200 interior atoms) between P1 bars (h = 2a, 8-element bands,
+node multipliers, stadium damping γ ≤ 0.5, fine-scale reference ``v_α − Σ N_I v_I``). The
+models are linear and the coupler treats every velocity component alike, so ``R`` columns of
+``v`` are ``R`` independent replicas (each column its own noise stream): an ensemble in one
+run. Every degree of freedom (bond, element, velocity) is drawn from the canonical
+distribution at T0 and the velocities projected onto the constraint (the M-orthogonal
+projection of a canonical draw is canonical on the constraint subspace S).
+
+Measured: ⟨m v²⟩ per group, averaged over replicas and over the first and second halves of
+100 τ, divided by its canonical value on S — k_B T0 for interior atoms and outer bar nodes,
+k_B T0 · m_i (P M_b⁻¹)_ii for band atoms and band nodes (P the constraint projector of
+:class:`~mscouple.coupling.bdm.BridgingDomain`, computed here from ``bdm.solve``). Noise:
+the harmonic chain is integrable, so each group keeps much of the canonical scatter of its
+initial draw; with 128 replicas that is 0.3–0.6 % (interior, outer bar) and ≈ 1 % (the 18
+band nodes) per window (measured over seeds 1–4: all |ratio − 1| ≤ 0.9 %) — the 2 % of the
+issue is ≥ 3σ for the smallest group. The old bath (friction on v_α − Σ N v_I and noise on the
+atoms only, then re-projection) fails this clearly: band nodes 1.37, outer bar 1.11 → 1.36.
 """
 import os
 import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from mscouple.coupling.dynamics import BridgingDomainCoupler
 from mscouple.coupling.exchange import InterfaceExchange
@@ -24,38 +36,92 @@ import wave1d as W  # noqa: E402
 T0 = 1.0
 
 
-def _run(reference, nsteps=6000, dt=0.05, seed=3):
+class _LinearSide:
+    """``R`` replicas of a linear mechanical side: mass [n], stiffness K [n, n] (sparse)."""
+
+    def __init__(self, mass, K, R):
+        self.mass = np.asarray(mass, dtype=float)
+        self.K = sp.csr_matrix(K)
+        n = self.mass.size
+        self.u, self.v, self.f = np.zeros((n, R)), np.zeros((n, R)), np.zeros((n, R))
+
+    def compute_forces(self):
+        self.f[:] = -(self.K @ self.u)
+
+    def kick(self, h):
+        self.v += h * self.f / self.mass[:, None]
+
+    def drift(self, dt):
+        self.u += dt * self.v
+
+    def kinetic_energy(self):
+        return 0.5 * float(np.sum(self.mass[:, None] * self.v ** 2))
+
+    def potential_energy(self):
+        return 0.5 * float(np.sum(self.u * (self.K @ self.u)))
+
+
+def _stiffness(i, j, k, n):
+    """Assembled K of springs ``k`` [b] between ``i`` and ``j``, and the incidence D [b, n]."""
+    b = np.arange(i.size)
+    D = sp.csr_matrix((np.r_[-np.ones(b.size), np.ones(b.size)], (np.r_[b, b], np.r_[i, j])), shape=(b.size, n))
+    return D.T @ sp.diags(k) @ D, D
+
+
+def _canonical_draw(side, D, k, rng):
+    """Independent canonical spring elongations (a tree: chain / two bars) and velocities."""
+    R = side.u.shape[1]
+    d = rng.normal(size=(k.size, R)) * np.sqrt(T0 / k)[:, None]
+    # u with D u = d: solve the (tree) incidence system, one free translation per component
+    sol = sp.linalg.lsqr if False else None  # noqa: F841 (documentation: a direct solve below)
+    A = (D.T @ D + sp.identity(side.mass.size) * 1e-12).tocsc()
+    side.u[:] = sp.linalg.spsolve(A, D.T @ d).reshape(side.u.shape)
+    side.v[:] = rng.normal(size=side.v.shape) * np.sqrt(T0 / side.mass)[:, None]
+
+
+def _run(replicas=128, nsteps=2000, dt=0.05, seed=1):
     g = W.geometry(200, ratio=2, band_elements=8, bar_elements=40, damping=0.5)
     ch, bar = g.chain, g.bar
-    ex = InterfaceExchange.local(g.band_atoms, ch.x0[g.band_atoms], g.nodes[:, None], g.cells, "P1")
-    cp = BridgingDomainCoupler(ex, patch=ch, continuum=bar, band_atoms=g.band_atoms, components=1,
-                               multipliers="nodes", damping=g.gamma, temperature=T0, seed=seed,
-                               damping_reference=reference)
+    n = ch.mass.size
+    Kc, Dc = _stiffness(np.arange(n - 1), np.arange(1, n), ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1]), n)
+    Kb, Db = _stiffness(bar.cells[:, 0], bar.cells[:, 1], bar.ke, bar.mass.size)
+    chain = _LinearSide(ch.mass, Kc, replicas)
+    cont = _LinearSide(bar.mass, Kb, replicas)
     rng = np.random.default_rng(seed)
-    wb = 0.5 * (ch.weight[1:] + ch.weight[:-1])  # bond stiffness weights: independent Gaussians
-    ch.u[1:, 0] = np.cumsum(rng.normal(size=wb.size) * np.sqrt(T0 / (ch.k * wb)))
-    ch.v[:, 0] = rng.normal(size=ch.mass.size) * np.sqrt(T0 / ch.mass)
-    i, j = bar.cells[:, 0], bar.cells[:, 1]
-    d = rng.normal(size=i.size) * np.sqrt(T0 / bar.ke)
-    u = np.zeros(bar.mass.size)
-    for c in np.argsort(bar.x0[i, 0]):
-        u[j[c]] = u[i[c]] + d[c]
-    bar.u[:, 0] = u - u.mean()
-    bar.v[:, 0] = rng.normal(size=bar.mass.size) * np.sqrt(T0 / bar.mass)
-    ch.compute_forces()
-    bar.compute_forces()
+    _canonical_draw(chain, Dc, ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1]), rng)
+    _canonical_draw(cont, Db, bar.ke, rng)
+    ex = InterfaceExchange.local(g.band_atoms, ch.x0[g.band_atoms], g.nodes[:, None], g.cells, "P1")
+    cp = BridgingDomainCoupler(ex, patch=chain, continuum=cont, band_atoms=g.band_atoms, components=replicas,
+                               multipliers="nodes", damping=g.gamma, temperature=T0, seed=seed,
+                               damping_reference="continuum")
+    chain.compute_forces()
+    cont.compute_forces()
     cp.project()
-    T = np.empty(nsteps)
-    for k in range(nsteps):
-        cp.step(dt, 1)
-        T[k] = np.mean(ch.mass[g.interior] * ch.v[g.interior, 0] ** 2)
-    w = nsteps // 3
-    return T[:w].mean(), T[-w:].mean()
+    # canonical ⟨m v²⟩ on S: k_B T0 · m_i (P M_b⁻¹)_ii, P from the projection itself
+    bdm = cp.bdm
+    ma, mn = bdm.m.size, bdm.M.size
+    Minv = np.diag(np.r_[1.0 / bdm.m, 1.0 / bdm.M])
+    res = bdm.solve(Minv[:ma], Minv[ma:])
+    PMinv = Minv + np.vstack([res.dv_atoms, res.dv_nodes])
+    can = T0 * np.r_[bdm.m, bdm.M] * np.diag(PMinv)
+    band, inner = g.band_atoms, g.interior
+    bn = bdm.nodes
+    outer = np.setdiff1d(np.arange(cont.mass.size), bn)
+    groups = [(chain, inner, np.full(inner.size, T0)), (chain, band, can[:ma]),
+              (cont, bn, can[ma:]), (cont, outer, np.full(outer.size, T0))]
+    every = 5
+    rec = np.empty((nsteps // every, len(groups)))
+    for s in range(rec.shape[0]):
+        cp.step(dt, every)
+        for c, (side, idx, ref) in enumerate(groups):
+            rec[s, c] = np.sum(side.mass[idx, None] * side.v[idx] ** 2) / (replicas * ref.sum())
+    half = rec.shape[0] // 2
+    return rec[:half].mean(axis=0), rec[half:].mean(axis=0)
 
 
-@pytest.mark.xfail(strict=True, reason="fine-scale Langevin (damping_reference='continuum') at T > 0 acts on "
-                   "v_a - N v_I but only on the atoms: friction and noise violate fluctuation-dissipation and "
-                   "the patch heats up (measured x1.7 in 800 tau) - dynamics.py")
-def test_fine_scale_bath_keeps_interior_at_T0():
-    early, late = _run("continuum")
-    assert late == pytest.approx(T0, rel=0.15)  # 2x the canonical scatter
+def test_fine_scale_bath_keeps_every_group_at_T0():
+    early, late = _run()
+    # interior atoms, band atoms, band nodes, outer bar nodes: ⟨m v²⟩ / canonical value
+    np.testing.assert_allclose(early, 1.0, atol=0.02)
+    np.testing.assert_allclose(late, 1.0, atol=0.02)
+    np.testing.assert_allclose(late - early, 0.0, atol=0.02)  # no heating or cooling trend
