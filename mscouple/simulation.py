@@ -443,8 +443,10 @@ class Simulation:
             energies = self._energies()
             self._e_scale = sum(abs(v) for k, v in energies.items() if k.startswith("E_") and k != "E_total")
             self._e_last = energies.get("E_total", 0.0)
-            if self.step == 0:
-                series.append(0, 0.0, energies)
+            if self.step == 0 or not series.rows or series.rows[-1][0] != self.step:
+                # fresh run, or a restart into a folder without the earlier table: record
+                # the state the run starts from (energy continuity is visible in the table)
+                series.append(self.step, self.time, energies)
                 self.model.write_output(0, 0.0)
             events = [out.every, out.checkpoint_every, out.atoms_every, out.fields_every, self.poll_every]
             with SignalGuard() as guard:
