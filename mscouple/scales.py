@@ -101,6 +101,26 @@ def estimates(case: Case) -> list[Estimate]:
             out.append(Estimate(f"h/a (element / lattice, patch {p.name})", h / p.lattice.constant))
     for p in case.patches:
         out.append(Estimate(f"atoms in patch {p.name}", atom_estimate(p)))
+    # scale-separation numbers of the multiscale methods (mscouple.homogenization.scales)
+    if c is not None and case.patches and c.mesh.kind in ("box", "graded"):
+        from .homogenization.scales import scale_numbers
+
+        H = max(hi - lo for lo, hi in zip(c.mesh.lo, c.mesh.hi))
+        ell = max(max(hi - lo for lo, hi in zip(p.region.lo, p.region.hi)) for p in case.patches)
+        macro_dt = dt
+        if c.physics in ("heat", "thermomechanics") and case.handshake is not None:
+            macro_dt = dt * case.handshake.thermal_every
+        kwargs = dict(micro_length=ell, macro_length=H, dt_micro=dt, dt_macro=macro_dt)
+        if c.physics in ("heat", "thermomechanics"):
+            kwargs["diffusivity"] = c.material.conductivity / (c.material.density * c.material.heat_capacity)
+        for n in scale_numbers(**kwargs):
+            if n.name == "l/H":
+                continue  # shown per patch above
+            note = n.note
+            if n.name == "dt_micro/dt_macro" and macro_dt == dt:
+                note = "synchronous stepping (continuum steps with the MD time step)"
+            out.append(Estimate(f"{n.name} (MD / continuum time step)" if n.name.startswith("dt") else n.name,
+                                n.value, note))
     if case.handshake is not None:
         for p in case.patches:
             out.append(Estimate(f"handshake width / lattice constant ({p.name})",

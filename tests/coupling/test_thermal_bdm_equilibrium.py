@@ -79,8 +79,8 @@ def _canonical_draw(side, D, k, rng):
     side.v[:] = rng.normal(size=side.v.shape) * np.sqrt(T0 / side.mass)[:, None]
 
 
-def _run(replicas=128, nsteps=2000, dt=0.05, seed=1):
-    g = W.geometry(200, ratio=2, band_elements=8, bar_elements=40, damping=0.5)
+def _run(replicas=128, nsteps=2000, dt=0.05, seed=1, n_interior=200, bar_elements=40, damping=0.5):
+    g = W.geometry(n_interior, ratio=2, band_elements=8, bar_elements=bar_elements, damping=damping)
     ch, bar = g.chain, g.bar
     n = ch.mass.size
     Kc, Dc = _stiffness(np.arange(n - 1), np.arange(1, n), ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1]), n)
