@@ -319,7 +319,9 @@ class ContinuumModel:
             self.mech.u.stateIncrease()
             self.mech.v.stateIncrease()
             self.mech.time = ckpt.time
-            self.mech._forces_valid = False
+            # the next half kick uses the forces of the restored state: f = −K u + f_applied
+            # (+ external), exactly what the uninterrupted run computed after its drift
+            self.mech.compute_forces()
         if self.heat is not None:
             self.heat.temperature[...] = ckpt.take("continuum/temperature", ids).reshape(self.heat.temperature.shape)
             self.heat.T.stateIncrease()
@@ -396,9 +398,8 @@ class Simulation:
         arrays = self.model.checkpoint_arrays()
         if self.coupler is not None:
             arrays.update(self.coupler.checkpoint_arrays())
-        scalars = self.coupler.checkpoint_scalars() if hasattr(self.coupler, "checkpoint_scalars") else {}
         return write_checkpoint(self.world, path, step=self.step, time=self.time,
-                                case=self._fingerprint_text(), arrays=arrays, scalars=scalars,
+                                case=self._fingerprint_text(), arrays=arrays,
                                 metadata=self.metadata)
 
     def _fingerprint_text(self) -> str:

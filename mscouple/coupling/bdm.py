@@ -105,7 +105,7 @@ class BridgingDomain:
             except la.LinAlgError:
                 raise ConfigError("the bridging-domain constraint matrix is singular: every band node "
                                   "needs atoms in its support (refine the atoms or coarsen the mesh)") from None
-            self._solve = lambda b: la.cho_solve(self._chol, b)
+            self._solve = lambda b: la.cho_solve(self._chol, b, check_finite=False)
         else:
             lu = spla.splu(A)
             self._solve = lu.solve

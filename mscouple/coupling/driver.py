@@ -95,13 +95,40 @@ class CoupledDynamics:
                 out["E_damping_heat"] = d["damping_heat"]
         return out
 
+    _LEDGER = ("constraint_work", "damping_removed", "damping_heat")
+
     def checkpoint_arrays(self) -> dict:
-        return {}
+        """Continuum root: ``coupling/state`` = the ledger's accumulated fluxes and the
+        damping-to-heat hand-over's counter (the constraint operators are rebuilt from the
+        reference positions; the damping noise is keyed by step)."""
+        if self.model.kind != "continuum" or self.model.comm.Get_rank() != 0:
+            return {}
+        led = self.cp.ledger
+        st = np.array([getattr(led, k) for k in self._LEDGER]
+                      + [self.d2h._seen if self.d2h is not None else 0.0])
+        return {"coupling/state": (np.arange(st.size, dtype=np.int64), st)}
 
     def restore(self, ckpt) -> None:
-        # Positions and velocities are restored by the models; the coupler's constraint
-        # operators depend only on reference positions and masses, which are rebuilt.
+        """Step counter (damping noise streams), heat phase and, on the continuum, the ledger
+        (collective over the continuum comm only)."""
         self.cp.step_count = int(ckpt.step)
+        if self.heat_every:
+            self._phase = int(ckpt.step) % self.heat_every
+        if self.model.kind != "continuum":
+            return
+        comm = self.model.comm
+        if ckpt.comm.Get_size() != comm.Get_size():
+            from ..io.checkpoint import read_checkpoint
+
+            ckpt = read_checkpoint(comm, ckpt.path)
+        root = comm.Get_rank() == 0
+        n = len(self._LEDGER) + 1
+        st = ckpt.take("coupling/state", np.arange(n if root else 0, dtype=np.int64))
+        if root:
+            for k, v in zip(self._LEDGER, st[: len(self._LEDGER)]):
+                setattr(self.cp.ledger, k, float(v))
+            if self.d2h is not None:
+                self.d2h._seen = float(st[-1])
 
     def summary(self) -> dict:
         return {}
@@ -599,8 +626,12 @@ def _build_thermal(case: Case, layout: Layout, outdir: Path):
         kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
         ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
                                      cells=cells, kind=kind, dim=dim)
-        tc = ThermalCoupler(ex, heat=side, interface_nodes=if_nodes, boundary_nodes=b_nodes,
-                            boundary_values=bv, **opts)
+        try:
+            tc = ThermalCoupler(ex, heat=side, interface_nodes=if_nodes, boundary_nodes=b_nodes,
+                                boundary_values=bv, **opts)
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: handshake.width = {hs.width:g}: {exc} (the band must be one "
+                              "element wide: its atoms are the thermostatted ones)") from None
         side.if_side = if_side
         return model, ThermalRun(tc, model, case, heat_side=side)
     model = PatchModel(layout.comm, case, name, outdir, coupled=True)

@@ -188,15 +188,17 @@ class BridgingDomainCoupler:
         self.ledger.add(constraint_work=res.work)
         self.last_gap = res.gap_before
         if self.damping is not None and h > 0:
-            # exact constrained OU step of the band (friction with its reaction on the nodes,
+            # constrained Langevin step of the band (friction with its reaction on the nodes,
             # noise projected like the friction: canonical at the bath temperature on the
-            # constraint manifold); the re-projection only removes round-off. The whole
-            # kinetic-energy change of band atoms and nodes is the energy the damping removed.
+            # constraint manifold; see ConstrainedDampingBand). The exact update stays on the
+            # constraint to round-off; the split update of large bands is re-projected. The
+            # whole kinetic-energy change of band atoms and nodes is the energy removed.
             ke_old = self._band_ke(new, vn_new)
             new, vn_new = self.damping.apply_band(new, vn_new, h, self.step_count)
-            res2 = bdm.solve(new, vn_new)
-            vn_new = vn_new + res2.dv_nodes
-            new = new + res2.dv_atoms
+            if not self.damping.exact:
+                res2 = bdm.solve(new, vn_new)
+                vn_new = vn_new + res2.dv_nodes
+                new = new + res2.dv_atoms
             self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn_new))
         return new - va, vn_new - vnb
 

@@ -61,35 +61,35 @@ class _LinearSide:
         return 0.5 * float(np.sum(self.u * (self.K @ self.u)))
 
 
-def _stiffness(i, j, k, n):
-    """Assembled K of springs ``k`` [b] between ``i`` and ``j``, and the incidence D [b, n]."""
+def _springs(i, j, k, n):
+    """Assembled stiffness [n, n] of springs ``k`` [b] joining nodes ``i`` [b] and ``j`` [b]."""
     b = np.arange(i.size)
     D = sp.csr_matrix((np.r_[-np.ones(b.size), np.ones(b.size)], (np.r_[b, b], np.r_[i, j])), shape=(b.size, n))
-    return D.T @ sp.diags(k) @ D, D
+    return D.T @ sp.diags(k) @ D
 
 
-def _canonical_draw(side, D, k, rng):
-    """Independent canonical spring elongations (a tree: chain / two bars) and velocities."""
+def _canonical_draw(side, i, j, k, x, rng):
+    """Canonical state at T0 of a set of open chains of springs (cells ``i → j`` [b], node
+    positions ``x``): independent elongations N(0, T0/k) and velocities N(0, T0/m)."""
     R = side.u.shape[1]
     d = rng.normal(size=(k.size, R)) * np.sqrt(T0 / k)[:, None]
-    # u with D u = d: solve the (tree) incidence system, one free translation per component
-    sol = sp.linalg.lsqr if False else None  # noqa: F841 (documentation: a direct solve below)
-    A = (D.T @ D + sp.identity(side.mass.size) * 1e-12).tocsc()
-    side.u[:] = sp.linalg.spsolve(A, D.T @ d).reshape(side.u.shape)
+    side.u[:] = 0.0
+    for c in np.argsort(x[i]):  # left to right: every chain starts at u = 0
+        side.u[j[c]] = side.u[i[c]] + d[c]
     side.v[:] = rng.normal(size=side.v.shape) * np.sqrt(T0 / side.mass)[:, None]
 
 
-def _run(replicas=128, nsteps=2000, dt=0.05, seed=1, n_interior=200, bar_elements=40, damping=0.5):
+def _run(replicas=1024, nsteps=2000, dt=0.05, seed=1, n_interior=16, bar_elements=8, damping=0.5):
     g = W.geometry(n_interior, ratio=2, band_elements=8, bar_elements=bar_elements, damping=damping)
     ch, bar = g.chain, g.bar
     n = ch.mass.size
-    Kc, Dc = _stiffness(np.arange(n - 1), np.arange(1, n), ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1]), n)
-    Kb, Db = _stiffness(bar.cells[:, 0], bar.cells[:, 1], bar.ke, bar.mass.size)
-    chain = _LinearSide(ch.mass, Kc, replicas)
-    cont = _LinearSide(bar.mass, Kb, replicas)
+    ia, ja, ka = np.arange(n - 1), np.arange(1, n), ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1])
+    ib, jb = bar.cells[:, 0], bar.cells[:, 1]
+    chain = _LinearSide(ch.mass, _springs(ia, ja, ka, n), replicas)
+    cont = _LinearSide(bar.mass, _springs(ib, jb, bar.ke, bar.mass.size), replicas)
     rng = np.random.default_rng(seed)
-    _canonical_draw(chain, Dc, ch.k * 0.5 * (ch.weight[1:] + ch.weight[:-1]), rng)
-    _canonical_draw(cont, Db, bar.ke, rng)
+    _canonical_draw(chain, ia, ja, ka, ch.x0[:, 0], rng)
+    _canonical_draw(cont, ib, jb, bar.ke, bar.x0[:, 0], rng)
     ex = InterfaceExchange.local(g.band_atoms, ch.x0[g.band_atoms], g.nodes[:, None], g.cells, "P1")
     cp = BridgingDomainCoupler(ex, patch=chain, continuum=cont, band_atoms=g.band_atoms, components=replicas,
                                multipliers="nodes", damping=g.gamma, temperature=T0, seed=seed,
