@@ -9,7 +9,7 @@ from __future__ import annotations
 from .adapters import ElastodynamicsSide, HeatConductionSide  # noqa: F401
 from .band import BoxShellBand, SlabBand, continuum_weight, validate_band  # noqa: F401
 from .bdm import BridgingDomain, ProjectionResult  # noqa: F401
-from .damping import DampingBand, counter_normal, stadium_profile  # noqa: F401
+from .damping import ConstrainedDampingBand, DampingBand, counter_normal, stadium_profile  # noqa: F401
 from .dynamics import BridgingDomainCoupler  # noqa: F401
 from .exchange import InterfaceExchange  # noqa: F401
 from .ghost import DeadLoadCorrection, GhostForces, measure_ghost_forces  # noqa: F401

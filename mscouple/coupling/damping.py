@@ -25,7 +25,7 @@ _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 #: largest band (atoms + nodes) whose constrained bath is integrated exactly with dense
 #: (m + n)² operators; larger bands use the O(γh) split update.
-EXACT_LIMIT = 4000
+EXACT_LIMIT = 2000
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -193,7 +193,11 @@ class ConstrainedDampingBand(DampingBand):
                 cov = (self.kB * self.temperature / self.mvv2e) * (self._D - E @ self._D @ E.T)
                 caa = 0.5 * (cov[:m, :m] + cov[:m, :m].T)
                 lam, Q = np.linalg.eigh(caa)
-                L = (Q * np.sqrt(np.clip(lam, 0.0, None))[None, :]) @ Q.T
+                # the noise drives the fine-scale modes only (rank m − n with node multipliers):
+                # structural zeros (round-off, ~1e-16 of the largest) are set to 0 exactly, or
+                # their square roots (~1e-8) would make the noise depend on the atoms' order
+                lam = np.where(lam > 1e-10 * max(lam[-1], 0.0), lam, 0.0)
+                L = (Q * np.sqrt(lam)[None, :]) @ Q.T
             self._cache = {key: (E, L)}  # one step length at a time
         return self._cache[key]
 

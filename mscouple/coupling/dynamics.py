@@ -14,7 +14,9 @@ constraint is linear, so the projection is exact — see :mod:`mscouple.coupling
     both sides:      drift(dt); compute_forces()
     both sides:      kick(dt/2)
     (projection exchange again; the damping band acts here, over dt, on the full-step
-     velocities, followed by a re-projection)
+     velocities of band atoms and nodes: an exact constrained Langevin step,
+     :class:`~mscouple.coupling.damping.ConstrainedDampingBand`, whose stationary
+     distribution on the constraint is the canonical one at ``temperature``)
 
 Per step each side sends O(interface) numbers twice; the sides step concurrently between
 the exchanges. The *mechanical side* interface both models must offer is documented in
@@ -58,9 +60,13 @@ class BridgingDomainCoupler:
     damping : optional callable ``gamma(X [m, dim]) -> [m]`` giving each band atom's damping
         rate (1/time) for the fine-scale velocity ``v_α − Σ N_I v_I`` (e.g. a stadium profile).
     damping_reference : ``"continuum"`` damps ``v_α − Σ N_I v_I`` (only what the mesh cannot
-        carry); ``"zero"`` damps the whole atomic velocity (classical stadium damping; it also
+        carry; dashpots between the atom and its interpolated continuum point, reaction on the
+        nodes); ``"zero"`` damps the whole atomic velocity (classical stadium damping; it also
         absorbs long waves).
-    temperature, boltzmann, mvv2e, seed : Langevin bath of the damping band.
+    temperature, boltzmann, mvv2e, seed : Langevin bath of the damping band (friction and
+        noise consistent on the constraint manifold: a coupled system at the bath temperature
+        stays there). ``self.damping`` is the
+        :class:`~mscouple.coupling.damping.ConstrainedDampingBand` (continuum root only).
     local_comm : this rank's side communicator (continuum or patch comm); its rank 0 speaks
         for the side when energies are exchanged. ``None`` with a one-rank side. With a
         continuum on several ranks the band system (O(interface)) is gathered on the continuum
