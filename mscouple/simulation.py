@@ -32,11 +32,9 @@ interface intercommunicators.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time as _time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

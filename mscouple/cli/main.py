@@ -12,7 +12,6 @@ Error handling, in two phases:
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from typing import Any, Callable
@@ -211,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     import petsc4py
 
     petsc4py.init([sys.argv[0]] + extra)
+    # PetscInitialize is collective over all processes: do it here, on every rank, so that
+    # a role importing PETSc later (the continuum) cannot leave the others waiting.
+    from petsc4py import PETSc  # noqa: F401
+
     world = _world()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -14,12 +14,14 @@ distributed over ranks.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConfigError
 
-__all__ = ["DampingBand", "ConstrainedDampingBand", "stadium_profile", "counter_normal"]
+__all__ = ["DampingBand", "ConstrainedDampingBand", "HighPassFilter", "stadium_profile", "counter_normal"]
 
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -56,6 +58,43 @@ def stadium_profile(s: np.ndarray, width: float, gamma_max: float, power: int = 
         raise ConfigError("damping band: need width > 0 and gamma_max >= 0")
     t = np.clip(np.asarray(s, dtype=float) / width, 0.0, 1.0)
     return gamma_max * t ** power
+
+
+class HighPassFilter:
+    """Causal Butterworth-free high-pass of a sampled velocity: ``order`` cascaded first-order
+    sections ``y ← x − LP(x)``, each ``LP`` an exponential moving average with corner
+    ``cutoff`` (rad/time), ``lp ← lp + (1 − e^{−ω_c h}) (x − lp)``. Continuous-time response
+    per section ``iω / (iω + ω_c)``: the whole filter passes ``(ω/√(ω²+ω_c²))^order`` of
+    the amplitude, so motion well below ``cutoff`` is left alone and motion above it is
+    exposed to the dashpots. :meth:`reference` returns ``x − HP(x)`` (the slow part), the
+    moving reference of the damping (time-filtered coupling: Karpov, Wagner & Liu, IJNME
+    62 (2005) 1250; Wagner, Karpov & Liu, CMAME 193 (2004) 1579).
+
+    Parameters
+    ----------
+    cutoff : corner frequency ω_c > 0 (rad/time).
+    order : number of sections (≥ 1).
+    """
+
+    def __init__(self, cutoff: float, order: int = 2) -> None:
+        if not cutoff > 0 or int(order) < 1:
+            raise ConfigError("high-pass damping: need cutoff > 0 (rad/time) and order >= 1")
+        self.cutoff = float(cutoff)
+        self.order = int(order)
+        self._lp: Optional[np.ndarray] = None
+
+    def reference(self, x: np.ndarray, h: float) -> np.ndarray:
+        """Feed the sample ``x`` [m, k] taken after a time ``h``; return its slow part [m, k]."""
+        x = np.asarray(x, dtype=float)
+        if self._lp is None or self._lp.shape[1:] != x.shape:
+            self._lp = np.zeros((self.order,) + x.shape)
+            self._lp[0] = x  # start at rest in the filter's frame: first output HP = 0
+        a = 1.0 - np.exp(-self.cutoff * h)
+        y = x
+        for j in range(self.order):
+            self._lp[j] += a * (y - self._lp[j])
+            y = y - self._lp[j]
+        return x - y
 
 
 class DampingBand:
@@ -155,11 +194,28 @@ class ConstrainedDampingBand(DampingBand):
     """
 
     def __init__(self, gamma: np.ndarray, bdm, ids: np.ndarray, reference: str = "continuum",
-                 temperature: float = 0.0, boltzmann: float = 1.0, mvv2e: float = 1.0, seed: int = 0) -> None:
+                 temperature: float = 0.0, boltzmann: float = 1.0, mvv2e: float = 1.0, seed: int = 0,
+                 highpass: Optional[np.ndarray] = None, cutoff: float = 0.0, order: int = 1,
+                 highpass_nodes: Optional[np.ndarray] = None) -> None:
         super().__init__(gamma, bdm.m, ids, temperature, boltzmann, mvv2e, seed)
         if reference not in ("continuum", "zero"):
             raise ConfigError(f"damping reference = {reference!r}: expected 'continuum' or 'zero'")
         self.reference = reference
+        self.highpass: Optional[HighPassFilter] = None
+        self.gamma_hp = np.zeros_like(self.gamma)
+        self.gamma_hp_nodes = np.zeros(bdm.M.size) if highpass_nodes is None else \
+            np.broadcast_to(np.asarray(highpass_nodes, dtype=float), (bdm.M.size,)).copy()
+        if highpass is not None or highpass_nodes is not None:
+            if highpass is not None:
+                self.gamma_hp = np.asarray(highpass, dtype=float)
+            if np.any(self.gamma_hp_nodes < 0):
+                raise ConfigError("high-pass damping: node rates must be >= 0")
+            if self.gamma_hp.shape != self.gamma.shape or np.any(self.gamma_hp < 0):
+                raise ConfigError("high-pass damping: need one rate >= 0 per band atom")
+            if self.temperature > 0:
+                raise ConfigError("high-pass (time-filtered) damping has no consistent noise: use it at "
+                                  "temperature = 0, or the plain band for a Langevin bath")
+            self.highpass = HighPassFilter(cutoff, order)
         m, n = bdm.m.size, bdm.M.size
         self.n_atoms, self.n_nodes = m, n
         self._N = sp.csr_matrix(bdm.N)
@@ -179,15 +235,32 @@ class ConstrainedDampingBand(DampingBand):
         D = np.diag(Mb_inv) - JMi.T @ np.linalg.solve(A, JMi)
         self._D = 0.5 * (D + D.T)
         self._Gamma = B.T @ ((self.mass * self.gamma)[:, None] * B)
+        if self.highpass is not None:
+            # dashpots on the whole atomic velocity against a time-filtered reference s:
+            # Γ_hp = Bzᵀ diag(m γ_hp) Bz with Bz = [I, 0]; forcing D Bzᵀ diag(m γ_hp) s
+            c_hp = np.concatenate([self.mass * self.gamma_hp, self._node_mass * self.gamma_hp_nodes])
+            self._Gamma += np.diag(c_hp)
+            self._F = D * c_hp[None, :]
         self._R = np.linalg.pinv(N)                       # node block of a vector of S from its atom block
 
     def _operators(self, h: float) -> tuple[np.ndarray, np.ndarray]:
-        """``E = exp(−h D Γ)`` [(m+n), (m+n)] and the noise factor ``L`` [m, m] for step ``h``."""
+        """``E = exp(−h D Γ)`` [(m+n), (m+n)] and the noise factor ``L`` [m, m] for step ``h``
+        (with high-pass damping also ``G = ∫₀ʰ exp(−τ D Γ) dτ · D Bzᵀ diag(m γ_hp)`` [(m+n), m],
+        the response to the filtered reference, in ``self._G``)."""
         key = float(h)
         if key not in self._cache:
             import scipy.linalg as la
-            E = la.expm(-h * (self._D @ self._Gamma))
             m = self.n_atoms
+            if self.highpass is not None:
+                # one exponential of the augmented generator [[−DΓ, F], [0, 0]] gives E and G
+                p = self._D.shape[0]
+                aug = np.zeros((2 * p, 2 * p))
+                aug[:p, :p] = -(self._D @ self._Gamma)
+                aug[:p, p:] = self._F
+                X = la.expm(h * aug)
+                E, self._G = X[:p, :p], X[:p, p:]
+            else:
+                E = la.expm(-h * (self._D @ self._Gamma))
             L = np.zeros((m, m))
             if self.temperature > 0:
                 cov = (self.kB * self.temperature / self.mvv2e) * (self._D - E @ self._D @ E.T)
@@ -210,6 +283,8 @@ class ConstrainedDampingBand(DampingBand):
         m = self.n_atoms
         E, L = self._operators(h)
         y = E @ np.vstack([va, vn])
+        if self.highpass is not None:
+            y += self._G @ self.highpass.reference(np.vstack([va, vn]), h)
         if self.temperature > 0:
             eta = L @ counter_normal(self.seed, self.ids, step, va.shape[1])
             y[:m] += eta
@@ -226,10 +301,16 @@ class ConstrainedDampingBand(DampingBand):
         u = va - self._N @ vn if self.reference == "continuum" else va
         c = np.exp(-self.gamma * h)[:, None]
         imp = m * (c - 1.0) * u                             # impulse on the atoms [m, k]
+        imp_hp, dvn_hp = 0.0, 0.0
+        if self.highpass is not None:                       # dashpots to the filtered reference
+            ref = self.highpass.reference(np.vstack([va, vn]), h)
+            imp_hp = m * (np.exp(-self.gamma_hp * h)[:, None] - 1.0) * (va - ref[: va.shape[0]])
+            dvn_hp = (np.exp(-self.gamma_hp_nodes * h)[:, None] - 1.0) * (vn - ref[va.shape[0]:])
         if self.temperature > 0:
             sig = np.sqrt(self.kB * self.temperature * (1.0 - c ** 2) * m / self.mvv2e)
             imp = imp + sig * counter_normal(self.seed, self.ids, step, va.shape[1])
-        va_new = va + imp / m
+        va_new = va + (imp + imp_hp) / m
         vn_new = vn - (self._N.T @ imp) / self._node_mass[:, None] if self.reference == "continuum" else vn.copy()
+        vn_new = vn_new + dvn_hp
         self.removed_per_atom += 0.5 * self.mvv2e * self.mass * np.sum(va ** 2 - va_new ** 2, axis=1)
         return va_new, vn_new

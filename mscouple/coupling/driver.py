@@ -30,7 +30,6 @@ This module only composes; the physics lives in the coupling modules.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -67,6 +67,13 @@ class BridgingDomainCoupler:
         noise consistent on the constraint manifold: a coupled system at the bath temperature
         stays there). ``self.damping`` is the
         :class:`~mscouple.coupling.damping.ConstrainedDampingBand` (continuum root only).
+    highpass_damping : optional callable ``gamma(X [m, dim]) -> [m]``: dashpots on the whole
+        atomic velocity against its time-filtered (slow) part, i.e. damping of the band atoms'
+        motion above ``highpass_cutoff`` (rad/time) only, with ``highpass_order`` first-order
+        sections (:class:`~mscouple.coupling.damping.HighPassFilter`). Absorbs the waves above
+        the mesh's cut-off frequency 2c/h that the fine-scale damping cannot reach (their coarse
+        projection is not small); choose ``highpass_cutoff`` ≈ the mesh cut-off. Temperature 0
+        only. Default ``None``: off.
     local_comm : this rank's side communicator (continuum or patch comm); its rank 0 speaks
         for the side when energies are exchanged. ``None`` with a one-rank side. With a
         continuum on several ranks the band system (O(interface)) is gathered on the continuum
@@ -79,7 +86,10 @@ class BridgingDomainCoupler:
                  band_atoms: Optional[np.ndarray] = None, components: int = 1,
                  multipliers: str = "atoms", damping: Optional[Callable[[np.ndarray], np.ndarray]] = None,
                  temperature: float = 0.0, boltzmann: float = 1.0, mvv2e: float = 1.0, seed: int = 0,
-                 damping_reference: str = "continuum", local_comm=None) -> None:
+                 damping_reference: str = "continuum", local_comm=None,
+                 highpass_damping: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                 highpass_cutoff: float = 0.0, highpass_order: int = 1,
+                 highpass_node_rate: float = 0.0) -> None:
         self.ex = exchange
         self.local_comm = local_comm
         self.patch = patch
@@ -121,10 +131,16 @@ class BridgingDomainCoupler:
                 N, m_atoms, M_nodes, ids, X = self._gather_setup(N, m_atoms, ids, X)
             if self._root:
                 self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e)
-                if damping is not None:
-                    gamma = np.asarray(damping(X), dtype=float)
+                hp_on = highpass_damping is not None or highpass_node_rate > 0
+                if damping is not None or hp_on:
+                    gamma = (np.zeros(self.bdm.m.size) if damping is None
+                             else np.asarray(damping(X), dtype=float))
+                    ghp = None if highpass_damping is None else np.asarray(highpass_damping(X), dtype=float)
+                    ghn = highpass_node_rate if highpass_node_rate > 0 else None
                     self.damping = ConstrainedDampingBand(gamma, self.bdm, ids, damping_reference,
-                                                          temperature, boltzmann, mvv2e, seed)
+                                                          temperature, boltzmann, mvv2e, seed,
+                                                          highpass=ghp, cutoff=highpass_cutoff,
+                                                          order=highpass_order, highpass_nodes=ghn)
         self.ledger = EnergyLedger()
         self.step_count = 0
         self.last_gap = 0.0

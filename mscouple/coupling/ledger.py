@@ -23,7 +23,7 @@ the continuum asked for) are diagnostics: they are *inside* the state terms alre
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 __all__ = ["EnergyLedger"]
 

@@ -4,7 +4,8 @@ The macro heat solver asks, at each quadrature point, for the heat flux ``q`` at
 state ``(T, dT/dx[, dT/dy, dT/dz])``. :class:`MDFluxCellModel` answers by measuring the
 thermal conductivity of a small periodic Lennard-Jones fcc cell at temperature ``T`` by
 non-equilibrium MD with an imposed heat flux (Jund & Jullien, PRB 59 (1999) 13707; the
-machinery is :func:`mscouple.coupling.thermal.nemd_conductivity`) and returning Fourier's
+measurement of :func:`mscouple.coupling.thermal.nemd_conductivity`, run step for step by a
+PETSc-free copy, :func:`_nemd_conductivity`) and returning Fourier's
 law with that conductivity,
 
     q = -kappa(T) grad T          (energy / (time length^{d-1}); LJ units eps / (tau sigma^2)).
@@ -47,8 +48,10 @@ from __future__ import annotations
 
 import math
 import warnings
+
 import numpy as np
 
+from ..atomistic.nemd import nemd_conductivity as _nemd_conductivity
 from ..errors import ConfigError, ConvergenceError
 
 __all__ = ["MDFluxCellModel", "steady_conduction_1d"]
@@ -114,7 +117,7 @@ class MDFluxCellModel:
             raise ConfigError(f"T = {T}: the MD flux cell needs a finite temperature > 0")
         if self.t_tol == 0:
             return T
-        Tk = self.t_tol * round(T / self.t_tol)
+        Tk = round(self.t_tol * round(T / self.t_tol), 12)  # 0.3, not 0.30000000000000004
         if Tk <= 0:
             raise ConfigError(f"T = {T} falls in the temperature bin 0 (t_tol = {self.t_tol}); lower t_tol")
         return Tk
@@ -124,13 +127,11 @@ class MDFluxCellModel:
         replicas), ``kappa_sem`` (standard error, NaN for one replica), ``kappas`` [replicas],
         ``T_mean`` [replicas] (measured mean temperatures), ``gradient`` [replicas] (the
         NEMD cell's own temperature gradient)."""
-        from ..coupling.thermal import nemd_conductivity
-
         Tk = self.bin_temperature(T)
         hit = self.measurements.get(Tk)
         if hit is not None:
             return hit
-        runs = [nemd_conductivity(self.cells, T=Tk, power=self.power, a=self.a, dt=self.dt, every=self.every,
+        runs = [_nemd_conductivity(self.cells, T=Tk, power=self.power, a=self.a, dt=self.dt, every=self.every,
                                   t_equil=self.t_equil, t_avg=self.t_avg, seed=self.seed + r, cutoff=self.cutoff)
                 for r in range(self.replicas)]
         self.n_md_runs += self.replicas
