@@ -140,6 +140,11 @@ class HandshakeSpec:
     filter_time: float = opt("float", 1.0, **_POS)
     thermal_every: int = opt("int", 10, check=positive, expect="an integer > 0 (MD steps per heat step)")
     ghost_force_correction: bool = opt("bool", False)
+    highpass_damping: float = opt("float", 0.0, **_NONNEG,
+                                  help="rate of the high-pass band damper for waves above the mesh cut-off "
+                                       "(0: off; temperature 0 only)")
+    highpass_cutoff: float = opt("float", 0.0, **_NONNEG,
+                                 help="its corner frequency (rad/time); 0: the mesh cut-off 2c/h")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -367,6 +367,9 @@ class Simulation:
         # the conserved total: every energy column except the ledger's bookkeeping terms
         merged["E_total"] = sum(v for k, v in merged.items()
                                 if k.startswith(("E_kin_", "E_pot_", "E_strain_", "E_thermal_")))
+        if "E_damped" in merged and "E_damping_heat" not in merged:
+            # purely mechanical run with a damping band: what it removed left the model
+            merged["E_total"] += merged["E_damped"]
         return merged
 
     def _check_energy(self, energies: dict[str, float]) -> None:

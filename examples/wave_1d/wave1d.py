@@ -50,10 +50,11 @@ class Geometry:
     interior: np.ndarray  # atoms with w = 0
     gamma: object  # damping-rate callable or None
     width: float
+    gamma_hp: object = None  # high-pass damping-rate callable or None
 
 
 def geometry(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
-             damping: float = 0.0, potential: str = "harmonic") -> Geometry:
+             damping: float = 0.0, potential: str = "harmonic", highpass: float = 0.0) -> Geometry:
     """Chain of ``n_interior`` pure atoms plus two bands of ``band_elements`` elements of size ``ratio``."""
     h = float(ratio)
     width = band_elements * h
@@ -85,19 +86,31 @@ def geometry(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elemen
         def gamma(X, bands=bands):  # stadium: 0 at the atomistic edge, γ at the continuum edge
             s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
             return stadium_profile(s, width, damping)
+    gamma_hp = None
+    if highpass > 0:
+        def gamma_hp(X, bands=bands):  # linear ramp over the inner half, flat beyond: the
+            # 8a–12a waves turn back early in the band, so the dashpots must act there
+            s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
+            return stadium_profile(s, 0.5 * width, highpass, power=1)
     return Geometry(chain, bar, nodes, cells, np.flatnonzero(w_atoms > 0), np.flatnonzero(w_atoms == 0),
-                    gamma, width)
+                    gamma, width, gamma_hp)
 
 
 def build(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
           multipliers: str = "atoms", damping: float = 0.0, potential: str = "harmonic",
-          damping_reference: str = "continuum") -> Setup:
-    """Both models on this rank (the intercomm-free shortcut of the coupled driver)."""
-    g = geometry(n_interior, ratio, band_elements, bar_elements, damping, potential)
+          damping_reference: str = "continuum", highpass: float = 0.0, cutoff: float | None = None,
+          order: int = 1, node_rate: float = 0.0) -> Setup:
+    """Both models on this rank (the intercomm-free shortcut of the coupled driver).
+    ``highpass`` > 0 adds high-pass damping (stadium profile up to that rate) with corner
+    ``cutoff`` (default: the mesh's cut-off frequency 2c/h)."""
+    g = geometry(n_interior, ratio, band_elements, bar_elements, damping, potential, highpass)
     x = g.chain.x0
     ex = InterfaceExchange.local(g.band_atoms, x[g.band_atoms], g.nodes[:, None], g.cells, "P1")
     cp = BridgingDomainCoupler(ex, patch=g.chain, continuum=g.bar, band_atoms=g.band_atoms, components=1,
-                               multipliers=multipliers, damping=g.gamma, damping_reference=damping_reference)
+                               multipliers=multipliers, damping=g.gamma, damping_reference=damping_reference,
+                               highpass_damping=g.gamma_hp,
+                               highpass_cutoff=2.0 / ratio if cutoff is None else cutoff, highpass_order=order,
+                               highpass_node_rate=node_rate)
     return Setup(g.chain, g.bar, cp, g.interior, g.width)
 
 
@@ -127,7 +140,8 @@ def interior_energy(chain: Chain1D, idx: np.ndarray) -> float:
 
 def reflection(wavelength: float, ratio: int = 1, band_elements: int = 8, multipliers: str = "atoms",
                damping: float = 0.0, dt: float = 0.1, sigma_waves: float = 1.5,
-               damping_reference: str = "continuum") -> float:
+               damping_reference: str = "continuum", highpass: float = 0.0, cutoff: float | None = None,
+               order: int = 1, node_rate: float = 0.0) -> float:
     """Energy reflection coefficient for a packet of ``wavelength`` (lattice spacings)."""
     q = 2 * np.pi / wavelength
     sigma = max(sigma_waves * wavelength, 10.0)
@@ -135,7 +149,8 @@ def reflection(wavelength: float, ratio: int = 1, band_elements: int = 8, multip
     cg = np.cos(0.5 * q)
     t_end = 29 * sigma / cg
     s = build(n_int, ratio, band_elements, bar_elements=int(np.ceil(40 * sigma / ratio)) + 20,
-              multipliers=multipliers, damping=damping, damping_reference=damping_reference)
+              multipliers=multipliers, damping=damping, damping_reference=damping_reference,
+              highpass=highpass, cutoff=cutoff, order=order, node_rate=node_rate)
     x_left = s.chain.x0[s.interior[0], 0]
     launch(s.chain, q, sigma, x_left + 8 * sigma)
     e0 = interior_energy(s.chain, s.interior)
@@ -160,33 +175,52 @@ def energy_drift(nsteps: int = 10_000, dt: float = 0.1, ratio: int = 4, multipli
 
 
 def main(outdir: str | None = None) -> None:  # pragma: no cover - the full study
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     outdir = outdir or os.path.dirname(os.path.abspath(__file__))
     rows = []
     fine = [4, 6, 8, 12, 16, 24, 32]
     for lam in fine:
         rows.append(("h=a", lam, reflection(lam, 1, 8)))
         print(rows[-1], flush=True)
-    coarse = [3, 4, 5, 6, 7, 10, 16, 24, 40, 60, 80]
+    coarse = [3, 4, 5, 6, 7, 8, 10, 12, 16, 24, 40, 60, 80]
     for lam in coarse:
         rows.append(("h=4a", lam, reflection(lam, 4, 8)))
         print(rows[-1], flush=True)
         rows.append(("h=4a nodes+damping", lam, reflection(lam, 4, 8, "nodes", damping=0.5)))
         print(rows[-1], flush=True)
+        rows.append(("h=4a nodes+damping 16-el band", lam, reflection(lam, 4, 16, "nodes", damping=0.5)))
+        print(rows[-1], flush=True)
+        rows.append(("h=4a nodes+damping+high-pass 16-el band", lam,
+                     reflection(lam, 4, 16, "nodes", damping=0.5, highpass=1.0)))
+        print(rows[-1], flush=True)
     with open(os.path.join(outdir, "reflection.csv"), "w") as fh:
         fh.write("case,wavelength,R\n")
         for c, lam, r in rows:
             fh.write(f"{c},{lam},{r:.6e}\n")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    plot(rows, outdir)
+    with open(os.path.join(outdir, "energy.txt"), "w") as fh:
+        for ratio, mult in ((1, "atoms"), (4, "atoms"), (4, "nodes")):
+            drift, _ = energy_drift(10_000, 0.1, ratio, mult)
+            line = f"h={ratio}a multipliers={mult}: NVE max relative energy deviation over 1e4 steps = {drift:.3e}"
+            print(line, flush=True)
+            fh.write(line + "\n")
+
+
+def plot(rows: list, outdir: str) -> None:  # pragma: no cover - the full study
+    """``reflection.png`` from rows ``(case, λ, R)`` (``python wave1d.py --plot`` re-plots the CSV)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for case in dict.fromkeys(c for c, _, _ in rows):
         lam = np.array([l for c, l, _ in rows if c == case])
         R = np.array([r for c, _, r in rows if c == case])
         ax1.loglog(2 * np.pi / lam, np.maximum(R, 1e-16), "o-", label=case)
-    ax1.set_xlabel("wavenumber q a"); ax1.set_ylabel("energy reflection R"); ax1.legend()
-    ax1.axvline(np.pi / 4, ls=":", c="k"); ax1.set_title("reflection vs wavenumber")
+    ax1.set_xlabel("wavenumber q a"); ax1.set_ylabel("energy reflection R"); ax1.legend(loc="upper left", fontsize=8)
+    ax1.axvline(np.pi / 4, ls=":", c="k")  # λ = 2h (h = 4a)
+    ax1.axvline(2 * np.arcsin(0.25), ls="--", c="grey")  # chain ω = 2c/h (the 4a mesh's cut-off)
+    ax1.axhline(0.05, ls=":", c="r"); ax1.axhline(1e-2, ls=":", c="m")
+    ax1.set_title("reflection vs wavenumber (dotted: λ = 2h; dashed: ω = 2c/h)")
     q = np.linspace(0, np.pi, 200)
     ax2.plot(q, chain_dispersion(q), label="chain")
     from mscouple.coupling.models1d import lumped_p1_dispersion
@@ -196,13 +230,13 @@ def main(outdir: str | None = None) -> None:  # pragma: no cover - the full stud
     ax2.set_xlabel("q a"); ax2.set_ylabel("ω"); ax2.legend(); ax2.set_title("dispersion")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "reflection.png"), dpi=120)
-    with open(os.path.join(outdir, "energy.txt"), "w") as fh:
-        for ratio, mult in ((1, "atoms"), (4, "atoms"), (4, "nodes")):
-            drift, _ = energy_drift(10_000, 0.1, ratio, mult)
-            line = f"h={ratio}a multipliers={mult}: NVE max relative energy deviation over 1e4 steps = {drift:.3e}"
-            print(line, flush=True)
-            fh.write(line + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    if "--plot" in sys.argv:
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "reflection.csv")) as fh:
+            rows = [(c, int(l), float(r)) for c, l, r in (ln.strip().split(",") for ln in list(fh)[1:])]
+        plot(rows, here)
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else None)

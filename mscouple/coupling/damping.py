@@ -61,22 +61,30 @@ def stadium_profile(s: np.ndarray, width: float, gamma_max: float, power: int = 
 
 
 class HighPassFilter:
-    """Causal Butterworth-free high-pass of a sampled velocity: ``order`` cascaded first-order
-    sections ``y ← x − LP(x)``, each ``LP`` an exponential moving average with corner
-    ``cutoff`` (rad/time), ``lp ← lp + (1 − e^{−ω_c h}) (x − lp)``. Continuous-time response
-    per section ``iω / (iω + ω_c)``: the whole filter passes ``(ω/√(ω²+ω_c²))^order`` of
-    the amplitude, so motion well below ``cutoff`` is left alone and motion above it is
-    exposed to the dashpots. :meth:`reference` returns ``x − HP(x)`` (the slow part), the
-    moving reference of the damping (time-filtered coupling: Karpov, Wagner & Liu, IJNME
-    62 (2005) 1250; Wagner, Karpov & Liu, CMAME 193 (2004) 1579).
+    """Causal high-pass of a sampled velocity: ``order`` cascaded first-order sections
+    ``y ← x − LP(x)``, each ``LP`` an exponential moving average with corner ``cutoff``
+    (rad/time), ``lp ← lp + (1 − e^{−ω_c h}) (x − lp)``. Continuous-time response per section
+    ``H = iω / (iω + ω_c)``. :meth:`reference` returns ``x − HP(x)`` (the slow part), the
+    moving reference of the high-pass dashpots of :class:`ConstrainedDampingBand`: damping
+    of the motion above the mesh's cut-off frequency, in the spirit of the time-filtered
+    boundary conditions of Wagner, Karpov & Liu (CMAME 193 (2004) 1579) and the perfectly
+    matched multiscale boundary of To & Li (PRB 72 (2005) 035414).
+
+    With ``order = 1`` the dashpot ``−m γ (v − s)`` against the slow part ``s`` is a passive
+    element: ``s`` is the velocity of an auxiliary mass ``μ = m γ / ω_c`` tied to the atom
+    by the dashpot (a Lanchester damper; Den Hartog, *Mechanical Vibrations*, 1956, §3.9), so
+    it dissipates ``m γ ω² / (ω² + ω_c²)`` per unit |v|² at every frequency and adds the
+    mass ``μ`` at low frequency. ``order ≥ 2`` is *not* passive: Re Hⁿ < 0 below ω_c, i.e. it
+    feeds energy into slow motion (measured: long waves reflected 4e-4 instead of 1e-5);
+    kept for experiments only.
 
     Parameters
     ----------
     cutoff : corner frequency ω_c > 0 (rad/time).
-    order : number of sections (≥ 1).
+    order : number of sections (≥ 1; 1 is the passive choice).
     """
 
-    def __init__(self, cutoff: float, order: int = 2) -> None:
+    def __init__(self, cutoff: float, order: int = 1) -> None:
         if not cutoff > 0 or int(order) < 1:
             raise ConfigError("high-pass damping: need cutoff > 0 (rad/time) and order >= 1")
         self.cutoff = float(cutoff)
@@ -191,6 +199,17 @@ class ConstrainedDampingBand(DampingBand):
     ids : [m] global atom ids.
     reference : ``"continuum"`` or ``"zero"`` (see above).
     temperature, boltzmann, mvv2e, seed : as :class:`DampingBand`.
+    highpass : optional [m] rates γ_hp of dashpots on the whole atomic velocity against its
+        slow part ``s`` (:class:`HighPassFilter` of the band velocities, corner ``cutoff``,
+        ``order`` sections): ``Γ += Bzᵀ diag(m γ_hp) Bz`` (``Bz = [I, 0]``) and the forcing
+        ``D Bzᵀ diag(m γ_hp) s``. Over a step (``s`` held) the update
+        ``y ← E y + G s``, ``G = ∫₀ʰ exp(−τ D Γ) dτ · D diag(c_hp)``, is exact and stays on S
+        (both from one exponential of the augmented generator). It damps what moves faster
+        than the mesh's cut-off 2c/h — including the coarse projection of waves with
+        λ ≥ 2h above that frequency, which the fine-scale bath cannot reach. Temperature 0
+        only (no noise consistent with the filter's memory is implemented).
+    highpass_nodes : optional rate (scalar or [n]) of the same dashpots on the band nodes
+        (nodal masses); measured to help little (``docs/coupling.md``).
     """
 
     def __init__(self, gamma: np.ndarray, bdm, ids: np.ndarray, reference: str = "continuum",

@@ -133,6 +133,20 @@ class CoupledDynamics:
         return {}
 
 
+def _mesh_cutoff(case: Case) -> float:
+    """Highest frequency 2c/h the (coarsest) continuum mesh carries (lumped P1)."""
+    import math
+
+    c = case.continuum
+    m = c.mesh
+    if m.kind == "gmsh":
+        raise ConfigError(f"{case.source}: handshake.highpass_cutoff: give it explicitly for a Gmsh mesh")
+    h = max((hi - lo) / n for lo, hi, n in zip(m.lo, m.hi, m.cells))
+    mat = c.material
+    modulus = mat.c11 if mat.model == "cubic" else mat.youngs_modulus
+    return 2.0 * math.sqrt(modulus / mat.density) / h
+
+
 def build_coupled(case: Case, layout: Layout, outdir: Path):
     """``(model, coupler)`` for this rank of a coupled case (collective over the layout)."""
     from ..simulation import ContinuumModel, PatchModel
@@ -170,7 +184,17 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
         dw = hs.damping_width or hs.width
         # rate rises from 0 at (width - dw) inside the band to `damping` at the region edge
         gamma_fn = lambda X: stadium_profile(band.distance(X) - (hs.width - dw), dw, hs.damping)  # noqa: E731
-    units = None
+    hp_fn, hp_cut = None, 0.0
+    if hs.highpass_damping > 0:
+        # dashpots on the whole band-atom velocity relative to its time-filtered slow part
+        # (Wagner, Karpov & Liu 2004; To & Li 2005): rate rising linearly over the band's inner
+        # half, flat beyond; corner at the mesh cut-off 2c/h unless given
+        hp_fn = lambda X: hs.highpass_damping * np.clip(band.distance(X) / (0.5 * hs.width), 0.0, 1.0)  # noqa: E731
+        hp_cut = hs.highpass_cutoff or _mesh_cutoff(case)
+        if any(p.temperature > 0 for p in case.patches):
+            raise ConfigError(f"{case.source}: handshake.highpass_damping = {hs.highpass_damping:g}: the "
+                              "high-pass band damper is for temperature 0 (no consistent noise model); "
+                              "set patches.*.temperature = 0 or highpass_damping = 0")
     from ..units import get_units
 
     units = get_units(case.units)
@@ -184,7 +208,8 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
         cp = BridgingDomainCoupler(ex, continuum=ElastodynamicsSide(model.mech), components=dim,
                                    multipliers=hs.multipliers, damping=gamma_fn,
                                    temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
-                                   seed=case.patches[0].seed, local_comm=layout.comm)
+                                   seed=case.patches[0].seed, local_comm=layout.comm,
+                                   highpass_damping=hp_fn, highpass_cutoff=hp_cut)
         d2h = None
         if thermo:
             from .adapters import HeatConductionSide
@@ -209,7 +234,8 @@ def build_coupled(case: Case, layout: Layout, outdir: Path):
         cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, components=dim,
                                    multipliers=hs.multipliers, damping=gamma_fn,
                                    temperature=0.0, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
-                                   seed=case.patches[0].seed, local_comm=layout.comm)
+                                   seed=case.patches[0].seed, local_comm=layout.comm,
+                                   highpass_damping=hp_fn, highpass_cutoff=hp_cut)
     return model, CoupledDynamics(cp, model, case, heat_every=heat_every)
 
 

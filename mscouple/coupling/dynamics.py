@@ -16,7 +16,8 @@ constraint is linear, so the projection is exact — see :mod:`mscouple.coupling
     (projection exchange again; the damping band acts here, over dt, on the full-step
      velocities of band atoms and nodes: an exact constrained Langevin step,
      :class:`~mscouple.coupling.damping.ConstrainedDampingBand`, whose stationary
-     distribution on the constraint is the canonical one at ``temperature``)
+     distribution on the constraint is the canonical one at ``temperature``; optionally
+     also high-pass dashpots that absorb the motion above the mesh's cut-off frequency)
 
 Per step each side sends O(interface) numbers twice; the sides step concurrently between
 the exchanges. The *mechanical side* interface both models must offer is documented in
