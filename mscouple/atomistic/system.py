@@ -228,24 +228,10 @@ class MDSystem:
         self._idsall = np.zeros(cap, dtype=np.int64)
         self._cap = cap
 
-    def _rebuild(self) -> None:
-        """Wrap, migrate, sort, rebuild ghosts and the neighbour list (collective)."""
-        loc = self._loc
-        self.box.wrap(loc["x"], loc["image"])
-        changed = False
-        if self.decomp.size > 1:
-            atoms = {k: np.array(a) for k, a in loc.items()}
-            atoms, moved = self.decomp.migrate(atoms)
-            if moved:
-                loc = self._loc = atoms
-                changed = True
-        n = len(loc["x"])
-        if self.sort_every > 0 and self.rebuild_count % self.sort_every == 0 and n:
-            perm = _kn.sort_order(np.ascontiguousarray(loc["x"]), n, 0.5 * self.cutneigh)
-            if np.any(perm != np.arange(n)):
-                for k, a in loc.items():
-                    a[...] = a[perm]
-                changed = True
+    def _ghosts_and_list(self, loc: dict, n: int) -> int:
+        """Ghost atoms from the decomposition's border exchange, the combined owned + ghost
+        arrays, and the half neighbour list built from ``loc["x"]`` (remembered as the
+        positions of the last build); returns owned + ghost count. Collective (ghost plan)."""
         gx, gp = self.decomp.borders(loc["x"], {"types": loc["types"],
                                                 "energy_weight": loc["energy_weight"],
                                                 "ids": loc["ids"]})
@@ -273,6 +259,27 @@ class MDSystem:
             self._nlist = np.zeros(int(1.2 * cnt) + 64, dtype=np.int32)
             cnt = _kn.build_half(self._xall, n, nall, self.cutneigh, self._nstart, self._nlist)
         self._xhold = np.array(loc["x"])
+        return nall
+
+    def _rebuild(self) -> None:
+        """Wrap, migrate, sort, rebuild ghosts and the neighbour list (collective)."""
+        loc = self._loc
+        self.box.wrap(loc["x"], loc["image"])
+        changed = False
+        if self.decomp.size > 1:
+            atoms = {k: np.array(a) for k, a in loc.items()}
+            atoms, moved = self.decomp.migrate(atoms)
+            if moved:
+                loc = self._loc = atoms
+                changed = True
+        n = len(loc["x"])
+        if self.sort_every > 0 and self.rebuild_count % self.sort_every == 0 and n:
+            perm = _kn.sort_order(np.ascontiguousarray(loc["x"]), n, 0.5 * self.cutneigh)
+            if np.any(perm != np.arange(n)):
+                for k, a in loc.items():
+                    a[...] = a[perm]
+                changed = True
+        self._ghosts_and_list(loc, n)
         self._ago = 0
         self.rebuild_count += 1
         if changed:
@@ -668,33 +675,7 @@ class MDSystem:
         loc["x"] = np.array(xhold, dtype=float).reshape(-1, 3)
         self._loc = loc
         n = len(loc["ids"])
-        gx, gp = self.decomp.borders(loc["x"], {"types": loc["types"],
-                                                "energy_weight": loc["energy_weight"],
-                                                "ids": loc["ids"]})
-        ng = len(gx)
-        nall = n + ng
-        x_local = np.array(loc["x"])
-        t_local = np.array(loc["types"])
-        w_local = np.array(loc["energy_weight"])
-        self._ensure_capacity(nall)
-        self._xall[:n] = x_local
-        self._xall[n:nall] = gx
-        self._tall[:n] = t_local
-        self._tall[n:nall] = gp["types"]
-        self._wall[:n] = w_local
-        self._wall[n:nall] = gp["energy_weight"]
-        self._idsall[:n] = loc["ids"]
-        self._idsall[n:nall] = gp["ids"]
-        loc["x"] = self._xall[:n]
-        loc["types"] = self._tall[:n]
-        loc["energy_weight"] = self._wall[:n]
-        if self._nstart.shape[0] < n + 1:
-            self._nstart = np.zeros(n + 1, dtype=np.int32)
-        cnt = _kn.build_half(self._xall, n, nall, self.cutneigh, self._nstart, self._nlist)
-        if cnt > len(self._nlist):
-            self._nlist = np.zeros(int(1.2 * cnt) + 64, dtype=np.int32)
-            cnt = _kn.build_half(self._xall, n, nall, self.cutneigh, self._nstart, self._nlist)
-        self._xhold = np.array(loc["x"])
+        nall = self._ghosts_and_list(loc, n)
         # now the current positions, ghosts forwarded as every step does
         self._xall[:n] = x
         self._forward_positions()
