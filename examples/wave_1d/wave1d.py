@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mscouple.coupling.band import SlabBand, continuum_weight
+from mscouple.coupling.band import continuum_weight
 from mscouple.coupling.damping import stadium_profile
 from mscouple.coupling.dynamics import BridgingDomainCoupler
 from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Bar1D, Chain1D, chain_dispersion
+from mscouple.coupling.models1d import Bar1D, Chain1D, bars_around_chain, chain_dispersion
 
 
 @dataclass
@@ -56,28 +56,7 @@ class Geometry:
 def geometry(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
              damping: float = 0.0, potential: str = "harmonic", highpass: float = 0.0) -> Geometry:
     """Chain of ``n_interior`` pure atoms plus two bands of ``band_elements`` elements of size ``ratio``."""
-    h = float(ratio)
-    width = band_elements * h
-    n_band_atoms = int(round(width))  # atoms with 0 < w < 1 on each side
-    na = n_interior + 2 * n_band_atoms
-    x_atoms = np.arange(na, dtype=float)
-    ce_l, ae_l = -0.5, -0.5 + width
-    ce_r, ae_r = na - 0.5, na - 0.5 - width
-    bands = [SlabBand(0, ce_l, ae_l), SlabBand(0, ce_r, ae_r)]
-    # node offset: nodes on atoms for h = a; on the band edges for coarser meshes
-    off = 0.5 if ratio == 1 else 0.0
-    left = ce_l + off + h * np.arange(-bar_elements, band_elements + 1)
-    right = ce_r - off - h * np.arange(-bar_elements, band_elements + 1)[::-1]
-    nodes = np.concatenate([left, right])
-    cells = np.concatenate([np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1),
-                            left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)])
-    wc = continuum_weight(bands, nodes[cells].mean(axis=1)[:, None])
-    keep = wc > 1e-12
-    cells, wc = cells[keep], wc[keep]
-    used = np.unique(cells)
-    renum = -np.ones(nodes.size, dtype=np.int64)
-    renum[used] = np.arange(used.size)
-    nodes, cells = nodes[used], renum[cells]
+    x_atoms, bands, nodes, cells, wc, width = bars_around_chain(n_interior, ratio, band_elements, bar_elements)
     bar = Bar1D(nodes, cells, wc)
     w_atoms = continuum_weight(bands, x_atoms[:, None])
     chain = Chain1D(x_atoms, weight=1.0 - w_atoms, potential=potential)

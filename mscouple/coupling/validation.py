@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from ..validation.checks import Check
-from .band import SlabBand, continuum_weight
+from .band import continuum_weight
 from .damping import stadium_profile
 from .dynamics import BridgingDomainCoupler
 from .exchange import InterfaceExchange
 from .ghost import DeadLoadCorrection, measure_ghost_forces
-from .models1d import Bar1D, Chain1D, chain_dispersion
+from .models1d import Bar1D, Chain1D, bars_around_chain, chain_dispersion
 
 __all__ = ["validation_checks", "wave_reflection", "ghost_force_patch_test", "heat_pulse_balance"]
 
@@ -39,26 +39,7 @@ __all__ = ["validation_checks", "wave_reflection", "ghost_force_patch_test", "he
 def _chain_bar(n_interior: int, ratio: int, band_elements: int, bar_elements: int, damping: float = 0.0,
                potential: str = "harmonic", multipliers: str = "atoms", sigma: float = 1.0, EA: float = 1.0):
     """FE bar | band | atoms | band | FE bar, a = 1 (see examples/wave_1d)."""
-    h = float(ratio)
-    width = band_elements * h
-    nb = int(round(width))
-    na = n_interior + 2 * nb
-    xa = np.arange(na, dtype=float)
-    ce_l, ce_r = -0.5, na - 0.5
-    bands = [SlabBand(0, ce_l, ce_l + width), SlabBand(0, ce_r, ce_r - width)]
-    off = 0.5 if ratio == 1 else 0.0
-    left = ce_l + off + h * np.arange(-bar_elements, band_elements + 1)
-    right = ce_r - off - h * np.arange(-bar_elements, band_elements + 1)[::-1]
-    nodes = np.concatenate([left, right])
-    cells = np.concatenate([np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1),
-                            left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)])
-    wc = continuum_weight(bands, nodes[cells].mean(axis=1)[:, None])
-    keep = wc > 1e-12
-    cells, wc = cells[keep], wc[keep]
-    used = np.unique(cells)
-    renum = -np.ones(nodes.size, dtype=np.int64)
-    renum[used] = np.arange(used.size)
-    nodes, cells = nodes[used], renum[cells]
+    xa, bands, nodes, cells, wc, width = bars_around_chain(n_interior, ratio, band_elements, bar_elements)
     bar = Bar1D(nodes, cells, wc, EA=EA)
     wa = continuum_weight(bands, xa[:, None])
     chain = Chain1D(xa, weight=1.0 - wa, potential=potential, sigma=sigma)
