@@ -127,6 +127,13 @@ class HeatConduction:
         self._bc_key = None
         return bc
 
+    def take_dirichlet(self) -> list[DirichletBC]:
+        """Remove and return every Dirichlet condition (a coupler that prescribes those
+        nodes itself, e.g. as heat reservoirs, takes them over)."""
+        bcs, self.bcs = list(self.bcs), []
+        self._bc_key = None
+        return bcs
+
     def add_flux(self, boundary, q: Value) -> None:
         """Constant heat flux q (power per area, into the body) on a named boundary."""
         boundary_load(self.space, boundary, q, vec=self.F)
@@ -177,6 +184,36 @@ class HeatConduction:
             rhs.stateIncrease()
         self.iterations = self.solver.solve(rhs, self.T)
         self.time += self.dt
+
+    def step_boundary_heat(self) -> float:
+        """One :meth:`step`, returning the heat that entered through the Dirichlet nodes
+        during it (collective).
+
+        The reaction of the discrete balance M (T⁺ − T)/dt + K T_θ = F + Q on the prescribed
+        rows, summed: Σ_b r_b dt. The interior rows hold to the solver's tolerance and
+        1ᵀK = 0, so Σ_I m_I ΔT_I = dt (ΣF + ΣQ) + that heat: an energy ledger built on it
+        checks the solve rather than restating it.
+        """
+        T_old = self.T.copy()
+        self.step()
+        th, dt = self.theta, self.dt
+        d, r = self.T.copy(), self._tmp
+        d.axpy(-1.0, T_old)
+        self.M.mult(d, r)
+        r.scale(1.0 / dt)
+        T_old.copy(d)
+        d.scale(1.0 - th)
+        d.axpy(th, self.T)  # T_θ = (1 − θ) T + θ T⁺
+        tk = self._xg
+        self.K.mult(d, tk)
+        r.axpy(1.0, tk)
+        r.axpy(-1.0, self.F)
+        r.axpy(-1.0, self._Q)
+        pos, _ = merge_bcs(self.bcs)
+        q = float(np.sum(r.getArray()[pos])) * dt
+        for v in (T_old, d):
+            v.destroy()
+        return float(self.comm.allreduce(q))
 
     def solve_steady(self) -> PETSc.Vec:
         """Solve the steady problem K T = Q + F with the Dirichlet conditions; T is overwritten."""

@@ -341,6 +341,13 @@ class DampingToHeat:
         self._applied = np.zeros(self.rows.size)
         self.handed = 0.0
 
+    def checkpoint_state(self) -> float:
+        """The damping energy already handed over (restart state)."""
+        return float(self._seen)
+
+    def restore_state(self, seen: float) -> None:
+        self._seen = float(seen)
+
     def hand_over(self, dt: float) -> float:
         """Set the heat source for the next heat step of length ``dt``; return the energy
         handed over (removed since the last call)."""

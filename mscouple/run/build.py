@@ -1,0 +1,302 @@
+"""Compose one rank's models and couplers from a checked case.
+
+``build(case, layout, outdir) -> (model, couplers)`` looks the case up in one table keyed by
+(mode, physics, coupling) and calls the builder found there; a combination not in the table
+is refused by :func:`mscouple.check.check` before any rank gets here. Builders only compose:
+the physics lives in :mod:`mscouple.coupling` and the models in :mod:`mscouple.run.models`.
+
+Geometry of the handshake: :mod:`mscouple.coupling.geometry`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..config import Case
+from ..errors import ConfigError
+from ..layout import CONTINUUM, Layout
+from ..units import get_units
+from .models import ContinuumModel, PatchModel
+
+__all__ = ["build", "coupling_kind", "BUILDERS"]
+
+
+def coupling_kind(case: Case) -> tuple[str, str, str]:
+    """The table key of a case: (mode, physics, coupling)."""
+    if case.handshake is None:
+        if case.continuum is not None:
+            return (case.run.mode, case.continuum.physics, "none")
+        return (case.run.mode, "md", "none")
+    physics = case.continuum.physics
+    if case.run.mode == "statics":
+        return ("statics", physics, "schwarz")
+    if physics == "heat":
+        return ("dynamics", physics, "thermostat")
+    return ("dynamics", physics, "bridging")
+
+
+def _uncoupled(case: Case, layout: Layout, outdir: Path):
+    if layout.is_continuum:
+        return ContinuumModel(layout.comm, case, outdir), []
+    return PatchModel(layout.comm, case, layout.role, outdir, coupled=False), []
+
+
+# ---------------------------------------------------------------------------------------
+def _mesh_cutoff(case: Case) -> float:
+    """Highest frequency 2c/h the (coarsest) continuum mesh carries (lumped P1)."""
+    import math
+
+    c = case.continuum
+    m = c.mesh
+    h = max((hi - lo) / n for lo, hi, n in zip(m.lo, m.hi, m.cells))
+    mat = c.material
+    modulus = mat.c11 if mat.model == "cubic" else mat.youngs_modulus
+    return 2.0 * math.sqrt(modulus / mat.density) / h
+
+
+def _bridging(case: Case, layout: Layout, outdir: Path):
+    """Bridging-domain dynamics (optionally thermo-mechanical: damping band → heat)."""
+    from ..coupling.band import continuum_weight
+    from ..coupling.damping import stadium_profile
+    from ..coupling.dynamics import BridgingDomainCoupler
+    from ..coupling.exchange import InterfaceExchange
+    from ..coupling.geometry import handshake_band
+    from .couplers import BridgingContinuum, BridgingPatch
+
+    hs = case.handshake
+    thermo = case.continuum.physics == "thermomechanics"
+    heat_every = hs.thermal_every if thermo else 0
+    name = case.patches[0].name
+    band = handshake_band(case, name)
+    dim = case.continuum.dim
+    gamma_fn = None
+    if hs.damping > 0:
+        dw = hs.damping_width or hs.width
+        # rate rises from 0 at (width − dw) inside the band to `damping` at the region edge
+        gamma_fn = lambda X: stadium_profile(band.distance(X) - (hs.width - dw), dw, hs.damping)  # noqa: E731
+    hp_fn, hp_cut = None, 0.0
+    if hs.highpass_damping > 0:
+        # dashpots on the whole band-atom velocity relative to its time-filtered slow part
+        # (Wagner, Karpov & Liu 2004; To & Li 2005): rate rising linearly over the band's inner
+        # half, flat beyond; corner at the mesh cut-off 2c/h unless given
+        hp_fn = lambda X: hs.highpass_damping * np.clip(band.distance(X) / (0.5 * hs.width), 0.0, 1.0)  # noqa: E731
+        hp_cut = hs.highpass_cutoff or _mesh_cutoff(case)
+    units = get_units(case.units)
+    opts = dict(components=dim, multipliers=hs.multipliers, damping=gamma_fn, temperature=0.0,
+                boltzmann=units.boltzmann, mvv2e=units.mvv2e, seed=case.patches[0].seed,
+                local_comm=layout.comm, highpass_damping=hp_fn, highpass_cutoff=hp_cut)
+    weight = lambda X: continuum_weight([band], X)  # noqa: E731
+    if layout.is_continuum:
+        from ..coupling.adapters import ElastodynamicsSide
+
+        model = ContinuumModel(layout.comm, case, outdir, elastic_weight=weight,
+                               heat_dt=heat_every * case.run.dt if thermo else None)
+        mesh = model.mesh
+        kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
+        ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
+                                     cells=np.asarray(mesh.cells, dtype=np.int64), kind=kind, dim=dim)
+        cp = BridgingDomainCoupler(ex, continuum=ElastodynamicsSide(model.elastic.problem), **opts)
+        d2h = None
+        if thermo:
+            from ..coupling.adapters import HeatConductionSide
+            from ..coupling.thermal import DampingToHeat
+
+            d2h = DampingToHeat(cp, HeatConductionSide(model.heat.problem))
+        return model, [BridgingContinuum(cp, model, case.run.dt, damping_to_heat=d2h, heat_every=heat_every)]
+    model = PatchModel(layout.comm, case, name, outdir, coupled=True, weight_fn=weight)
+    md = model.system
+    if np.any(model.weight >= 1.0):
+        raise ConfigError(f"{case.source}: patches.{name}: atoms lie on the outer edge of the "
+                          "handshake band (weight 0): enlarge the region or the band")
+    idx = np.flatnonzero(model.weight > 0)
+    ex = InterfaceExchange.setup(layout.intercomms[CONTINUUM], "patch", ids=md.ids[idx],
+                                 reference=md.x0[idx], dim=dim)
+    cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, **opts)
+    return model, [BridgingPatch(cp, model, case.run.dt)]
+
+
+def _schwarz(case: Case, layout: Layout, outdir: Path):
+    """Alternating Schwarz statics: elastostatics ⇄ FIRE-relaxed patch."""
+    from ..coupling.schwarz import SchwarzRegions, SchwarzStatics
+    from .couplers import SchwarzContinuum, SchwarzPatch
+
+    p = case.patches[0]
+    dim = case.continuum.dim
+    regions = SchwarzRegions(np.array(p.region.lo[:dim]), np.array(p.region.hi[:dim]),
+                             pad=p.potential.cutoff + p.skin, overlap=case.handshake.width)
+    opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
+    if layout.is_continuum:
+        model = ContinuumModel(layout.comm, case, outdir)
+        sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=layout.intercomms[p.name], **opts)
+        return model, [SchwarzContinuum(sw, model)]
+    model = PatchModel(layout.comm, case, p.name, outdir, coupled=True)
+    sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
+    return model, [SchwarzPatch(sw, model)]
+
+
+def _thermostat(case: Case, layout: Layout, outdir: Path):
+    """Heat continuum ⇄ patch through the power-matched thermostat (Wagner et al. 2008).
+
+    The continuum exists outside the patch core [lo + width, hi − width] (along the patch's
+    free directions): heat cells there have weight 1, cells in the core weight 0 (the atoms
+    carry the heat there). *Interface nodes* are the nodes shared by weight-1 and weight-0
+    cells (on the band's inner edge): their temperature is the atoms' projected, filtered
+    kinetic temperature; the power the continuum passes into them goes to the band atoms.
+    The case's temperature boundaries become the coupler's reservoirs.
+    """
+    from ..coupling.exchange import InterfaceExchange
+    from ..coupling.geometry import free_dirs, in_core, thermal_core
+    from ..coupling.thermal import ThermalCoupler
+    from .couplers import ThermalContinuum, ThermalPatch
+
+    hs = case.handshake
+    name = case.patches[0].name
+    p = case.patch(name)
+    dim = case.continuum.dim
+    units = get_units(case.units)
+    lo, hi = thermal_core(case, name)
+    m = case.continuum.mesh
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))) if m.lo and m.hi else 1.0)
+    every = hs.thermal_every
+    opts = dict(filter_time=hs.filter_time, boltzmann=units.boltzmann, mvv2e=units.mvv2e, dof_per_atom=3,
+                local_comm=layout.comm)
+    if not layout.is_continuum:
+        model = PatchModel(layout.comm, case, name, outdir, coupled=True)
+        md = model.system
+        if p.temperature > 0:
+            # atoms start on their lattice sites: kinetic energy at 2 T equipartitions to T
+            md.set_velocities(2.0 * p.temperature, seed=p.seed)
+        idx = np.flatnonzero(~in_core(md.x0[:, :dim], lo, hi, tol))
+        ex = InterfaceExchange.setup(layout.intercomms[CONTINUUM], "patch", ids=md.ids[idx],
+                                     reference=md.x0[idx], dim=dim)
+        tc = ThermalCoupler(ex, patch=md, thermo_atoms=idx, **opts)
+        return model, [ThermalPatch(tc, model, case.run.dt, every)]
+
+    comm = layout.comm
+    model = ContinuumModel(comm, case, outdir, heat_dt=every * case.run.dt,
+                           heat_weight=lambda C: np.where(in_core(C, lo, hi, tol), 0.0, 1.0))
+    heat, mesh = model.heat.problem, model.mesh
+    _direct_solver(heat, comm)
+    where = [bc.where for bc in case.continuum.boundary if bc.kind == "temperature"]
+    bcs = heat.take_dirichlet()  # the case's temperature boundaries become reservoirs
+    l2g = np.asarray(mesh.node_global, dtype=np.int64)
+    own = np.asarray(mesh.owned_nodes, dtype=np.int64)
+    cells = np.asarray(mesh.cells, dtype=np.int64)
+    w = np.where(in_core(mesh.cell_centroids(), lo, hi, tol), 0.0, 1.0)
+    touch1 = np.unique(l2g[cells[w > 0]]) if cells.size else np.zeros(0, np.int64)
+    touch0 = np.unique(l2g[cells[w == 0]]) if cells.size else np.zeros(0, np.int64)
+    t1 = np.unique(np.concatenate(comm.allgather(touch1)))
+    t0 = np.unique(np.concatenate(comm.allgather(touch0)))
+    if_g = np.intersect1d(t1, t0)
+    core_g = np.setdiff1d(t0, t1)
+    Xo = mesh.coordinates[own]
+    gown = l2g[own]
+    mine = np.isin(gown, if_g)
+    Xi = Xo[mine][:, :dim]
+    atol = 1e-6 * max(1.0, hs.width)
+    on_edge = np.any(np.isclose(Xi, lo[None, :], atol=atol) | np.isclose(Xi, hi[None, :], atol=atol), axis=1)
+    bad = comm.allreduce(int(np.count_nonzero(~on_edge)))
+    if if_g.size == 0 or bad:
+        raise ConfigError(f"{case.source}: handshake.width = {hs.width:g}: the band's inner edges "
+                          f"(patch region ± width: {lo.tolist()} .. {hi.tolist()}) must fall on mesh "
+                          "nodes; choose the mesh, region and width so that they do")
+    # reservoir nodes (global, with values and labels), from the removed Dirichlet conditions
+    b_g, b_v, b_lab = [], [], []
+    for i, bc in enumerate(bcs):
+        b_g.append(gown[bc.nodes])
+        b_v.append(np.asarray(bc.values, float).reshape(-1))
+        b_lab.append(np.full(bc.nodes.size, i))
+    parts = comm.allgather((np.concatenate(b_g) if b_g else np.zeros(0, np.int64),
+                            np.concatenate(b_v) if b_v else np.zeros(0),
+                            np.concatenate(b_lab) if b_lab else np.zeros(0, np.int64)))
+    bg = np.concatenate([q[0] for q in parts]).astype(np.int64)
+    bv = np.concatenate([q[1] for q in parts])
+    bl = np.concatenate([q[2] for q in parts]).astype(np.int64)
+    bg, first = np.unique(bg, return_index=True)  # a corner in two boundaries: first wins
+    bv, bl = bv[first], bl[first]
+    if np.intersect1d(bg, np.concatenate([if_g, core_g])).size:
+        raise ConfigError(f"{case.source}: continuum.boundary: a temperature boundary touches the patch's "
+                          "interface or core nodes; keep the reservoirs away from the atoms")
+    names = [f"Q_{w_}" for w_ in where]
+    # interface sides: below / above the patch centre along the first free direction
+    k0 = free_dirs(case, name).index(True)
+    centre = 0.5 * (p.region.lo[k0] + p.region.hi[k0])
+    names_all = names + ["Q_interface_lo", "Q_interface_hi"]
+    labels = np.full(own.size, -1, dtype=np.int64)
+    pos_b = np.searchsorted(bg, gown)
+    in_b = np.isin(gown, bg)
+    labels[in_b] = bl[pos_b[in_b]]
+    labels[mine] = len(names) + (Xo[mine][:, k0] > centre).astype(np.int64)
+    core_rows = np.flatnonzero(np.isin(gown, core_g))
+    sides = comm.allgather((gown[mine], (Xo[mine][:, k0] > centre).astype(np.int64)))
+    sg = np.concatenate([q[0] for q in sides]).astype(np.int64)
+    ss = np.concatenate([q[1] for q in sides]).astype(np.int64)
+    if_side = ss[np.argsort(sg)][np.searchsorted(np.sort(sg), if_g)]  # 0: lo, 1: hi; if_g order
+    flux_power = float(comm.allreduce(float(np.sum(heat.space.owned(heat.F)))))
+    from ..coupling.adapters import HeatConductionSide
+    from .couplers import ReservoirHeatSide
+
+    side = ReservoirHeatSide(HeatConductionSide(heat), core_rows, labels, names_all, flux_power)
+    if comm.Get_size() == 1:  # one rank: the coupler takes local node numbers
+        order = np.argsort(l2g)
+        loc = lambda g: order[np.searchsorted(l2g, g, sorter=order)]  # noqa: E731
+        if_nodes, b_nodes = loc(if_g), loc(bg)
+    else:
+        if_nodes, b_nodes = if_g, bg
+    kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
+    ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
+                                 cells=cells, kind=kind, dim=dim)
+    try:
+        tc = ThermalCoupler(ex, heat=side, interface_nodes=if_nodes, boundary_nodes=b_nodes,
+                            boundary_values=bv, **opts)
+    except ConfigError as exc:
+        raise ConfigError(f"{case.source}: handshake.width = {hs.width:g}: {exc} (the band must be one "
+                          "element wide: its atoms are the thermostatted ones)") from None
+    side.if_side = if_side
+    return model, [ThermalContinuum(tc, model, case.run.dt, every, side)]
+
+
+def _direct_solver(heat, comm) -> None:
+    """A direct solve for the coupled heat steps (round-off energy bookkeeping; small meshes)."""
+    from petsc4py import PETSc
+
+    prefix = "mscouple_thermal_heat_"
+    heat.prefix = prefix
+    o = PETSc.Options()
+    o[prefix + "ksp_type"] = "preonly"
+    o[prefix + "pc_type"] = "lu"
+    if comm.Get_size() > 1:
+        o[prefix + "pc_factor_mat_solver_type"] = "mumps"
+
+
+Builder = Callable[[Case, Layout, Path], tuple]
+
+#: (mode, continuum physics, coupling) → builder. The pre-flight check refuses every case
+#: whose key is not here, naming the keys that select it.
+BUILDERS: dict[tuple[str, str, str], Builder] = {
+    ("dynamics", "md", "none"): _uncoupled,
+    ("dynamics", "elastodynamics", "none"): _uncoupled,
+    ("dynamics", "heat", "none"): _uncoupled,
+    ("dynamics", "thermomechanics", "none"): _uncoupled,
+    ("statics", "elastostatics", "none"): _uncoupled,
+    ("dynamics", "elastostatics", "none"): _uncoupled,  # one solve, whatever the mode
+    ("dynamics", "elastodynamics", "bridging"): _bridging,
+    ("dynamics", "thermomechanics", "bridging"): _bridging,
+    ("statics", "elastostatics", "schwarz"): _schwarz,
+    ("dynamics", "heat", "thermostat"): _thermostat,
+}
+
+
+def build(case: Case, layout: Layout, outdir: Path):
+    """``(model, couplers)`` of this rank (collective over the layout)."""
+    key = coupling_kind(case)
+    try:
+        builder = BUILDERS[key]
+    except KeyError:
+        mode, physics, coupling = key
+        raise ConfigError(f"{case.source}: run.mode = {mode!r} with continuum.physics = {physics!r} "
+                          f"({'with' if coupling != 'none' else 'without'} a [handshake]): not a supported "
+                          f"combination; supported: {sorted(BUILDERS)}") from None
+    return builder(case, layout, outdir)

@@ -1,0 +1,416 @@
+"""Couplers behind the run facade: one small contract, a continuum half and a patch half.
+
+Every coupling method the run layer drives implements :class:`Coupler`:
+
+``advance(n)``           n MD steps of the coupled models this coupler drives (the halves
+                         exchange over their intercommunicator with a pattern fixed at set-up)
+``ledger_terms()``       its ledger columns (:mod:`mscouple.run.ledger`); collective over the
+                         intercommunicator on both halves, columns reported by one half only
+``checkpoint_arrays()``  its restart state, keyed by name (local arrays with their ids)
+``restore(ckpt)``        the inverse; collective over its own role comm only
+``summary()``            numbers for ``summary.json``; collective over both halves
+
+The coupling *methods* live in :mod:`mscouple.coupling` (bridging domain, Schwarz,
+power-matched thermostat, damping-to-heat); this module only composes them with the models
+and books their energies. A coupler reaches models through their public attributes.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ConfigError, SimulationError
+from . import ledger as L
+from .models import _reread
+
+__all__ = ["Coupler", "BridgingContinuum", "BridgingPatch", "SchwarzContinuum", "SchwarzPatch",
+           "ThermalContinuum", "ThermalPatch"]
+
+
+class Coupler(Protocol):
+    drives: bool  # True: its advance() steps the model(s) of this rank
+
+    def advance(self, n: int) -> None: ...
+    def ledger_terms(self) -> list[L.Term]: ...
+    def checkpoint_arrays(self) -> dict: ...
+    def restore(self, ckpt) -> None: ...
+    def summary(self) -> dict: ...
+
+
+def _root_state(comm, ckpt, key: str, n: int) -> np.ndarray | None:
+    """A small state vector written by the continuum root: read back on that root (None on
+    the other ranks). Collective over *comm*."""
+    ckpt = _reread(ckpt, comm)
+    root = comm.Get_rank() == 0
+    st = ckpt.take(key, np.arange(n if root else 0, dtype=np.int64))
+    return np.asarray(st) if root else None
+
+
+def _root_array(comm, key: str, st: np.ndarray) -> dict:
+    if comm.Get_rank() != 0:
+        return {}
+    st = np.asarray(st, float)
+    return {key: (np.arange(st.size, dtype=np.int64), st)}
+
+
+# ---------------------------------------------------------------------------------------
+# bridging-domain dynamics (Xiao & Belytschko 2004), optionally with damping → heat
+
+class BridgingContinuum:
+    """Continuum half of a bridging-domain run. Every ``heat_every`` MD steps (thermo-
+    mechanics) the heat part takes one step with the energy the damping band removed
+    meanwhile as its nodal heat source (:class:`~mscouple.coupling.thermal.DampingToHeat`)."""
+
+    drives = True
+    _LEDGER = ("constraint_work", "damping_removed", "damping_heat")
+
+    def __init__(self, coupler, model, dt: float, *, damping_to_heat=None, heat_every: int = 0):
+        self.cp, self.model, self.dt = coupler, model, dt
+        self.d2h = damping_to_heat
+        self.heat_every = int(heat_every)
+        self._phase = 0
+        if model.heat is not None:
+            model.heat.stepped_by_coupler = True
+
+    def advance(self, n: int) -> None:
+        if not self.heat_every:
+            self.cp.step(self.dt, n)
+            return
+        while n > 0:
+            k = min(n, self.heat_every - self._phase)
+            self.cp.step(self.dt, k)
+            n -= k
+            self._phase += k
+            if self._phase == self.heat_every:
+                self._phase = 0
+                if self.d2h is not None:
+                    self.d2h.hand_over(self.heat_every * self.dt)
+                self.model.heat.problem.step()
+
+    def ledger_terms(self) -> list[L.Term]:
+        d = self.cp.energies().as_dict()  # collective over the intercomm
+        thermo = bool(self.heat_every)
+        out = [L.info("E_mechanical", d["mechanical"]),
+               L.exchanged("W_constraint", d["constraint_work"]),
+               # energy the damping band took out of the model: added back to the total in a
+               # purely mechanical run; in thermo-mechanics it is in E_thermal already
+               L.flux("E_damped", d["damping_removed"], conserved=not thermo)]
+        if thermo:
+            # removed but not yet handed over (less than one heat interval) is still owed
+            out.append(L.flux("E_damping_pending", d["damping_removed"] - d["damping_heat"]))
+            out.append(L.exchanged("E_damping_heat", d["damping_heat"]))
+        return out
+
+    def checkpoint_arrays(self) -> dict:
+        led = self.cp.ledger
+        st = [getattr(led, k) for k in self._LEDGER] + [self.d2h.checkpoint_state() if self.d2h else 0.0]
+        return _root_array(self.model.comm, "coupling/state", np.array(st))
+
+    def restore(self, ckpt) -> None:
+        self.cp.step_count = int(ckpt.step)
+        if self.heat_every:
+            self._phase = int(ckpt.step) % self.heat_every
+        st = _root_state(self.model.comm, ckpt, "coupling/state", len(self._LEDGER) + 1)
+        if st is not None:
+            for k, v in zip(self._LEDGER, st):
+                setattr(self.cp.ledger, k, float(v))
+            if self.d2h is not None:
+                self.d2h.restore_state(float(st[-1]))
+
+    def summary(self) -> dict:
+        return {}
+
+
+class BridgingPatch:
+    """Patch half of a bridging-domain run."""
+
+    drives = True
+
+    def __init__(self, coupler, model, dt: float):
+        self.cp, self.model, self.dt = coupler, model, dt
+
+    def advance(self, n: int) -> None:
+        self.cp.step(self.dt, n)
+
+    def ledger_terms(self) -> list[L.Term]:
+        self.cp.energies()  # collective over the intercomm; the continuum half reports
+        return []
+
+    def checkpoint_arrays(self) -> dict:
+        return {}
+
+    def restore(self, ckpt) -> None:
+        self.cp.step_count = int(ckpt.step)  # the damping noise streams are keyed by step
+
+    def summary(self) -> dict:
+        return {}
+
+
+# ---------------------------------------------------------------------------------------
+# alternating Schwarz statics
+
+class _SchwarzHalf:
+    drives = True
+
+    def __init__(self, schwarz, model):
+        self.sw, self.model = schwarz, model
+        self.result = None
+
+    def advance(self, n: int) -> None:
+        if self.result is None:
+            self.result = self.sw.solve()
+            self._solved()
+
+    def _solved(self) -> None:
+        pass
+
+    def ledger_terms(self) -> list[L.Term]:
+        if self.result is None:
+            return []
+        fa, fn = self.sw.residuals()
+        if self.model.kind != "continuum":
+            return []
+        return [L.info("schwarz_iterations", self.result.iterations), L.info("residual_atoms", fa),
+                L.info("residual_nodes", fn)]
+
+    def checkpoint_arrays(self) -> dict:
+        return {}
+
+    def restore(self, ckpt) -> None:
+        raise ConfigError("--restart applies to dynamics; a Schwarz statics run is one solve: rerun it")
+
+    def summary(self) -> dict:
+        if self.result is None:
+            return {}
+        na, nc = self.sw.dofs()
+        return {"schwarz_converged": bool(self.result.converged), "schwarz_iterations": int(self.result.iterations),
+                "free_dofs_atoms": int(na), "free_dofs_continuum": int(nc)}
+
+
+class SchwarzContinuum(_SchwarzHalf):
+    """Continuum half of alternating Schwarz statics: its converged field becomes the
+    continuum model's solution."""
+
+    def _solved(self) -> None:
+        self.model.elastic.set_solution(self.sw.u)
+
+
+class SchwarzPatch(_SchwarzHalf):
+    """Patch half of alternating Schwarz statics (FIRE relaxation of the free atoms)."""
+
+
+# ---------------------------------------------------------------------------------------
+# power-matched thermostat (Wagner, Jones, Templeton & Parks 2008)
+
+class ReservoirHeatSide:
+    """The heat part as the thermal coupler sees it, plus the nodes without a continuum
+    (core, weight 0: held fixed, reaction 0) and the per-boundary / per-interface-side
+    bookkeeping (energy = ∫ P dt of the prescribed nodes).
+
+    ``core_rows``: owned rows of capacity-less nodes; ``labels`` [n_owned] int: −1, or the
+    column index (in ``self.names``) whose energy a prescribed node's reaction adds to.
+    """
+
+    def __init__(self, side, core_rows: np.ndarray, labels: np.ndarray, names: list[str], flux_power: float):
+        self.side = side
+        self.local_to_global = side.local_to_global
+        self.owned_global = side.owned_global
+        self.core = np.asarray(core_rows, dtype=np.int64)
+        self.core_values = np.array(side.T[self.core], dtype=float)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.names = names
+        self.sign = np.array([1.0 if n.startswith("Q_interface") else -1.0 for n in names])
+        self.energy = np.zeros(len(names))  # this rank's ∫ P dt per column
+        self.flux_power = float(flux_power)  # Σ F (boundary heat flux, whole continuum)
+        self.flux_heat = 0.0
+        self.steps = 0
+        self.if_side = np.zeros(0, dtype=np.int64)
+
+    @property
+    def T(self) -> np.ndarray:
+        return self.side.T
+
+    @property
+    def source(self) -> np.ndarray:
+        return self.side.source
+
+    def thermal_energy(self) -> float:
+        return self.side.thermal_energy()
+
+    def step(self, dt: float, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
+        fixed = np.asarray(fixed, dtype=np.int64)
+        n = fixed.size
+        P = self.side.step(dt, np.concatenate([fixed, self.core]),
+                           np.concatenate([np.asarray(values, float), self.core_values]))[:n]
+        lab = self.labels[fixed]
+        hit = lab >= 0
+        # reservoirs: heat *into* the continuum (−P); interface nodes: energy to the atoms (+P)
+        self.energy += dt * np.bincount(lab[hit], P[hit] * self.sign[lab[hit]], len(self.names))
+        self.flux_heat += dt * self.flux_power
+        self.steps += 1
+        return P
+
+
+class ThermalContinuum:
+    """Continuum half of the power-matched thermostat coupling.
+
+    Every ``thermal_every`` MD steps the coupler couples: the atoms' m v² projected to the
+    interface nodes and time-filtered, one heat step of length thermal_every·dt with those
+    temperatures prescribed, the reaction powers back to the atoms as thermostat factors.
+
+    Columns: ``W_thermostat`` (energy the thermostat put into the atoms) and
+    ``W_thermostat_requested`` (what the continuum handed over; equal to round-off),
+    ``Q_boundary`` (heat that entered through the continuum's boundaries: reservoirs + flux;
+    enters E_total with sign −1), ``Q_<where>`` per temperature boundary,
+    ``Q_interface_lo``/``_hi`` (energy handed to the atoms below/above the patch centre),
+    ``T_interface_lo``/``_hi`` (filtered interface temperatures), ``power_residual``
+    (max_I |Σ_α N_Iα f_α·v_α − P_I| / max|P| over the run).
+    """
+
+    drives = True
+    _SCALARS = ("thermostat_work", "thermostat_requested", "boundary_heat")
+
+    def __init__(self, coupler, model, dt: float, every: int, heat_side: ReservoirHeatSide):
+        self.tc, self.model, self.dt, self.every = coupler, model, dt, int(every)
+        self.side = heat_side
+        self._phase = 0
+        model.heat.stepped_by_coupler = True
+
+    def advance(self, n: int) -> None:
+        while n > 0:
+            k = min(n, self.every - self._phase)
+            n -= k
+            self._phase += k
+            if self._phase == self.every:
+                self._phase = 0
+                self.tc.couple(self.every * self.dt)
+
+    def _terms(self) -> list[L.Term]:
+        hs, comm = self.side, self.model.comm
+        e = np.asarray(comm.allreduce(hs.energy))
+        led = self.tc.ledger
+        out = [L.exchanged("W_thermostat", led.thermostat_work),
+               L.exchanged("W_thermostat_requested", led.thermostat_requested),
+               L.flux("Q_boundary", led.boundary_heat + hs.flux_heat, sign=-1.0),
+               L.info("power_residual", float(self.tc.max_power_residual))]
+        out += [L.exchanged(name, float(v)) for name, v in zip(hs.names, e)]
+        T = self.tc.T_filtered
+        if T is not None:
+            for k, lab in enumerate(("lo", "hi")):
+                sel = hs.if_side == k
+                if np.any(sel):
+                    out.append(L.info(f"T_interface_{lab}", float(np.mean(T[sel]))))
+        return out
+
+    def ledger_terms(self) -> list[L.Term]:
+        self.tc.energies()  # collective over the intercomm
+        return self._terms()
+
+    def _state(self) -> np.ndarray:
+        led, hs = self.tc.ledger, self.side
+        T = self.tc.T_filtered if self.tc.T_filtered is not None else np.full(self.tc.nodes.size, np.nan)
+        return np.concatenate([[getattr(led, k) for k in self._SCALARS],
+                               [hs.flux_heat, self.tc.power_integral, self.tc.max_power_residual], T])
+
+    def checkpoint_arrays(self) -> dict:
+        """Continuum root: ``thermal/state`` (ledger fluxes, filtered interface temperatures)
+        and ``thermal/columns`` (per-boundary/interface energies, summed over the continuum)."""
+        comm = self.model.comm
+        cols = comm.reduce(self.side.energy, root=0)
+        out = _root_array(comm, "thermal/state", self._state())
+        if comm.Get_rank() == 0:
+            out.update(_root_array(comm, "thermal/columns", np.asarray(cols, float)))
+        return out
+
+    def restore(self, ckpt) -> None:
+        self._phase = int(ckpt.step) % self.every
+        comm, hs = self.model.comm, self.side
+        st = _root_state(comm, ckpt, "thermal/state", 6 + self.tc.nodes.size)
+        cols = _root_state(comm, ckpt, "thermal/columns", hs.energy.size)
+        hs.energy[:] = 0.0
+        hs.flux_heat = 0.0
+        if st is not None:
+            led = self.tc.ledger
+            for k, v in zip(self._SCALARS, st[:3]):
+                setattr(led, k, float(v))
+            hs.flux_heat = float(st[3])
+            self.tc.power_integral, self.tc.max_power_residual = float(st[4]), float(st[5])
+            T = np.array(st[6:])
+            self.tc.T_filtered = None if np.any(np.isnan(T)) else T
+            hs.energy[:] = cols
+        if self.tc.gathered:
+            self.tc.T_filtered = comm.bcast(self.tc.T_filtered, root=0)
+
+    def summary(self) -> dict:
+        terms = {t.name: t.value for t in self._terms()}
+        mine = {}
+        if self.model.comm.Get_rank() == 0:
+            led = self.tc.ledger
+            mine = {"thermostat_work_minus_requested": led.thermostat_work - led.thermostat_requested,
+                    "thermal_power_residual_max": float(self.tc.max_power_residual),
+                    "thermal_power_integral": float(self.tc.power_integral),
+                    "thermal_intervals": int(self.side.steps),
+                    "interface_temperature": [float(t) for t in (self.tc.T_filtered if
+                                              self.tc.T_filtered is not None else [])]}
+            mine.update({k: v for k, v in terms.items() if k.startswith("Q_")})
+        if self.tc.ex.intercomm is not None:
+            self.tc.ex.intercomm.allgather(mine)
+        return mine
+
+
+class ThermalPatch:
+    """Patch half of the power-matched thermostat coupling. Thermostatted atoms are found
+    again by id after a re-sort; one that migrated to another rank stops the run."""
+
+    drives = True
+
+    def __init__(self, coupler, model, dt: float, every: int):
+        self.tc, self.model, self.dt, self.every = coupler, model, dt, int(every)
+        self._phase = 0
+        md = model.system
+        self._ids = np.asarray(md.ids)[coupler.atoms].copy()
+        self._seen = md.reorder_count
+
+    def _refresh_atoms(self) -> None:
+        md = self.model.system
+        if md.reorder_count == self._seen:
+            return
+        ids = np.asarray(md.ids)
+        ok = ids.size > 0 or self._ids.size == 0
+        idx = np.zeros(0, dtype=np.int64)
+        if ids.size:
+            order = np.argsort(ids)
+            idx = order[np.minimum(np.searchsorted(ids, self._ids, sorter=order), ids.size - 1)]
+            ok = np.array_equal(ids[idx], self._ids)
+        if not ok:
+            raise SimulationError(f"patch '{self.model.name}': a thermostatted atom migrated to another patch "
+                                  "rank; the thermal coupling needs them on their rank: run the patch on fewer ranks")
+        self.tc.atoms = idx
+        self._seen = md.reorder_count
+
+    def advance(self, n: int) -> None:
+        while n > 0:
+            k = min(n, self.every - self._phase)
+            self.model.system.run(k)
+            n -= k
+            self._phase += k
+            if self._phase == self.every:
+                self._phase = 0
+                self._refresh_atoms()
+                self.tc.couple(self.every * self.dt)
+
+    def ledger_terms(self) -> list[L.Term]:
+        self.tc.energies()  # collective over the intercomm; the continuum half reports
+        return []
+
+    def checkpoint_arrays(self) -> dict:
+        return {}
+
+    def restore(self, ckpt) -> None:
+        self._phase = int(ckpt.step) % self.every
+
+    def summary(self) -> dict:
+        got = self.tc.ex.intercomm.allgather({}) if self.tc.ex.intercomm is not None else [{}]
+        return dict(got[0])
+
