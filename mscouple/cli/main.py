@@ -140,7 +140,7 @@ def cmd_run(args, world) -> int:
 
     case = validated(world, lambda: load_case(args.case))
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
-    from ..simulation import build_simulation
+    from ..run.simulation import build_simulation
 
     def go():
         sim = build_simulation(case, layout, restart=args.restart, output=args.output)
