@@ -140,6 +140,8 @@ def cmd_run(args, world) -> int:
 
     case = validated(world, lambda: load_case(args.case))
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
+    if layout.is_continuum:  # patch ranks never import PETSc (tests/test_imports.py)
+        init_petsc(args.petsc_args, layout.comm)
     from ..run.simulation import build_simulation
 
     def go():
@@ -199,6 +201,14 @@ def _optional_command(name: str):
         return None
 
 
+def init_petsc(petsc_args: list[str], comm: Any) -> None:
+    """Initialise PETSc with the PETSc options and *comm* as ``PETSC_COMM_WORLD``
+    (collective over *comm*)."""
+    import petsc4py
+
+    petsc4py.init(petsc_args, comm=comm)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # PETSc options pass through to the options database (-fe_ksp_type cg -log_view ...);
@@ -207,14 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     bad = [e for e in extra if not e.startswith("-")]
     if bad:
         parser.error(f"unrecognized arguments: {' '.join(bad)}")
-    import petsc4py
-
-    petsc4py.init([sys.argv[0]] + extra)
-    # PetscInitialize is collective over all processes: do it here, on every rank, so that
-    # a role importing PETSc later (the continuum) cannot leave the others waiting.
-    from petsc4py import PETSc  # noqa: F401
-
+    args.petsc_args = [sys.argv[0]] + extra
     world = _world()
+    if args.func is not cmd_run:
+        # PetscInitialize is collective over its communicator: commands other than `run`
+        # initialise it here on every rank; `run` does it after the split, on the
+        # continuum comm only (MD ranks never import PETSc).
+        init_petsc(args.petsc_args, world)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.func(args, world)

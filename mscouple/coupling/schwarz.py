@@ -39,11 +39,13 @@ Continuum constants from the potential: :func:`cauchy_born_triangular` (lattice 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 from mpi4py import MPI
-from petsc4py import PETSc
+
+if TYPE_CHECKING:  # the patch half runs on MD ranks, which never import PETSc
+    from petsc4py import PETSc
 
 from ..errors import ConfigError, ConvergenceError, SimulationError
 from .exchange import InterfaceExchange
