@@ -1,6 +1,6 @@
 """Build continuum objects from the case's typed specs (duck-typed on attribute names).
 
-The facade (``mscouple.simulation``) validates the case into ``MeshSpec``,
+The run layer (``mscouple.run``) validates the case into ``MeshSpec``,
 ``MaterialSpec``, ``BoundarySpec`` objects (:mod:`mscouple.config`); these helpers turn
 them into a :class:`~.mesh.Mesh`, materials, and boundary conditions on a problem. Only
 attributes are read, so this module does not import the config module.
