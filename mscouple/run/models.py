@@ -26,6 +26,7 @@ from . import ledger as L
 __all__ = ["PatchModel", "ContinuumModel", "ElasticDynamicsPart", "ElasticStaticsPart", "HeatPart",
            "continuum_parts"]
 
+_MECHANICAL = ("displacement", "traction", "force")  # boundary kinds of the elastic part
 # continuum cell names -> the XDMF writer's (meshio-style) names
 _XDMF_CELL = {"interval": "line", "segment": "line", "tetrahedron": "tetra", "quadrilateral": "quad",
               "hex": "hexahedron"}
@@ -53,40 +54,32 @@ class PatchModel:
 
     def __init__(self, comm: Any, case: Case, name: str, outdir: Path, *, coupled: bool,
                  weight_fn: Callable[[np.ndarray], np.ndarray] | None = None):
-        from ..builders import build_patch
+        import dataclasses
+
+        from ..builders import build_patch, launch_chain_packet
 
         self.comm, self.case, self.name, self.outdir = comm, case, name, outdir
-        self.spec = case.patch(name)
-        dim = case.continuum.dim if case.continuum is not None else len(self.spec.region.lo)
+        self.spec = spec = case.patch(name)
+        dim = case.continuum.dim if case.continuum is not None else len(spec.region.lo)
         self.dim = dim
-        self.system = build_patch(comm, self.spec, units=case.units, dt=case.run.dt, dim=dim,
-                                  coupled_dims=dim if coupled else 0)
+        # the lattice at rest first (thermal velocities do not move atoms): its potential
+        # energy, with the band's weights, is the rest state a wave's energy is measured from
+        packet = spec.initial is not None and spec.initial.kind == "wave_packet"
+        self.system = md = build_patch(comm, dataclasses.replace(spec, initial=None) if packet else spec,
+                                       units=case.units, dt=case.run.dt, dim=dim, coupled_dims=dim if coupled else 0)
         self.weight = None
         if weight_fn is not None:
-            md = self.system
             w = np.asarray(weight_fn(np.asarray(md.x0)[:, :dim]), float)
             self.weight = w
             md.energy_weight[:] = 1.0 - w
             md.mass[:] *= 1.0 - w
             md.invalidate_neighbors()
             md.compute_forces()
-        self.rest_potential = self._potential_at_reference()
+        self.rest_potential = float(md.potential_energy())
+        if packet:
+            launch_chain_packet(md, spec, md.potential)
+            md.compute_forces()
         self.atoms_writer = None
-
-    def _potential_at_reference(self) -> float:
-        """E_pot of the reference lattice (with the band's energy weights): the rest state
-        against which a wave's or a pulse's energy is measured. Positions are put back and
-        forces recomputed, so the state is unchanged (collective over the patch comm)."""
-        s = self.system
-        x = np.array(s.x)
-        s.x[:] = np.asarray(s.x0)[: len(x)]
-        s.invalidate_neighbors()
-        s.compute_forces()
-        pe = s.potential_energy()
-        s.x[:] = x
-        s.invalidate_neighbors()
-        s.compute_forces()
-        return float(pe)
 
     @property
     def n_atoms(self) -> int:
@@ -182,12 +175,13 @@ class ElasticDynamicsPart:
     def __init__(self, model: "ContinuumModel", cell_weight: np.ndarray | None):
         from ..builders import elastic_material, initial_field
         from ..continuum.elasticity import ExplicitElastodynamics
+        from ..continuum.factory import apply_boundaries, plane_mode
 
         case, c = model.case, model.case.continuum
         mat = elastic_material(c, case.patch(c.material.patch) if c.material.model == "from_patch" else None)
-        self.problem = ExplicitElastodynamics(model.vspace, mat, mode="plane_" + c.material.plane,
+        self.problem = ExplicitElastodynamics(model.vspace, mat, mode=plane_mode(c.material),
                                               cell_weight=cell_weight)
-        _elastic_bcs(self.problem, c.boundary)
+        apply_boundaries(self.problem, [b for b in c.boundary if b.kind in _MECHANICAL])
         self.dt = case.run.dt
         init = initial_field(c.initial, c.dim)
         if init is not None and c.initial.field == "displacement":
@@ -244,11 +238,12 @@ class ElasticStaticsPart:
     def __init__(self, model: "ContinuumModel", cell_weight: np.ndarray | None):
         from ..builders import elastic_material
         from ..continuum.elasticity import ElasticStatics
+        from ..continuum.factory import apply_boundaries, plane_mode
 
         case, c = model.case, model.case.continuum
         mat = elastic_material(c, case.patch(c.material.patch) if c.material.model == "from_patch" else None)
-        self.problem = ElasticStatics(model.vspace, mat, mode="plane_" + c.material.plane, cell_weight=cell_weight)
-        _elastic_bcs(self.problem, c.boundary)
+        self.problem = ElasticStatics(model.vspace, mat, mode=plane_mode(c.material), cell_weight=cell_weight)
+        apply_boundaries(self.problem, [b for b in c.boundary if b.kind in _MECHANICAL])
         self.vspace = model.vspace
         self.n_owned = len(model.mesh.owned_nodes)
         self.dim = model.mesh.dim
@@ -293,24 +288,20 @@ class HeatPart:
 
     def __init__(self, model: "ContinuumModel", dt: float, cell_weight: np.ndarray | None):
         from ..builders import initial_field
+        from ..continuum.factory import apply_boundaries, thermal_material_from_spec
         from ..continuum.heat import HeatConduction
-        from ..continuum.materials import ThermalMaterial
         from ..continuum.space import FunctionSpace
 
         c = model.case.continuum
         self.sspace = FunctionSpace(model.mesh, 1)
-        tm = ThermalMaterial(c.material.conductivity, c.material.density * c.material.heat_capacity)
-        self.problem = HeatConduction(self.sspace, tm, dt, cell_weight=cell_weight)
+        self.problem = HeatConduction(self.sspace, thermal_material_from_spec(c.material), dt,
+                                      cell_weight=cell_weight)
         self.problem.set_temperature(c.temperature)
         self.rest = self.problem.thermal_energy()
         init = initial_field(c.initial, c.dim)
         if init is not None and c.initial.field == "temperature":
             self.problem.set_temperature(lambda X: c.temperature + init(X))
-        for bc in c.boundary:
-            if bc.kind == "temperature":
-                self.problem.add_dirichlet(bc.where, bc.value[0])
-            elif bc.kind == "heat_flux":
-                self.problem.add_flux(bc.where, bc.value[0])
+        apply_boundaries(self.problem, [b for b in c.boundary if b.kind not in _MECHANICAL])
         self.stepped_by_coupler = False
         self.boundary_heat = 0.0  # heat in through the Dirichlet boundaries since step 0
         self.flux_power = float(model.comm.allreduce(float(np.sum(self.sspace.owned(self.problem.F)))))
@@ -344,16 +335,6 @@ class HeatPart:
 
     def restore_scalars(self, values: dict[str, float]) -> None:
         self.boundary_heat = float(values.get("boundary_heat", 0.0))
-
-
-def _elastic_bcs(problem, boundary) -> None:
-    for bc in boundary:
-        if bc.kind == "displacement":
-            problem.add_dirichlet(bc.where, np.array(bc.value))
-        elif bc.kind == "traction":
-            problem.add_traction(bc.where, np.array(bc.value))
-        elif bc.kind == "force":
-            problem.add_nodal_force(bc.where, np.array(bc.value))
 
 
 def continuum_parts(physics: str) -> tuple[str, ...]:
