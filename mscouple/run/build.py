@@ -57,8 +57,9 @@ def _mesh_cutoff(case: Case) -> float:
 
 
 def _bridging(case: Case, layout: Layout, outdir: Path):
-    """Bridging-domain dynamics (optionally thermo-mechanical: damping band → heat)."""
-    from ..coupling.band import continuum_weight
+    """Bridging-domain dynamics of one or several patches (optionally thermo-mechanical:
+    damping band → heat). Every patch has its own band, intercommunicator and constraint
+    system; the bands do not share nodes (checked), so their projections are independent."""
     from ..coupling.damping import stadium_profile
     from ..coupling.dynamics import BridgingDomainCoupler
     from ..coupling.exchange import InterfaceExchange
@@ -68,26 +69,32 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
     hs = case.handshake
     thermo = case.continuum.physics == "thermomechanics"
     heat_every = hs.thermal_every if thermo else 0
-    name = case.patches[0].name
-    band = handshake_band(case, name)
     dim = case.continuum.dim
-    gamma_fn = None
-    if hs.damping > 0:
-        dw = hs.damping_width or hs.width
-        # rate rises from 0 at (width − dw) inside the band to `damping` at the region edge
-        gamma_fn = lambda X: stadium_profile(band.distance(X) - (hs.width - dw), dw, hs.damping)  # noqa: E731
-    hp_fn, hp_cut = None, 0.0
-    if hs.highpass_damping > 0:
-        # dashpots on the whole band-atom velocity relative to its time-filtered slow part
-        # (Wagner, Karpov & Liu 2004; To & Li 2005): rate rising linearly over the band's inner
-        # half, flat beyond; corner at the mesh cut-off 2c/h unless given
-        hp_fn = lambda X: hs.highpass_damping * np.clip(band.distance(X) / (0.5 * hs.width), 0.0, 1.0)  # noqa: E731
-        hp_cut = hs.highpass_cutoff or _mesh_cutoff(case)
+    bands = {p.name: handshake_band(case, p.name) for p in case.patches}
     units = get_units(case.units)
-    opts = dict(components=dim, multipliers=hs.multipliers, damping=gamma_fn, temperature=0.0,
-                boltzmann=units.boltzmann, mvv2e=units.mvv2e, seed=case.patches[0].seed,
-                local_comm=layout.comm, highpass_damping=hp_fn, highpass_cutoff=hp_cut)
-    weight = lambda X: continuum_weight([band], X)  # noqa: E731
+
+    def weight(X):
+        # continuum weight: 0 in any patch's core, 1 away from every band (the smallest)
+        return np.min([b.continuum_weight(X) for b in bands.values()], axis=0)
+
+    def options(name: str) -> dict:
+        band = bands[name]
+        gamma_fn = None
+        if hs.damping > 0:
+            dw = hs.damping_width or hs.width
+            # rate rises from 0 at (width − dw) inside the band to `damping` at the region edge
+            gamma_fn = lambda X: stadium_profile(band.distance(X) - (hs.width - dw), dw, hs.damping)  # noqa: E731
+        hp_fn, hp_cut = None, 0.0
+        if hs.highpass_damping > 0:
+            # dashpots on the whole band-atom velocity relative to its time-filtered slow part
+            # (Wagner, Karpov & Liu 2004; To & Li 2005): rate rising linearly over the band's
+            # inner half, flat beyond; corner at the mesh cut-off 2c/h unless given
+            hp_fn = lambda X: hs.highpass_damping * np.clip(band.distance(X) / (0.5 * hs.width), 0.0, 1.0)  # noqa: E731
+            hp_cut = hs.highpass_cutoff or _mesh_cutoff(case)
+        return dict(components=dim, multipliers=hs.multipliers, damping=gamma_fn, temperature=0.0,
+                    boltzmann=units.boltzmann, mvv2e=units.mvv2e, seed=case.patch(name).seed,
+                    local_comm=layout.comm, highpass_damping=hp_fn, highpass_cutoff=hp_cut)
+
     if layout.is_continuum:
         from ..coupling.adapters import ElastodynamicsSide
 
@@ -95,16 +102,21 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
                                heat_dt=heat_every * case.run.dt if thermo else None)
         mesh = model.mesh
         kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
-        ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
-                                     cells=np.asarray(mesh.cells, dtype=np.int64), kind=kind, dim=dim)
-        cp = BridgingDomainCoupler(ex, continuum=ElastodynamicsSide(model.elastic.problem), **opts)
-        d2h = None
-        if thermo:
-            from ..coupling.adapters import HeatConductionSide
-            from ..coupling.thermal import DampingToHeat
+        side = ElastodynamicsSide(model.elastic.problem)
+        interfaces = []
+        for p in case.patches:
+            ex = InterfaceExchange.setup(layout.intercomms[p.name], "continuum", nodes=mesh.coordinates,
+                                         cells=np.asarray(mesh.cells, dtype=np.int64), kind=kind, dim=dim)
+            cp = BridgingDomainCoupler(ex, continuum=side, **options(p.name))
+            d2h = None
+            if thermo:
+                from ..coupling.adapters import HeatConductionSide
+                from ..coupling.thermal import DampingToHeat
 
-            d2h = DampingToHeat(cp, HeatConductionSide(model.heat.problem))
-        return model, [BridgingContinuum(cp, model, case.run.dt, damping_to_heat=d2h, heat_every=heat_every)]
+                d2h = DampingToHeat(cp, HeatConductionSide(model.heat.problem))
+            interfaces.append((p.name, cp, d2h))
+        return model, [BridgingContinuum(interfaces, model, side, case.run.dt, heat_every=heat_every)]
+    name = layout.role
     model = PatchModel(layout.comm, case, name, outdir, coupled=True, weight_fn=weight)
     md = model.system
     if np.any(model.weight >= 1.0):
@@ -113,7 +125,7 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
     idx = np.flatnonzero(model.weight > 0)
     ex = InterfaceExchange.setup(layout.intercomms[CONTINUUM], "patch", ids=md.ids[idx],
                                  reference=md.x0[idx], dim=dim)
-    cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, **opts)
+    cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, **options(name))
     return model, [BridgingPatch(cp, model, case.run.dt)]
 
 

@@ -58,65 +58,99 @@ def _root_array(comm, key: str, st: np.ndarray) -> dict:
 # bridging-domain dynamics (Xiao & Belytschko 2004), optionally with damping → heat
 
 class BridgingContinuum:
-    """Continuum half of a bridging-domain run. Every ``heat_every`` MD steps (thermo-
-    mechanics) the heat part takes one step with the energy the damping band removed
-    meanwhile as its nodal heat source (:class:`~mscouple.coupling.thermal.DampingToHeat`)."""
+    """Continuum half of a bridging-domain run with one or several patches.
+
+    Each coupled step (velocity Verlet with a RATTLE projection after each half kick):
+    continuum kick(dt/2) → for each patch, in case order, the projection exchange with that
+    patch (its own intercomm and constraint system) → drift(dt), forces → kick(dt/2) → the
+    projections again, with the damping bands. The patches' bands share no node, so the
+    projections are independent and their order does not matter.
+    Every ``heat_every`` MD steps (thermo-mechanics) the heat part takes one step with the
+    energy the damping bands removed meanwhile as its nodal heat source
+    (:class:`~mscouple.coupling.thermal.DampingToHeat`).
+
+    ``interfaces``: ``[(patch name, BridgingDomainCoupler, DampingToHeat | None)]``;
+    ``side``: the continuum's mechanical side (kick, drift, compute_forces).
+    """
 
     drives = True
     _LEDGER = ("constraint_work", "damping_removed", "damping_heat")
 
-    def __init__(self, coupler, model, dt: float, *, damping_to_heat=None, heat_every: int = 0):
-        self.cp, self.model, self.dt = coupler, model, dt
-        self.d2h = damping_to_heat
+    def __init__(self, interfaces: list, model, side, dt: float, *, heat_every: int = 0):
+        self.interfaces, self.model, self.side, self.dt = interfaces, model, side, dt
         self.heat_every = int(heat_every)
         self._phase = 0
         if model.heat is not None:
             model.heat.stepped_by_coupler = True
 
+    def _steps(self, n: int) -> None:
+        h, side = 0.5 * self.dt, self.side
+        for _ in range(n):
+            side.kick(h)
+            for _, cp, _ in self.interfaces:
+                cp.project()
+            side.drift(self.dt)
+            side.compute_forces()
+            side.kick(h)
+            for _, cp, _ in self.interfaces:
+                cp.project(self.dt)  # damping acts on full-step velocities
+                cp.step_count += 1
+
     def advance(self, n: int) -> None:
         if not self.heat_every:
-            self.cp.step(self.dt, n)
+            self._steps(n)
             return
         while n > 0:
             k = min(n, self.heat_every - self._phase)
-            self.cp.step(self.dt, k)
+            self._steps(k)
             n -= k
             self._phase += k
             if self._phase == self.heat_every:
                 self._phase = 0
-                if self.d2h is not None:
-                    self.d2h.hand_over(self.heat_every * self.dt)
+                for _, _, d2h in self.interfaces:
+                    d2h.hand_over(self.heat_every * self.dt)
                 self.model.heat.problem.step()
 
     def ledger_terms(self) -> list[L.Term]:
-        d = self.cp.energies().as_dict()  # collective over the intercomm
+        sums = dict.fromkeys(self._LEDGER, 0.0)
+        per: list[L.Term] = []
+        several = len(self.interfaces) > 1
+        for name, cp, _ in self.interfaces:
+            d = cp.energies().as_dict()  # collective over that patch's intercomm
+            for k in sums:
+                sums[k] += d[k]
+            if several:
+                per += [L.info(f"W_constraint_{name}", d["constraint_work"]),
+                        L.info(f"E_damped_{name}", d["damping_removed"])]
         thermo = bool(self.heat_every)
-        out = [L.info("E_mechanical", d["mechanical"]),
-               L.exchanged("W_constraint", d["constraint_work"]),
-               # energy the damping band took out of the model: added back to the total in a
+        out = [L.exchanged("W_constraint", sums["constraint_work"]),
+               # energy the damping bands took out of the model: added back to the total in a
                # purely mechanical run; in thermo-mechanics it is in E_thermal already
-               L.flux("E_damped", d["damping_removed"], conserved=not thermo)]
+               L.flux("E_damped", sums["damping_removed"], conserved=not thermo)]
         if thermo:
             # removed but not yet handed over (less than one heat interval) is still owed
-            out.append(L.flux("E_damping_pending", d["damping_removed"] - d["damping_heat"]))
-            out.append(L.exchanged("E_damping_heat", d["damping_heat"]))
-        return out
+            out.append(L.flux("E_damping_pending", sums["damping_removed"] - sums["damping_heat"]))
+            out.append(L.exchanged("E_damping_heat", sums["damping_heat"]))
+        return out + per
 
     def checkpoint_arrays(self) -> dict:
-        led = self.cp.ledger
-        st = [getattr(led, k) for k in self._LEDGER] + [self.d2h.checkpoint_state() if self.d2h else 0.0]
-        return _root_array(self.model.comm, "coupling/state", np.array(st))
+        out: dict = {}
+        for name, cp, d2h in self.interfaces:
+            st = [getattr(cp.ledger, k) for k in self._LEDGER] + [d2h.checkpoint_state() if d2h else 0.0]
+            out.update(_root_array(self.model.comm, f"coupling/{name}/state", np.array(st)))
+        return out
 
     def restore(self, ckpt) -> None:
-        self.cp.step_count = int(ckpt.step)
         if self.heat_every:
             self._phase = int(ckpt.step) % self.heat_every
-        st = _root_state(self.model.comm, ckpt, "coupling/state", len(self._LEDGER) + 1)
-        if st is not None:
-            for k, v in zip(self._LEDGER, st):
-                setattr(self.cp.ledger, k, float(v))
-            if self.d2h is not None:
-                self.d2h.restore_state(float(st[-1]))
+        for name, cp, d2h in self.interfaces:
+            cp.step_count = int(ckpt.step)
+            st = _root_state(self.model.comm, ckpt, f"coupling/{name}/state", len(self._LEDGER) + 1)
+            if st is not None:
+                for k, v in zip(self._LEDGER, st):
+                    setattr(cp.ledger, k, float(v))
+                if d2h is not None:
+                    d2h.restore_state(float(st[-1]))
 
     def summary(self) -> dict:
         return {}
