@@ -33,6 +33,7 @@ collective. Units: ``units="lj"`` or ``"metal"`` (:mod:`mscouple.units`).
 """
 from __future__ import annotations
 
+from time import perf_counter as _perf
 from typing import Sequence
 
 import numpy as np
@@ -136,6 +137,9 @@ class MDSystem:
         self._vatom = None
         self.step_count = 0
         self.reorder_count = 0
+        # wall seconds per phase on this rank (see mscouple.run.timers)
+        self.timing = {"force": 0.0, "neighbor": 0.0, "ghost": 0.0, "integrate": 0.0}
+        self._fused_last = False
         self.rebuild_count = 0
         self.langevin_heat_local = 0.0
         self._ago = 0
@@ -310,10 +314,13 @@ class MDSystem:
             need, self._weights_active = bool(flags[0]), bool(flags[1])
         elif self.decomp.size > 1 and (self.neigh_check or self._ago >= _NEVER):
             need = bool(_allreduce_max(self.comm, np.array([need], np.int64))[0])
+        t0 = _perf()
         if need:
             self._rebuild()
+            self.timing["neighbor"] += _perf() - t0
         else:
             self._forward_positions()
+            self.timing["ghost"] += _perf() - t0
         if self._weights_active:
             self.decomp.forward(self._wall[:self.nlocal + self.nghost])
 
@@ -339,6 +346,11 @@ class MDSystem:
         self._evaluate(energy, virial, per_atom)
 
     def _evaluate(self, eflag: bool, vflag: bool, per_atom: bool) -> None:
+        t0 = _perf()
+        self._evaluate_forces(eflag, vflag, per_atom)
+        self.timing["force"] += _perf() - t0
+
+    def _evaluate_forces(self, eflag: bool, vflag: bool, per_atom: bool) -> None:
         n, nall = self.nlocal, self.nlocal + self.nghost
         eatom = vatom = None
         if per_atom:
@@ -460,6 +472,16 @@ class MDSystem:
         nsteps = int(nsteps)
         if nsteps <= 0:
             return
+        t0, inner0 = _perf(), sum(self.timing.values())
+        try:
+            self._run(nsteps, per_atom)
+        finally:
+            # what the phases inside did not book: integration (and, in the fused compiled
+            # loop, the force kernels between rebuilds)
+            rest = _perf() - t0 - (sum(self.timing.values()) - inner0)
+            self.timing["force" if self._fused_last else "integrate"] += rest
+
+    def _run(self, nsteps: int, per_atom: bool) -> None:
         if not self._forces_valid:
             self.compute_forces(energy=False, virial=False)
         else:
@@ -470,7 +492,8 @@ class MDSystem:
             if w_active:
                 self.decomp.forward(self._wall[:self.nlocal + self.nghost])
             self._weights_active = w_active
-        if self.use_fused and self.decomp.size == 1 and getattr(self.potential, "fusable", False):
+        self._fused_last = bool(self.use_fused and self.decomp.size == 1 and getattr(self.potential, "fusable", False))
+        if self._fused_last:
             self._run_fused(nsteps, per_atom)
         else:
             for s in range(nsteps):

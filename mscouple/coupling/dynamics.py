@@ -31,6 +31,7 @@ work, the fine-scale damping's removal as damping_removed.
 """
 from __future__ import annotations
 
+from time import perf_counter as _perf
 from typing import Callable, Optional
 
 import numpy as np
@@ -145,6 +146,7 @@ class BridgingDomainCoupler:
         self.ledger = EnergyLedger()
         self.step_count = 0
         self.last_gap = 0.0
+        self.solve_seconds = 0.0  # wall time in the band solve (+ damping), this rank
 
     @property
     def band_atoms(self) -> np.ndarray | None:
@@ -205,6 +207,7 @@ class BridgingDomainCoupler:
         """Projection (+ damping) of band-atom ``va`` [m, k] and band-node ``vnb`` [n_band, k]
         velocities; returns the corrections (dva, dvnb)."""
         bdm = self.bdm
+        t0 = _perf()
         res = bdm.solve(va, vnb)
         new = va + res.dv_atoms
         vn_new = vnb + res.dv_nodes
@@ -223,6 +226,7 @@ class BridgingDomainCoupler:
                 vn_new = vn_new + res2.dv_nodes
                 new = new + res2.dv_atoms
             self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn_new))
+        self.solve_seconds += _perf() - t0
         return new - va, vn_new - vnb
 
     def project(self, h: float = 0.0) -> None:

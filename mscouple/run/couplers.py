@@ -9,6 +9,7 @@ Every coupling method the run layer drives implements :class:`Coupler`:
 ``checkpoint_arrays()``  its restart state, keyed by name (local arrays with their ids)
 ``restore(ckpt)``        the inverse; collective over its own role comm only
 ``summary()``            numbers for ``summary.json``; collective over both halves
+``timers``               its wall time per phase on this rank (:mod:`mscouple.run.timers`)
 
 The coupling *methods* live in :mod:`mscouple.coupling` (bridging domain, Schwarz,
 power-matched thermostat, damping-to-heat); this module only composes them with the models
@@ -16,6 +17,7 @@ and books their energies. A coupler reaches models through their public attribut
 """
 from __future__ import annotations
 
+from time import perf_counter as _perf
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from ..errors import ConfigError, SimulationError
 from . import ledger as L
 from .models import _reread
+from .timers import PhaseTimers
 
 __all__ = ["Coupler", "BridgingContinuum", "BridgingPatch", "SchwarzContinuum", "SchwarzPatch",
            "ThermalContinuum", "ThermalPatch"]
@@ -30,6 +33,7 @@ __all__ = ["Coupler", "BridgingContinuum", "BridgingPatch", "SchwarzContinuum", 
 
 class Coupler(Protocol):
     drives: bool  # True: its advance() steps the model(s) of this rank
+    timers: PhaseTimers  # wall time per phase on this rank (mscouple.run.timers)
 
     def advance(self, n: int) -> None: ...
     def ledger_terms(self) -> list[L.Term]: ...
@@ -80,21 +84,33 @@ class BridgingContinuum:
         self.interfaces, self.model, self.side, self.dt = interfaces, model, side, dt
         self.heat_every = int(heat_every)
         self._phase = 0
+        self._solve_booked = 0.0
+        self.timers = PhaseTimers()
         if model.heat is not None:
             model.heat.stepped_by_coupler = True
 
     def _steps(self, n: int) -> None:
-        h, side = 0.5 * self.dt, self.side
+        h, side, T = 0.5 * self.dt, self.side, self.timers
         for _ in range(n):
-            side.kick(h)
-            for _, cp, _ in self.interfaces:
-                cp.project()
-            side.drift(self.dt)
-            side.compute_forces()
-            side.kick(h)
-            for _, cp, _ in self.interfaces:
-                cp.project(self.dt)  # damping acts on full-step velocities
-                cp.step_count += 1
+            with T.phase("fe.integrate"):
+                side.kick(h)
+            with T.phase("handshake.exchange"):
+                for _, cp, _ in self.interfaces:
+                    cp.project()
+            with T.phase("fe.integrate"):
+                side.drift(self.dt)
+            with T.phase("fe.forces"):
+                side.compute_forces()
+            with T.phase("fe.integrate"):
+                side.kick(h)
+            with T.phase("handshake.exchange"):
+                for _, cp, _ in self.interfaces:
+                    cp.project(self.dt)  # damping acts on full-step velocities
+                    cp.step_count += 1
+        solve = sum(cp.solve_seconds for _, cp, _ in self.interfaces)
+        T.add("handshake.solve", solve - self._solve_booked)
+        T.add("handshake.exchange", -(solve - self._solve_booked))
+        self._solve_booked = solve
 
     def advance(self, n: int) -> None:
         if not self.heat_every:
@@ -107,9 +123,10 @@ class BridgingContinuum:
             self._phase += k
             if self._phase == self.heat_every:
                 self._phase = 0
-                for _, _, d2h in self.interfaces:
-                    d2h.hand_over(self.heat_every * self.dt)
-                self.model.heat.problem.step()
+                with self.timers.phase("fe.heat"):
+                    for _, _, d2h in self.interfaces:
+                        d2h.hand_over(self.heat_every * self.dt)
+                    self.model.heat.problem.step()
 
     def ledger_terms(self) -> list[L.Term]:
         sums = dict.fromkeys(self._LEDGER, 0.0)
@@ -163,9 +180,24 @@ class BridgingPatch:
 
     def __init__(self, coupler, model, dt: float):
         self.cp, self.model, self.dt = coupler, model, dt
+        self.timers = PhaseTimers()
 
     def advance(self, n: int) -> None:
-        self.cp.step(self.dt, n)
+        """The coupler's step, phase by phase (the same arithmetic as ``cp.step``)."""
+        md, cp, T, h = self.model.system, self.cp, self.timers, 0.5 * self.dt
+        for _ in range(n):
+            with T.phase("md.integrate"):
+                md.kick(h)
+            with T.phase("handshake.exchange"):
+                cp.project()
+            with T.phase("md.integrate"):
+                md.drift(self.dt)
+            md.compute_forces()  # booked by the MD system (md.force, md.neighbor, md.ghost)
+            with T.phase("md.integrate"):
+                md.kick(h)
+            with T.phase("handshake.exchange"):
+                cp.project(self.dt)
+            cp.step_count += 1
 
     def ledger_terms(self) -> list[L.Term]:
         self.cp.energies()  # collective over the intercomm; the continuum half reports
@@ -190,10 +222,13 @@ class _SchwarzHalf:
     def __init__(self, schwarz, model):
         self.sw, self.model = schwarz, model
         self.result = None
+        self.timers = PhaseTimers()
 
     def advance(self, n: int) -> None:
         if self.result is None:
-            self.result = self.sw.solve()
+            # the whole alternating iteration (solves/relaxations and their exchanges)
+            with self.timers.phase("md.relax" if self.model.kind == "patch" else "fe.solve"):
+                self.result = self.sw.solve()
             self._solved()
 
     def _solved(self) -> None:
@@ -259,6 +294,7 @@ class ReservoirHeatSide:
         self.flux_power = float(flux_power)  # Σ F (boundary heat flux, whole continuum)
         self.flux_heat = 0.0
         self.steps = 0
+        self.seconds = 0.0  # wall time of the heat steps (this rank)
         self.if_side = np.zeros(0, dtype=np.int64)
 
     @property
@@ -275,8 +311,10 @@ class ReservoirHeatSide:
     def step(self, dt: float, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
         fixed = np.asarray(fixed, dtype=np.int64)
         n = fixed.size
+        t0 = _perf()
         P = self.side.step(dt, np.concatenate([fixed, self.core]),
                            np.concatenate([np.asarray(values, float), self.core_values]))[:n]
+        self.seconds += _perf() - t0
         lab = self.labels[fixed]
         hit = lab >= 0
         # reservoirs: heat *into* the continuum (−P); interface nodes: energy to the atoms (+P)
@@ -309,6 +347,7 @@ class ThermalContinuum:
         self.tc, self.model, self.dt, self.every = coupler, model, dt, int(every)
         self.side = heat_side
         self._phase = 0
+        self.timers = PhaseTimers()
         model.heat.stepped_by_coupler = True
 
     def advance(self, n: int) -> None:
@@ -318,7 +357,11 @@ class ThermalContinuum:
             self._phase += k
             if self._phase == self.every:
                 self._phase = 0
-                self.tc.couple(self.every * self.dt)
+                heat0 = self.side.seconds
+                with self.timers.phase("handshake.exchange"):
+                    self.tc.couple(self.every * self.dt)
+                self.timers.add("fe.heat", self.side.seconds - heat0)
+                self.timers.add("handshake.exchange", -(self.side.seconds - heat0))
 
     def _terms(self) -> list[L.Term]:
         hs, comm = self.side, self.model.comm
@@ -405,6 +448,7 @@ class ThermalPatch:
         md = model.system
         self._ids = np.asarray(md.ids)[coupler.atoms].copy()
         self._seen = md.reorder_count
+        self.timers = PhaseTimers()
 
     def _refresh_atoms(self) -> None:
         md = self.model.system
@@ -432,7 +476,8 @@ class ThermalPatch:
             if self._phase == self.every:
                 self._phase = 0
                 self._refresh_atoms()
-                self.tc.couple(self.every * self.dt)
+                with self.timers.phase("handshake.exchange"):
+                    self.tc.couple(self.every * self.dt)
 
     def ledger_terms(self) -> list[L.Term]:
         self.tc.energies()  # collective over the intercomm; the continuum half reports

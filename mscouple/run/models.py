@@ -22,6 +22,7 @@ import numpy as np
 from ..config import Case
 from ..errors import ConfigError, SimulationError
 from . import ledger as L
+from .timers import PhaseTimers
 
 __all__ = ["PatchModel", "ContinuumModel", "ElasticDynamicsPart", "ElasticStaticsPart", "HeatPart",
            "continuum_parts"]
@@ -87,6 +88,10 @@ class PatchModel:
 
     def advance(self, nsteps: int) -> None:
         self.system.run(nsteps)
+
+    def phase_seconds(self) -> dict[str, float]:
+        """The MD system's own phases (force, neighbor, ghost, integrate) as ``md.*``."""
+        return {f"md.{k}": v for k, v in self.system.timing.items() if v > 0}
 
     def ledger_terms(self) -> list[L.Term]:
         s = self.system
@@ -379,10 +384,15 @@ class ContinuumModel:
                 self.heat = HeatPart(self, heat_dt or case.run.dt, w)
                 self.parts.append(self.heat)
         self.fields_writer = None
+        self.timers = PhaseTimers()
 
     def advance(self, nsteps: int) -> None:
         for p in self.parts:
-            p.advance(nsteps)
+            with self.timers.phase(f"fe.{p.name}"):
+                p.advance(nsteps)
+
+    def phase_seconds(self) -> dict[str, float]:
+        return dict(self.timers.seconds)
 
     def ledger_terms(self) -> list[L.Term]:
         return [t for p in self.parts for t in p.ledger_terms()]

@@ -47,6 +47,7 @@ from ..io.triggers import AnyOf, Periodic, as_trigger
 from ..layout import Layout
 from ..units import get_units
 from . import ledger as L
+from .timers import format_table
 
 __all__ = ["Simulation", "build_simulation", "EXIT_STOPPED"]
 
@@ -122,6 +123,33 @@ class Simulation:
         if not self._driven:
             self.model.advance(n)
 
+    def phase_seconds(self) -> dict[str, float]:
+        """Wall seconds per phase on this rank: the model's and the couplers' timers."""
+        out = dict(self.model.phase_seconds())
+        for c in self.couplers:
+            for k, v in c.timers.seconds.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
+
+    def _book_progress(self, progress) -> None:
+        """Hand the categories' time since the last call to the progress reporter."""
+        cats: dict[str, float] = {}
+        for k, v in self.phase_seconds().items():
+            c = k.split(".", 1)[0]
+            cats[c] = cats.get(c, 0.0) + v
+        for c, v in cats.items():
+            progress.add_time(c, v - self._booked.get(c, 0.0))
+        self._booked = cats
+
+    def _timing(self, wall: float) -> dict:
+        """Per-role phase seconds (the slowest rank of a role sets its pace), on every rank."""
+        role = self.layout.role if self.model.kind == "patch" else "continuum"
+        mx: dict[str, float] = {}
+        for d in self.model.comm.gather(self.phase_seconds(), root=0) or []:
+            mx = {k: max(mx.get(k, 0.0), d.get(k, 0.0)) for k in set(mx) | set(d)}
+        got = self.world.allgather((role, mx) if self.model.comm.Get_rank() == 0 else None)
+        return {r: d for r, d in (g for g in got if g is not None)}
+
     def _checkpoint(self, path: Path) -> Path:
         from ..io.checkpoint import write_checkpoint
 
@@ -180,6 +208,7 @@ class Simulation:
         if self.restart:
             self._restore()
         resume = self.step if self.restart else None
+        self._first_step, self._booked = self.step, {}
         series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata, flush_every=10,
                               resume_step=resume)
         self.model.open_output(self.metadata, resume_step=resume)
@@ -209,9 +238,8 @@ class Simulation:
                 while self.step < last:
                     n = min(e - self.step % e for e in events) if events else last
                     n = max(1, min(n, last - self.step))
-                    t0 = _time.perf_counter()
                     self._advance(n)
-                    progress.add_time("md" if self.model.kind == "patch" else "fe", _time.perf_counter() - t0)
+                    self._book_progress(progress)
                     self.step += n
                     self.time = self.step * case.run.dt
                     progress.update(self.step - 1, self.time)
@@ -237,6 +265,7 @@ class Simulation:
             series.close()
             self.model.close(commit=committed)
         wall = _time.perf_counter() - wall0
+        timing = self._timing(wall)  # collective
         extra: dict = {}
         for c in self.couplers:
             extra.update(c.summary())  # collective
@@ -251,6 +280,11 @@ class Simulation:
                 summary["energy_drift_max"] = max(drift_max, abs(self._drift(final)))
             for e in extras:
                 summary.update(e)
+            steps_done = max(self.step - self._first_step, 1)
+            summary["timing_ms_per_step"] = {r: {k: 1e3 * v / steps_done for k, v in sorted(d.items())}
+                                             for r, d in timing.items()}
+            for line in format_table(timing, steps_done, wall):
+                print(line)
             from ..io_atomic import atomic_write_text
 
             atomic_write_text(str(self.outdir / "summary.json"), json.dumps(summary, indent=1, default=float))
