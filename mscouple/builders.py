@@ -87,7 +87,10 @@ def build_patch(comm: Any, spec: PatchSpec, *, units: str, dt: float, dim: int, 
 
     x, box = patch_lattice(spec, dim, coupled_dims)
     pot = make_potential(spec.potential, f"patches.{spec.name}.potential")
-    system = MDSystem(comm, box, x, pot, masses=spec.mass, units=units, dt=dt, skin=spec.skin)
+    # a chain moves along its line and a triangular lattice in its plane
+    dimension = {"chain": 1, "triangular": 2}.get(spec.lattice.kind, 3)
+    system = MDSystem(comm, box, x, pot, masses=spec.mass, units=units, dt=dt, skin=spec.skin,
+                      dimension=dimension)
     if spec.temperature > 0:
         system.set_velocities(spec.temperature, seed=spec.seed)
     if spec.initial is not None and spec.initial.kind == "wave_packet":

@@ -69,13 +69,19 @@ class MDSystem:
     sort_every: sort owned atoms by cell every k-th rebuild (0: never).
     thermostat: None, :class:`Langevin`, :class:`NoseHooverChain` or :class:`VelocityRescale`.
     grid: processor grid (default: chosen by :func:`choose_grid`).
-    dof_removed: degrees of freedom subtracted from 3 N_mobile for the temperature (3).
+    dof_removed: degrees of freedom subtracted from dimension · N_mobile for the temperature
+        (default: ``dimension``, the total momentum).
+    dimension: 3, or 2 for a planar lattice (z = 0) and 1 for a chain (y = z = 0): velocities
+        are drawn in the line/plane only, the temperature counts those degrees of freedom, and
+        since pair and EAM forces of atoms in a plane lie in that plane the atoms stay in it
+        (LAMMPS ``dimension 2`` + ``fix enforce2d``; a Langevin thermostat is refused).
     """
 
     def __init__(self, comm, box: Box, positions, potential, *, types=None, masses=1.0,
                  velocities=None, ids=None, units: str = "lj", dt: float = 0.005,
                  skin: float = 0.3, neigh_every: int = 1, neigh_check: bool = True,
-                 sort_every: int = 10, thermostat=None, grid=None, dof_removed: int = 3):
+                 sort_every: int = 10, thermostat=None, grid=None, dof_removed: int | None = None,
+                 dimension: int = 3):
         self.comm = comm
         self.box = box
         self.potential = potential
@@ -91,7 +97,10 @@ class MDSystem:
         self.neigh_every = int(neigh_every)
         self.neigh_check = bool(neigh_check)
         self.sort_every = int(sort_every)
-        self.dof_removed = int(dof_removed)
+        if dimension not in (1, 2, 3):
+            raise ConfigError(f"dimension = {dimension}: expected 1, 2 or 3")
+        self.dimension = int(dimension)
+        self.dof_removed = self.dimension if dof_removed is None else int(dof_removed)
         self.cutneigh = potential.cutoff + self.skin
         self.decomp = Decomposition(comm, box, self.cutneigh, grid)
 
@@ -404,6 +413,10 @@ class MDSystem:
     def thermostat(self, th) -> None:
         if th is not None and not isinstance(th, (Langevin, NoseHooverChain, VelocityRescale)):
             raise ConfigError(f"unknown thermostat {th!r}")
+        if isinstance(th, Langevin) and self.dimension < 3:
+            raise ConfigError(f"a Langevin thermostat on a {self.dimension}D system would kick atoms out of "
+                              "their line/plane (its noise acts on x, y and z): use Nosé–Hoover or velocity "
+                              "rescaling, or a 3D lattice")
         self._thermostat = th
         if isinstance(th, Langevin):
             self._loc["langevin_gamma"][:] = 1.0 / th.damping
@@ -545,9 +558,9 @@ class MDSystem:
         return self.comm.allreduce(value) if self.decomp.size > 1 else value
 
     def dof(self) -> int:
-        """Degrees of freedom of the temperature: 3 N_mobile - dof_removed (collective)."""
+        """Degrees of freedom of the temperature: dimension · N_mobile − dof_removed (collective)."""
         nm = self._sum(int(np.count_nonzero(self._loc["fixed"] == 0)))
-        return max(3 * nm - self.dof_removed, 1)
+        return max(self.dimension * nm - self.dof_removed, 1)
 
     def kinetic_energy(self) -> float:
         """Sum of 1/2 m v^2 over mobile atoms, energy units (collective)."""
@@ -639,6 +652,7 @@ class MDSystem:
         kT_mvv = self.units.boltzmann * temperature / self.units.mvv2e
         v = g * np.sqrt(kT_mvv / L["mass"])[:, None]
         v[~mob] = 0.0
+        v[:, self.dimension:] = 0.0  # a chain moves along x, a planar lattice in its plane
         if zero_momentum:
             p = self._sum(np.sum(L["mass"][mob, None] * v[mob], axis=0))
             mt = self._sum(float(np.sum(L["mass"][mob])))
