@@ -91,7 +91,10 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
             # inner half, flat beyond; corner at the mesh cut-off 2c/h unless given
             hp_fn = lambda X: hs.highpass_damping * np.clip(band.distance(X) / (0.5 * hs.width), 0.0, 1.0)  # noqa: E731
             hp_cut = hs.highpass_cutoff or _mesh_cutoff(case)
-        return dict(components=dim, multipliers=hs.multipliers, damping=gamma_fn, temperature=0.0,
+        # the damping band is a bath at the patch's temperature (constrained Langevin: friction
+        # and noise from one matrix, canonical on the constraint)
+        return dict(components=dim, multipliers=hs.multipliers, damping=gamma_fn,
+                    temperature=case.patch(name).temperature,
                     boltzmann=units.boltzmann, mvv2e=units.mvv2e, seed=case.patch(name).seed,
                     local_comm=layout.comm, highpass_damping=hp_fn, highpass_cutoff=hp_cut)
 
