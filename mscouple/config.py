@@ -122,7 +122,10 @@ class PatchSpec:
     lattice: LatticeSpec = opt("table", section=LatticeSpec)
     potential: PotentialSpec = opt("table", section=PotentialSpec)
     mass: float = opt("float", 1.0, **_POS)
-    temperature: float = opt("float", 0.0, **_NONNEG)
+    temperature: float = opt("float", 0.0, **_NONNEG,
+                             help="pure MD: initial velocities at this temperature; coupled: the "
+                                  "temperature the patch is held at (velocities at 2T from the "
+                                  "lattice sites equipartition to T; the damping band is a bath at T)")
     seed: int = opt("int", 12345, check=nonnegative, expect="an integer >= 0")
     skin: float = opt("float", 0.3, **_POS)
     periodic: tuple = opt("ints", (), expect="0/1 per dimension")

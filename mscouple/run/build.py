@@ -118,7 +118,13 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
 
                 d2h = DampingToHeat(cp, HeatConductionSide(model.heat.problem))
             interfaces.append((p.name, cp, d2h))
-        return model, [BridgingContinuum(interfaces, model, side, case.run.dt, heat_every=heat_every)]
+        half = BridgingContinuum(interfaces, model, side, case.run.dt, heat_every=heat_every)
+        T = max(p.temperature for p in case.patches)
+        if T > 0:
+            # nodes start at their rest positions: kinetic energy at 2 T equipartitions to T
+            half.thermal_start(2.0 * T, boltzmann=units.boltzmann, mvv2e=units.mvv2e,
+                               seed=case.patches[0].seed, components=dim)
+        return model, [half]
     name = layout.role
     model = PatchModel(layout.comm, case, name, outdir, coupled=True, weight_fn=weight)
     md = model.system
@@ -128,8 +134,16 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
     idx = np.flatnonzero(model.weight > 0)
     ex = InterfaceExchange.setup(layout.intercomms[CONTINUUM], "patch", ids=md.ids[idx],
                                  reference=md.x0[idx], dim=dim)
+    spec = case.patch(name)
+    if spec.temperature > 0:
+        # atoms start on their lattice sites, with the band's dynamical masses (1 − w) m:
+        # kinetic energy at 2 T equipartitions to T
+        md.set_velocities(2.0 * spec.temperature, seed=spec.seed)
     cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, **options(name))
-    return model, [BridgingPatch(cp, model, case.run.dt)]
+    half = BridgingPatch(cp, model, case.run.dt)
+    if max(p.temperature for p in case.patches) > 0:
+        half.initial_projection()  # with the continuum's thermal start
+    return model, [half]
 
 
 def _schwarz(case: Case, layout: Layout, outdir: Path):

@@ -89,6 +89,28 @@ class BridgingContinuum:
         if model.heat is not None:
             model.heat.stepped_by_coupler = True
 
+    def thermal_start(self, temperature: float, *, boltzmann: float, mvv2e: float, seed: int,
+                      components: int) -> None:
+        """Finite temperature: nodal velocities drawn canonical at ``temperature`` (each
+        mobile node and coupled component: variance k_B T / M_I, keyed by global node id so
+        any layout draws the same), then put on the constraint of every band. The
+        M-orthogonal projection of a canonical draw is canonical on the constraint subspace,
+        so the coupled system starts in (velocity) equilibrium. Collective with the patches
+        (each calls :meth:`BridgingPatch.initial_projection`)."""
+        from .._kernels import integrate as _ki
+
+        dyn = self.side.dyn
+        if temperature > 0:
+            ids = np.ascontiguousarray(self.side.owned_global, dtype=np.int64)
+            g = _ki.gaussians(ids, -2, int(seed))[:, :components]
+            m = np.asarray(dyn.mass, float)
+            sd = np.sqrt(boltzmann * temperature / mvv2e / np.where(m > 0, m, np.inf))
+            dyn.velocity[:, :components] = g * sd[:, None]
+            dyn.apply_dirichlet()
+            dyn.v.stateIncrease()
+        for _, cp, _ in self.interfaces:
+            cp.project()
+
     def _steps(self, n: int) -> None:
         h, side, T = 0.5 * self.dt, self.side, self.timers
         for _ in range(n):
@@ -182,6 +204,10 @@ class BridgingPatch:
         self.cp, self.model, self.dt = coupler, model, dt
         self.timers = PhaseTimers()
 
+    def initial_projection(self) -> None:
+        """The patch's part of :meth:`BridgingContinuum.thermal_start` (collective)."""
+        self.cp.project()
+
     def advance(self, n: int) -> None:
         """The coupler's step, phase by phase (the same arithmetic as ``cp.step``)."""
         md, cp, T, h = self.model.system, self.cp, self.timers, 0.5 * self.dt
@@ -201,7 +227,21 @@ class BridgingPatch:
 
     def ledger_terms(self) -> list[L.Term]:
         self.cp.energies()  # collective over the intercomm; the continuum half reports
-        return []
+        md, name = self.model.system, self.model.name
+        # kinetic temperatures of the atoms-only core and of the band (dynamical masses
+        # (1 − w) m: ⟨m_eff v²⟩ = k_B T per component in equilibrium), patch-wide
+        w = self.model.weight_of_owned()
+        ke = md.per_atom_kinetic_energy()
+        core, band = w == 0, (w > 0) & (w < 1)
+        part = np.array([ke[core].sum(), core.sum(), ke[band].sum(), band.sum()], float)
+        tot = md.comm.allreduce(part) if md.comm.Get_size() > 1 else part
+        kb, d = md.units.boltzmann, md.dimension
+        out = []
+        if tot[1]:
+            out.append(L.info(f"T_core_{name}", 2 * tot[0] / (d * tot[1] * kb)))
+        if tot[3]:
+            out.append(L.info(f"T_band_{name}", 2 * tot[2] / (d * tot[3] * kb)))
+        return out
 
     def checkpoint_arrays(self) -> dict:
         return {}

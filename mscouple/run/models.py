@@ -69,6 +69,7 @@ class PatchModel:
         self.system = md = build_patch(comm, dataclasses.replace(spec, initial=None) if packet else spec,
                                        units=case.units, dt=case.run.dt, dim=dim, coupled_dims=dim if coupled else 0)
         self.weight = None
+        self._weight_fn = weight_fn
         if weight_fn is not None:
             w = np.asarray(weight_fn(np.asarray(md.x0)[:, :dim]), float)
             self.weight = w
@@ -81,6 +82,12 @@ class PatchModel:
             launch_chain_packet(md, spec, md.potential)
             md.compute_forces()
         self.atoms_writer = None
+
+    def weight_of_owned(self) -> np.ndarray:
+        """Continuum weight w of the owned atoms, in their current order (0 in the core)."""
+        if self._weight_fn is None:
+            return np.zeros(self.system.nlocal)
+        return np.asarray(self._weight_fn(np.asarray(self.system.x0)[:, :self.dim]), float)
 
     @property
     def n_atoms(self) -> int:
