@@ -121,11 +121,16 @@ class ThermalCoupler:
         rows = np.asarray(N.sum(axis=1)).ravel()
         if np.any(N.sum(axis=0) <= 0):
             raise ConfigError("an interface node has no thermostatted atom in its support")
-        if np.any(rows <= 0):
-            raise ConfigError("a thermostatted atom lies outside the support of every interface node: "
-                              "thermostat only atoms in the cells of the interface nodes")
+        if not np.any(rows > 0):
+            raise ConfigError("no thermostatted atom lies in the support of an interface node")
+        # An atom outside the support of every interface node (a band corner of a simplex mesh:
+        # the triangle or tetrahedron there has no node on the core's boundary) is not
+        # thermostatted: λ(X) = Σ_J N_J(X) λ_J = 0 there, its row stays empty. The others' rows
+        # sum to one, so the power handed over still equals the power requested exactly.
         self.N = N
-        Nn = sp.diags(1.0 / rows) @ N  # rows sum to one: exact energy hand-over
+        inv = np.where(rows > 0, 1.0 / np.where(rows > 0, rows, 1.0), 0.0)
+        Nn = sp.diags(inv) @ N  # rows sum to one (or zero): exact energy hand-over
+        self.n_unsupported = int(np.count_nonzero(rows <= 0))
         full = sp.csr_matrix((Nn.data, Nn.indices, Nn.indptr), shape=(N.shape[0], self.nodes.size))
         self.thermostat = PowerMatchedThermostat(full, m_atoms, mvv2e=self.mvv2e)
         self._wsum = np.asarray(N.sum(axis=0)).ravel()
