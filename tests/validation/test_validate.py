@@ -58,3 +58,6 @@ def test_level_6_rank_independence(comm):
     res = levels.run_level(6, True, comm)
     assert res.available and len(res.checks) >= 2
     assert all(c.passed for c in res.checks)
+    # complete: the restart checks are there too (bit for bit on the same layout)
+    assert not res.reason.startswith("partial"), res.reason
+    assert any("restart" in c.quantity for c in res.checks)
