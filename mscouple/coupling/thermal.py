@@ -80,6 +80,7 @@ class ThermalCoupler:
         self.dof = int(dof_per_atom)
         self.local_comm = local_comm
         self.atoms = None
+        self.routing = None  # patch side: a HomeRouting when atoms may migrate between ranks
         if self.is_patch:
             self.atoms = (np.arange(exchange.n_local) if thermo_atoms is None
                           else np.asarray(thermo_atoms, dtype=np.int64))
@@ -241,8 +242,12 @@ class ThermalCoupler:
         continuum on several ranks, over the continuum comm)."""
         up = None
         if self.is_patch:
-            v = np.asarray(self.patch.v)[self.atoms]
-            up = self.mvv2e * np.asarray(self.patch.mass)[self.atoms] * np.sum(v * v, axis=1)
+            if self.routing is None:
+                v = np.asarray(self.patch.v)[self.atoms]
+                up = self.mvv2e * np.asarray(self.patch.mass)[self.atoms] * np.sum(v * v, axis=1)
+            else:  # thermostatted atoms may live on other patch ranks than at set-up
+                v = np.asarray(self.patch.v)
+                up = self.routing.gather(self.mvv2e * np.asarray(self.patch.mass) * np.sum(v * v, axis=1))
         e = self.ex.to_continuum(up, 1)
         c = None
         if self.is_continuum:
@@ -258,7 +263,11 @@ class ThermalCoupler:
             c = c[:, None]
         c = self.ex.to_patch(c, 1)
         if self.is_patch:
-            self.patch.v[self.atoms] *= c
+            if self.routing is None:
+                self.patch.v[self.atoms] *= c
+            else:
+                rows, f = self.routing.scatter(c[:, 0])
+                self.patch.v[rows] *= f[:, None]
 
     def _power_check(self, v_eff: np.ndarray, p_if: np.ndarray, dt: float) -> None:
         """Solve the power-matched system B λ = −P and record Σ_α N_Iα f_α·v_α against P."""

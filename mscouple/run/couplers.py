@@ -483,29 +483,19 @@ class ThermalPatch:
     drives = True
 
     def __init__(self, coupler, model, dt: float, every: int):
+        from ..coupling.routing import HomeRouting
+
         self.tc, self.model, self.dt, self.every = coupler, model, dt, int(every)
         self._phase = 0
         md = model.system
-        self._ids = np.asarray(md.ids)[coupler.atoms].copy()
-        self._seen = md.reorder_count
+        # thermostatted atoms keep their exchange rows wherever they migrate
+        self.routing = coupler.routing = HomeRouting(md.comm, md, coupler.atoms)
+        self.routed_max = 0  # most thermostatted atoms away from their home rank at once
         self.timers = PhaseTimers()
 
     def _refresh_atoms(self) -> None:
-        md = self.model.system
-        if md.reorder_count == self._seen:
-            return
-        ids = np.asarray(md.ids)
-        ok = ids.size > 0 or self._ids.size == 0
-        idx = np.zeros(0, dtype=np.int64)
-        if ids.size:
-            order = np.argsort(ids)
-            idx = order[np.minimum(np.searchsorted(ids, self._ids, sorter=order), ids.size - 1)]
-            ok = np.array_equal(ids[idx], self._ids)
-        if not ok:
-            raise SimulationError(f"patch '{self.model.name}': a thermostatted atom migrated to another patch "
-                                  "rank; the thermal coupling needs them on their rank: run the patch on fewer ranks")
-        self.tc.atoms = idx
-        self._seen = md.reorder_count
+        self.routing.update()
+        self.routed_max = max(self.routed_max, self.routing.routed)
 
     def advance(self, n: int) -> None:
         while n > 0:
@@ -531,5 +521,5 @@ class ThermalPatch:
 
     def summary(self) -> dict:
         got = self.tc.ex.intercomm.allgather({}) if self.tc.ex.intercomm is not None else [{}]
-        return dict(got[0])
+        return {**got[0], f"routed_atoms_max_{self.model.name}": self.routed_max}
 
