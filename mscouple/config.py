@@ -15,9 +15,10 @@ import hashlib
 import os
 import tomllib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from .errors import ConfigError
+from .overrides import apply_overrides, describe, parse_override
 from .schema import Context, build, nonnegative, opt, positive
 
 _POS = dict(check=positive, expect="a positive number")
@@ -313,13 +314,24 @@ def _resolve(source: str, path: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(source)), path)
 
 
-def parse_case(text: str, filename: str = "<case>") -> Case:
-    """Validate TOML *text*; raise ``ConfigError`` with one clear line on the first problem."""
+def parse_case(text: str, filename: str = "<case>", overrides: Sequence[str] = ()) -> Case:
+    """Validate TOML *text*; raise ``ConfigError`` with one clear line on the first problem.
+
+    *overrides*: ``"key.path=value"`` items (``mscouple run --set``, :mod:`mscouple.overrides`)
+    applied to the parsed table before validation. With overrides, ``Case.text`` is the
+    effective case (a ``# with --set …`` comment line, then the table as TOML), so the output
+    metadata and the restart fingerprint see what was run.
+    """
     ctx = Context(filename)
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{filename}: not valid TOML: {exc}") from None
+    if overrides:
+        import tomli_w
+
+        apply_overrides(table, [parse_override(o) for o in overrides], filename)
+        text = describe(overrides) + tomli_w.dumps(table)
     lay = table.get("layout")
     if isinstance(lay, dict) and "patches" in lay:
         pr = lay["patches"]
@@ -334,11 +346,11 @@ def parse_case(text: str, filename: str = "<case>") -> Case:
     return case
 
 
-def load_case(path: str) -> Case:
-    """Read and validate the case file at *path*."""
+def load_case(path: str, overrides: Sequence[str] = ()) -> Case:
+    """Read and validate the case file at *path*, with ``--set`` *overrides* applied."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read case file ({exc.strerror})") from None
-    return parse_case(text, path)
+    return parse_case(text, path, overrides)

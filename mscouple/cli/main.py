@@ -97,7 +97,7 @@ def cmd_check(args, world) -> int:
     from ..layout import Layout, RankPlan
     from ..scales import estimates, human_bytes, memory_estimate
 
-    case = validated(world, lambda: load_case(args.case))
+    case = validated(world, lambda: load_case(args.case, args.set))
     plan = RankPlan.from_counts(case.layout.continuum, case.layout.patches)
     size = world.Get_size()
     split = size > 1 or plan.size == 1
@@ -138,7 +138,7 @@ def cmd_run(args, world) -> int:
     from ..config import load_case
     from ..layout import Layout
 
-    case = validated(world, lambda: load_case(args.case))
+    case = validated(world, lambda: load_case(args.case, args.set))
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
     if layout.is_continuum:  # patch ranks never import PETSc (tests/test_imports.py)
         init_petsc(args.petsc_args, layout.comm)
@@ -175,11 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_info)
     s = sub.add_parser("check", help="validate a case and print its rank layout and estimates")
     s.add_argument("case")
+    add_set_option(s)
     s.set_defaults(func=cmd_check)
     s = sub.add_parser("run", help="run a case (under mpirun/srun for several ranks)")
     s.add_argument("case")
     s.add_argument("--restart", metavar="CKPT.h5", help="continue from a checkpoint")
     s.add_argument("--output", metavar="DIR", help="override [output].directory")
+    add_set_option(s)
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("plot", help="draw a run's standard figures to PNG")
     s.add_argument("run", help="the run's HDF5 file")
@@ -190,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
         if mod is not None:
             mod.add_parser(sub)
     return p
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set key=value`` (repeatable): change the case before validation
+    (:mod:`mscouple.overrides`); a malformed item is refused with the case errors (exit 2)."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a case key, value as a TOML literal "
+                             "(e.g. --set run.steps=200 --set patches.core.temperature=0.1); repeatable")
 
 
 def _optional_command(name: str):
