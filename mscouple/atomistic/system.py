@@ -161,6 +161,12 @@ class MDSystem:
         self._nhc_state = np.zeros(1)
         #: run whole chunks of steps in compiled code when on one rank (False: step in Python)
         self.use_fused = True
+        #: force fixes: objects whose ``post_force(system)`` adds to the owned atoms' forces
+        #: ``system.f`` after the pair forces in every evaluation (LAMMPS' fix ``post_force``;
+        #: e.g. :class:`mscouple.atomistic.indenter.Indenter`). Their energies stay with
+        #: the fix (not in :meth:`potential_energy`). With fixes present the fused compiled
+        #: loop is not used: every step goes through :meth:`compute_forces`' path.
+        self.fixes: list = []
         self._rebuild()
         self.thermostat = thermostat
 
@@ -197,7 +203,7 @@ class MDSystem:
 
     @property
     def f(self) -> np.ndarray:
-        """[n,3] forces of the last evaluation (pair + external)."""
+        """[n,3] forces of the last evaluation (pair + external + fixes)."""
         return self._fall[:self.nlocal]
 
     @property
@@ -380,6 +386,8 @@ class MDSystem:
         else:
             self._per_atom_valid = False
         self._fall[:n] += self._loc["external_force"]
+        for fix in self.fixes:
+            fix.post_force(self)
         if eflag:
             self._epot_local = e
         if vflag:
@@ -505,7 +513,8 @@ class MDSystem:
             if w_active:
                 self.decomp.forward(self._wall[:self.nlocal + self.nghost])
             self._weights_active = w_active
-        self._fused_last = bool(self.use_fused and self.decomp.size == 1 and getattr(self.potential, "fusable", False))
+        self._fused_last = bool(self.use_fused and self.decomp.size == 1 and not self.fixes
+                                and getattr(self.potential, "fusable", False))
         if self._fused_last:
             self._run_fused(nsteps, per_atom)
         else:
