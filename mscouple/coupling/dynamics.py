@@ -113,6 +113,7 @@ class BridgingDomainCoupler:
         self._band = None
         self._band_ids = None
         self._reorder_seen = None
+        self.routing = None  # patch side on several ranks: band atoms keep their rows (HomeRouting)
         if self.is_patch:
             self._band = (np.arange(exchange.n_local) if band_atoms is None
                           else np.asarray(band_atoms, dtype=np.int64))
@@ -121,6 +122,11 @@ class BridgingDomainCoupler:
             if hasattr(patch, "reorder_count") and hasattr(patch, "ids"):
                 self._band_ids = np.asarray(patch.ids)[self._band].copy()
                 self._reorder_seen = patch.reorder_count
+                comm = getattr(patch, "comm", None)
+                if comm is not None and comm.Get_size() > 1:
+                    from .routing import HomeRouting
+
+                    self.routing = HomeRouting(comm, patch, self._band)
         m_up = self.patch.mass[self.band_atoms] if self.is_patch else None
         m_band = self.ex.to_continuum(m_up, 1)
         self.bdm: Optional[BridgingDomain] = None
@@ -151,7 +157,9 @@ class BridgingDomainCoupler:
     @property
     def band_atoms(self) -> np.ndarray | None:
         """Patch side: current local indices of the band atoms (re-found by id after the MD
-        engine re-orders its atoms)."""
+        engine re-orders its atoms). With a :attr:`routing` (an MD system on several ranks),
+        band atoms may live on other ranks than at set-up: use :meth:`_band_values` and
+        :meth:`_band_add` instead."""
         if self._band_ids is not None and self.patch.reorder_count != self._reorder_seen:
             ids = np.asarray(self.patch.ids)
             order = np.argsort(ids)
@@ -164,6 +172,21 @@ class BridgingDomainCoupler:
             self._band = idx
             self._reorder_seen = self.patch.reorder_count
         return self._band
+
+    def _band_values(self, k: int) -> np.ndarray:
+        """Patch side: band-atom velocities [m, k] in exchange order."""
+        if self.routing is None:
+            return self.patch.v[self.band_atoms, :k]
+        self.routing.update()
+        return self.routing.gather(np.asarray(self.patch.v)[:, :k])
+
+    def _band_add(self, corr: np.ndarray, k: int) -> None:
+        """Patch side: add the exchange-ordered corrections [m, k] to the band atoms."""
+        if self.routing is None:
+            self.patch.v[self.band_atoms, :k] += corr
+            return
+        rows, c = self.routing.scatter(corr)
+        self.patch.v[rows, :k] += c
 
     # ------------------------------------------------------------------ multi-rank continuum
     def _gather_setup(self, N, m_atoms, ids, X):
@@ -233,7 +256,7 @@ class BridgingDomainCoupler:
         """Put band velocities on the constraint (and, if ``h > 0``, damp fine-scale motion
         over a time ``h``)."""
         k = self.k
-        up = self.patch.v[self.band_atoms, :k] if self.is_patch else None
+        up = self._band_values(k) if self.is_patch else None
         va = self.ex.to_continuum(up, k)
         dva = None
         if self.is_continuum:
@@ -258,7 +281,7 @@ class BridgingDomainCoupler:
                 vn[self._own_rows, :k] += dvn_own
         corr = self.ex.to_patch(dva, k)
         if self.is_patch:
-            self.patch.v[self.band_atoms, :k] += corr
+            self._band_add(corr, k)
 
     def _band_ke(self, va: np.ndarray, vn: np.ndarray) -> float:
         b = self.bdm

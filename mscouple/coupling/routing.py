@@ -53,6 +53,7 @@ class HomeRouting:
             order = np.argsort(all_ids)
             self._ids_sorted, self._rank, self._pos = all_ids[order], rank[order], pos[order]
         self.routed = 0  # interface atoms away from home at the last update (patch-wide)
+        self.routed_max = 0  # the most at any update so far
 
     # ------------------------------------------------------------------ bookkeeping
     def update(self) -> None:
@@ -91,6 +92,7 @@ class HomeRouting:
         self._here_pos = self._pos[k[mine]]  # their row at home
         n = int(self.comm.allreduce(int(np.count_nonzero(self._here_home != self.comm.Get_rank()))))
         self.routed = n
+        self.routed_max = max(self.routed_max, n)
         total = int(self.comm.allreduce(int(self._here_rows.size)))
         expected = int(self.comm.allreduce(self.n_home))
         if total != expected:

@@ -250,7 +250,9 @@ class BridgingPatch:
         self.cp.step_count = int(ckpt.step)  # the damping noise streams are keyed by step
 
     def summary(self) -> dict:
-        return {}
+        # the most band atoms away from their home patch rank at once (0 on one rank)
+        r = self.cp.routing
+        return {f"routed_atoms_max_{self.model.name}": r.routed_max if r is not None else 0}
 
 
 # ---------------------------------------------------------------------------------------
@@ -490,12 +492,10 @@ class ThermalPatch:
         md = model.system
         # thermostatted atoms keep their exchange rows wherever they migrate
         self.routing = coupler.routing = HomeRouting(md.comm, md, coupler.atoms)
-        self.routed_max = 0  # most thermostatted atoms away from their home rank at once
         self.timers = PhaseTimers()
 
     def _refresh_atoms(self) -> None:
         self.routing.update()
-        self.routed_max = max(self.routed_max, self.routing.routed)
 
     def advance(self, n: int) -> None:
         while n > 0:
@@ -521,5 +521,6 @@ class ThermalPatch:
 
     def summary(self) -> dict:
         got = self.tc.ex.intercomm.allgather({}) if self.tc.ex.intercomm is not None else [{}]
-        return {**got[0], f"routed_atoms_max_{self.model.name}": self.routed_max}
+        # the most thermostatted atoms away from their home rank at once
+        return {**got[0], f"routed_atoms_max_{self.model.name}": self.routing.routed_max}
 
