@@ -22,14 +22,36 @@ See ``docs/continuum.md``.
 """
 from __future__ import annotations
 
-from .elasticity import ElasticStatics, ExplicitElastodynamics  # noqa: F401
-from .heat import HeatConduction  # noqa: F401
-from .loads import DirichletBC, body_load, boundary_load  # noqa: F401
-from .materials import ElasticMaterial, ThermalMaterial  # noqa: F401
-from .mesh import Mesh  # noqa: F401
-from .meshgen import MeshData, box, graded_box, grading_map, read_gmsh  # noqa: F401
-from .space import FunctionSpace  # noqa: F401
+import importlib
+
+# Lazy re-exports (PEP 562): importing a pure-NumPy submodule (meshgen, reference,
+# materials: used by the pre-flight check on every rank) must not import petsc4py, which
+# would initialise PETSc on COMM_WORLD before the run gives it the continuum comm.
+_EXPORTS = {
+    "ElasticStatics": "elasticity", "ExplicitElastodynamics": "elasticity",
+    "HeatConduction": "heat",
+    "DirichletBC": "loads", "body_load": "loads", "boundary_load": "loads",
+    "ElasticMaterial": "materials", "ThermalMaterial": "materials",
+    "Mesh": "mesh",
+    "MeshData": "meshgen", "box": "meshgen", "graded_box": "meshgen", "grading_map": "meshgen",
+    "read_gmsh": "meshgen",
+    "FunctionSpace": "space",
+}
 
 __all__ = ["Mesh", "MeshData", "FunctionSpace", "ElasticMaterial", "ThermalMaterial", "ElasticStatics",
            "ExplicitElastodynamics", "HeatConduction", "DirichletBC", "body_load", "boundary_load",
            "box", "graded_box", "grading_map", "read_gmsh"]
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
