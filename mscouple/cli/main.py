@@ -93,12 +93,14 @@ def cmd_info(args, world) -> int:
 
 
 def cmd_check(args, world) -> int:
+    from ..check import check
     from ..config import load_case
     from ..layout import Layout, RankPlan
     from ..scales import estimates, human_bytes, memory_estimate
 
     case = validated(world, lambda: load_case(args.case, args.set))
     plan = RankPlan.from_counts(case.layout.continuum, case.layout.patches)
+    report = validated(world, lambda: check(case, plan))  # every refusal of `run`, exit 2
     size = world.Get_size()
     split = size > 1 or plan.size == 1
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches)) if split else None
@@ -130,15 +132,19 @@ def cmd_check(args, world) -> int:
     mem = memory_estimate(case)
     say(world, "memory   : " + ", ".join(f"{k} {human_bytes(v)}" for k, v in mem.items())
         + f" (total {human_bytes(sum(mem.values()))})")
+    say(world, "checks   :", *report.lines())
     say(world, "ok: case is valid (nothing computed)")
     return 0
 
 
 def cmd_run(args, world) -> int:
+    from ..check import check
     from ..config import load_case
-    from ..layout import Layout
+    from ..layout import Layout, RankPlan
 
     case = validated(world, lambda: load_case(args.case, args.set))
+    # the same pre-flight check as `mscouple check`, before the split and any compute
+    validated(world, lambda: check(case, RankPlan.from_counts(case.layout.continuum, case.layout.patches)))
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
     if layout.is_continuum:  # patch ranks never import PETSc (tests/test_imports.py)
         init_petsc(args.petsc_args, layout.comm)
