@@ -132,6 +132,9 @@ class PatchSpec:
     periodic: tuple = opt("ints", (), expect="0/1 per dimension")
     initial: Optional[InitialSpec] = opt("table", None, section=InitialSpec,
                                          help="a longitudinal wave packet in the atoms (chains)")
+    fixed: Optional[Box] = opt("table", None, section=Box,
+                               help="pure MD: atoms whose lattice sites lie in this box are held fixed "
+                                    "(e.g. the bottom layers of an indented block)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +152,27 @@ class HandshakeSpec:
                                        "(0: off; temperature 0 only)")
     highpass_cutoff: float = opt("float", 0.0, **_NONNEG,
                                  help="its corner frequency (rad/time); 0: the mesh cut-off 2c/h")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndenterSpec:
+    """A rigid indenter on one patch (:mod:`mscouple.atomistic.indenter`): force law
+    F = K (R − r)² (LAMMPS ``fix indent``); apex at ``position + depth · direction``."""
+
+    kind: str = opt("str", "sphere", choices=("sphere", "cylinder", "punch"))
+    radius: float = opt("float", **_POS, help="R (length)")
+    stiffness: float = opt("float", **_POS, help="K (energy/length^3)")
+    position: tuple = opt("floats", help="apex at depth 0 (3 values; put it on the surface)")
+    direction: tuple = opt("floats", (0.0, 0.0, -1.0), help="motion into the material (3 values)")
+    axis: tuple = opt("floats", (1.0, 0.0, 0.0), help="cylinder axis, normal to direction (3 values)")
+    control: str = opt("str", "displacement", choices=("displacement", "load"))
+    depth_increment: float = opt("float", 0.0, **_NONNEG,
+                                 help="statics: depth per increment (one increment per run step)")
+    load_increment: float = opt("float", 0.0, **_NONNEG, help="statics, control = 'load': load per increment")
+    increments: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: run.steps)")
+    speed: float = opt("float", 0.0, **_NONNEG, help="dynamics: constant speed along direction")
+    patch: str = opt("str", "", help="the patch it acts on (default: the first)")
+    output: str = opt("str", "indentation", help="basename of the P(d) table (.csv) and plot (.png)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +206,7 @@ class Case:
     continuum: Optional[ContinuumSpec] = opt("table", None, section=ContinuumSpec)
     patches: tuple = opt("tables", (), section=PatchSpec)
     handshake: Optional[HandshakeSpec] = opt("table", None, section=HandshakeSpec)
+    indenter: Optional[IndenterSpec] = opt("table", None, section=IndenterSpec)
     output: OutputSpec = opt("table", OutputSpec(), section=OutputSpec)
     # not from the file:
     source: str = dataclasses.field(default="", compare=False, repr=False)
@@ -272,6 +297,9 @@ def _check_case(case: Case, ctx: Context) -> None:
                 if p.region.lo[k] < m.lo[k] - 1e-12 or p.region.hi[k] > m.hi[k] + 1e-12:
                     raise ctx.error(f"{key}.region", {"lo": list(p.region.lo), "hi": list(p.region.hi)},
                                     f"a region inside the continuum domain {list(m.lo)}..{list(m.hi)}")
+        if p.fixed is not None and (case.handshake is not None or len(p.fixed.lo) != 3 or len(p.fixed.hi) != 3):
+            raise ctx.error(f"{key}.fixed", "a table", "lo and hi with 3 values each, in a pure-MD case (coupled "
+                            "patches are held by the continuum)")
         if p.periodic and len(p.periodic) != 3:
             raise ctx.error(f"{key}.periodic", list(p.periodic), "3 flags (x, y, z)")
         pot = p.potential
@@ -303,6 +331,35 @@ def _check_case(case: Case, ctx: Context) -> None:
                 if case.handshake.width < h - 1e-12:
                     raise ctx.error("handshake.width", case.handshake.width,
                                     f"a band at least one element wide (element size {h:g})")
+    if case.indenter is not None:
+        _check_indenter(case, ctx)
+
+
+def _check_indenter(case: Case, ctx: Context) -> None:
+    ind = case.indenter
+    if not case.patches:
+        raise ctx.error("indenter", "a table", "a case with an atomistic patch for the indenter to act on")
+    names = [p.name for p in case.patches]
+    if ind.patch and ind.patch not in names:
+        raise ctx.error("indenter.patch", ind.patch, f"the name of a patch ({', '.join(names)})")
+    for key in ("position", "direction", "axis"):
+        if len(getattr(ind, key)) != 3:
+            raise ctx.error(f"indenter.{key}", list(getattr(ind, key)), "3 values (x, y, z)")
+    statics = case.run.mode == "statics"
+    if statics:
+        if ind.control == "displacement" and not ind.depth_increment > 0:
+            raise ctx.error("indenter.depth_increment", ind.depth_increment, "a depth per increment > 0 in statics")
+        if ind.control == "load" and not ind.load_increment > 0:
+            raise ctx.error("indenter.load_increment", ind.load_increment, "a load per increment > 0 (control = 'load')")
+        if ind.increments and ind.increments != case.run.steps:
+            raise ctx.error("indenter.increments", ind.increments,
+                            f"run.steps = {case.run.steps} (statics: one increment per run step) or 0")
+    elif ind.control == "load":
+        raise ctx.error("indenter.control", "load", "'displacement' in dynamics (load control is for statics)")
+    if case.handshake is None and case.run.mode == "statics" and case.continuum is not None:
+        raise ctx.error("indenter", "a table", "a [handshake] (Schwarz statics) when the case has a continuum")
+    if ind.control == "load" and case.handshake is not None:
+        raise ctx.error("indenter.control", "load", "'displacement' in coupled runs (load control is pure-MD statics)")
 
 
 _SIDES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")

@@ -40,7 +40,34 @@ def coupling_kind(case: Case) -> tuple[str, str, str]:
 def _uncoupled(case: Case, layout: Layout, outdir: Path):
     if layout.is_continuum:
         return ContinuumModel(layout.comm, case, outdir), []
-    return PatchModel(layout.comm, case, layout.role, outdir, coupled=False), []
+    model = PatchModel(layout.comm, case, layout.role, outdir, coupled=False)
+    spec = case.patch(layout.role)
+    if spec.fixed is not None:  # held atoms (e.g. the bottom of an indented block)
+        lo, hi = np.asarray(spec.fixed.lo, float), np.asarray(spec.fixed.hi, float)
+        X0 = np.asarray(model.system.x0)
+        model.system.fixed[:] = np.where(np.all((X0 >= lo) & (X0 <= hi), axis=1), 1, model.system.fixed)
+    return model, _indenter(case, model, outdir, drives=True)
+
+
+def _indenter(case: Case, model, outdir: Path, *, drives: bool) -> list:
+    """The ``[indenter]``'s driver on the patch it acts on (none elsewhere)."""
+    ind = case.indenter
+    if ind is None or model.kind != "patch" or model.name != (ind.patch or case.patches[0].name):
+        return []
+    from .indentation import IndenterDriver, hertz_modulus
+
+    if model.comm.Get_rank() == 0:
+        outdir.mkdir(parents=True, exist_ok=True)
+    return [IndenterDriver(model, ind, mode=case.run.mode, dt=case.run.dt, fmax=case.run.tolerance, drives=drives,
+                           outdir=outdir, modulus=hertz_modulus(case))]
+
+
+def _md_statics(case: Case, layout: Layout, outdir: Path):
+    """Pure-MD statics: a loading path of the ``[indenter]``, one FIRE relaxation per increment."""
+    if case.indenter is None:
+        raise ConfigError(f"{case.source}: run.mode = 'statics' without a continuum: give an [indenter] "
+                          "(one relaxed increment per run step) or use run.mode = 'dynamics'")
+    return _uncoupled(case, layout, outdir)
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,9 +168,12 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
         md.set_velocities(2.0 * spec.temperature, seed=spec.seed)
     cp = BridgingDomainCoupler(ex, patch=md, band_atoms=idx, **options(name))
     half = BridgingPatch(cp, model, case.run.dt)
+    drivers = _indenter(case, model, outdir, drives=False)
+    if drivers:
+        half.indenter = drivers[0]
     if max(p.temperature for p in case.patches) > 0:
         half.initial_projection()  # with the continuum's thermal start
-    return model, [half]
+    return model, [half] + drivers
 
 
 def _schwarz(case: Case, layout: Layout, outdir: Path):
@@ -153,16 +183,33 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
 
     p = case.patches[0]
     dim = case.continuum.dim
-    regions = SchwarzRegions(np.array(p.region.lo[:dim]), np.array(p.region.hi[:dim]),
-                             pad=p.potential.cutoff + p.skin, overlap=case.handshake.width)
+    lo, hi = np.array(p.region.lo[:dim], float), np.array(p.region.hi[:dim], float)
+    pad, overlap = p.potential.cutoff + p.skin, case.handshake.width
+    indented = case.indenter is not None
+    if indented and case.continuum.mesh.kind != "gmsh":
+        # a patch face on the continuum's outer boundary is the indented free surface: the
+        # Schwarz box reaches pad + overlap beyond it, so the atoms there are free (no pad)
+        # and the continuum's core reaches the surface
+        m = case.continuum.mesh
+        tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))))
+        lo = np.where(np.abs(lo - np.array(m.lo[:dim])) < tol, lo - pad - overlap, lo)
+        hi = np.where(np.abs(hi - np.array(m.hi[:dim])) < tol, hi + pad + overlap, hi)
+    regions = SchwarzRegions(lo, hi, pad=pad, overlap=overlap)
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
     if layout.is_continuum:
         model = ContinuumModel(layout.comm, case, outdir)
         sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=layout.intercomms[p.name], **opts)
-        return model, [SchwarzContinuum(sw, model)]
+        half = SchwarzContinuum(sw, model)
+        half.per_step = indented  # a loading path: one Schwarz solve per increment
+        return model, [half]
     model = PatchModel(layout.comm, case, p.name, outdir, coupled=True)
     sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
-    return model, [SchwarzPatch(sw, model)]
+    half = SchwarzPatch(sw, model)
+    drivers = _indenter(case, model, outdir, drives=False)
+    if indented:
+        half.per_step = True
+        half.loading = drivers[0]
+    return model, [half] + drivers
 
 
 def _thermostat(case: Case, layout: Layout, outdir: Path):
@@ -306,6 +353,7 @@ Builder = Callable[[Case, Layout, Path], tuple]
 #: whose key is not here, naming the keys that select it.
 BUILDERS: dict[tuple[str, str, str], Builder] = {
     ("dynamics", "md", "none"): _uncoupled,
+    ("statics", "md", "none"): _md_statics,
     ("dynamics", "elastodynamics", "none"): _uncoupled,
     ("dynamics", "heat", "none"): _uncoupled,
     ("dynamics", "thermomechanics", "none"): _uncoupled,

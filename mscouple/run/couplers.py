@@ -203,6 +203,8 @@ class BridgingPatch:
     def __init__(self, coupler, model, dt: float):
         self.cp, self.model, self.dt = coupler, model, dt
         self.timers = PhaseTimers()
+        #: a moving indenter (``move(dt)`` before each force evaluation, ``book_step()`` after)
+        self.indenter = None
 
     def initial_projection(self) -> None:
         """The patch's part of :meth:`BridgingContinuum.thermal_start` (collective)."""
@@ -218,7 +220,11 @@ class BridgingPatch:
                 cp.project()
             with T.phase("md.integrate"):
                 md.drift(self.dt)
+            if self.indenter is not None:
+                self.indenter.move(self.dt)
             md.compute_forces()  # booked by the MD system (md.force, md.neighbor, md.ghost)
+            if self.indenter is not None:
+                self.indenter.book_step()
             with T.phase("md.integrate"):
                 md.kick(h)
             with T.phase("handshake.exchange"):
@@ -259,14 +265,30 @@ class BridgingPatch:
 # alternating Schwarz statics
 
 class _SchwarzHalf:
+    """``per_step``: one Schwarz solve per run step (a loading path, e.g. indenter
+    increments; both halves set it); ``loading`` (patch half): an object whose
+    ``begin_increment()`` / ``end_increment()`` bracket each solve (the indenter driver)."""
+
     drives = True
 
     def __init__(self, schwarz, model):
         self.sw, self.model = schwarz, model
         self.result = None
         self.timers = PhaseTimers()
+        self.per_step = False
+        self.loading = None
 
     def advance(self, n: int) -> None:
+        if self.per_step:
+            for _ in range(n):
+                if self.loading is not None:
+                    self.loading.begin_increment()
+                with self.timers.phase("md.relax" if self.model.kind == "patch" else "fe.solve"):
+                    self.result = self.sw.solve()
+                self._solved()
+                if self.loading is not None:
+                    self.loading.end_increment()
+            return
         if self.result is None:
             # the whole alternating iteration (solves/relaxations and their exchanges)
             with self.timers.phase("md.relax" if self.model.kind == "patch" else "fe.solve"):
