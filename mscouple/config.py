@@ -182,9 +182,14 @@ class RunSpec:
     mode: str = opt("str", "dynamics", choices=("dynamics", "statics"))
     tolerance: float = opt("float", 1e-8, **_POS)
     max_iterations: int = opt("int", 100, check=positive, expect="an integer > 0")
-    max_energy_change: float = opt("float", 0.0, **_NONNEG,
-                                   help="stop if E_total changes by more than this fraction of its "
-                                        "scale between outputs (0: no check)")
+    max_energy_change: float = opt("float", 0.05, **_NONNEG,
+                                   help="stop if E_total changes between two outputs by more than this "
+                                        "fraction of the energy exchanged so far (the run's energy scale: "
+                                        "initial energy above rest, heat handed over, thermostat work); "
+                                        "a blow-up detector, on by default (0: no check)")
+    watchdog_s: float = opt("float", 0.0, **_NONNEG,
+                            help="end the job (MPI_Abort) when a rank's heartbeat is older than this many "
+                                 "wall seconds, naming the rank and its last step (0: off)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +200,10 @@ class OutputSpec:
     atoms_every: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: never)")
     checkpoint_every: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: never)")
     atoms_format: str = opt("str", "extxyz", choices=("extxyz", "lammps-dump", "h5md"))
+    keep_checkpoints: int = opt("int", 3, check=nonnegative,
+                                expect="an integer >= 0 (newest checkpoints kept; 0: keep all)")
+    pin_checkpoints: tuple = opt("ints", (), check=lambda s: all(k >= 0 for k in s),
+                                 expect="steps >= 0 whose checkpoints are never pruned")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -406,8 +415,32 @@ def parse_case(text: str, filename: str = "<case>", overrides: Sequence[str] = (
 def load_case(path: str, overrides: Sequence[str] = ()) -> Case:
     """Read and validate the case file at *path*, with ``--set`` *overrides* applied."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read case file ({exc.strerror})") from None
-    return parse_case(text, path, overrides)
+    return parse_case(decode_case_bytes(raw, path), path, overrides)
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def decode_case_bytes(raw: bytes, path: str) -> str:
+    """The text of a case file, or a ``ConfigError`` naming what the file is instead of
+    the expected UTF-8 TOML text (HDF5, UTF-16, other binary data, Latin-1 or other
+    8-bit text)."""
+    expected = "expected a UTF-8 TOML text file (the case)"
+    if raw.startswith(_HDF5_MAGIC) or raw[512:520] == _HDF5_MAGIC:
+        raise ConfigError(f"{path}: is an HDF5 file (a run output or checkpoint?), {expected}")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 3 and max(raw[0::2].count(0), raw[1::2].count(0)) > len(raw) // 4):
+        raise ConfigError(f"{path}: is UTF-16 text, {expected}: save it as UTF-8")
+    if b"\x00" in raw:
+        raise ConfigError(f"{path}: is binary data (NUL bytes), {expected}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark is harmless
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 (Latin-1 or another "
+                          f"8-bit encoding?), {expected}: save it as UTF-8") from None

@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..errors import ConfigError, MscoupleError, format_exception
+from .agree import agree_across_ranks
+from .args import OneLineParser, parse_command_line
 
 EXIT_CONFIG = 2
 
@@ -75,6 +77,9 @@ def run_guarded(world: Any, fn: Callable[[], int | None], debug: bool = False) -
 
 
 def _abort(world: Any, message: str, code: int) -> None:
+    from ..io.rundir import release_all
+
+    release_all()  # MPI_Abort skips every finally: the run lock goes first
     sys.stdout.flush()
     sys.stderr.write(message.rstrip() + "\n")
     sys.stderr.flush()
@@ -148,16 +153,37 @@ def cmd_run(args, world) -> int:
     layout = validated(world, lambda: Layout.build(world, case.layout.continuum, case.layout.patches))
     if layout.is_continuum:  # patch ranks never import PETSc (tests/test_imports.py)
         init_petsc(args.petsc_args, layout.comm)
+    from ..io.rundir import prepare_run_dir
     from ..run.simulation import build_simulation
 
+    # the run folder: created, checked (non-empty needs --restart/--overwrite) and locked
+    # before anything is computed (mscouple.io.rundir); the lock goes on any exit
+    rundir = validated(world, lambda: prepare_run_dir(world, _run_dir_path(args, case), restart=bool(args.restart),
+                                                      overwrite=args.overwrite))
+
     def go():
-        sim = build_simulation(case, layout, restart=args.restart, output=args.output)
+        sim = build_simulation(case, layout, restart=args.restart, output=str(rundir.path))
         return sim.run()
 
-    return run_guarded(world, go, debug=args.debug)
+    try:
+        return run_guarded(world, go, debug=args.debug)
+    finally:
+        rundir.release()
+
+
+def _run_dir_path(args, case) -> str:
+    """The run folder as ``build_simulation`` resolves it (``--output`` or ``[output].directory``,
+    relative to the working directory)."""
+    import os
+
+    return os.path.abspath(args.output or case.output.directory)
 
 
 def cmd_plot(args, world) -> int:
+    from .inputs import check_series_file
+
+    validated(world, lambda: check_series_file(args.run))
+
     def go():
         from ..io.plots import plot_series
 
@@ -170,7 +196,7 @@ def cmd_plot(args, world) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="mscouple",
         description="Concurrent atomistic-to-continuum simulation (PETSc FE + Cython MD on MPI).",
     )
@@ -187,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("case")
     s.add_argument("--restart", metavar="CKPT.h5", help="continue from a checkpoint")
     s.add_argument("--output", metavar="DIR", help="override [output].directory")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace the run in a non-empty output folder (its files and checkpoints are deleted)")
     add_set_option(s)
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("plot", help="draw a run's standard figures to PNG")
@@ -229,12 +257,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # PETSc options pass through to the options database (-fe_ksp_type cg -log_view ...);
     # mscouple's own options are parsed, anything unknown that looks like an option goes to PETSc.
-    args, extra = parser.parse_known_args(argv)
-    bad = [e for e in extra if not e.startswith("-")]
-    if bad:
-        parser.error(f"unrecognized arguments: {' '.join(bad)}")
+    # (strict: only known PETSc prefixes, or anything after a lone "--"; see cli/args.py)
+    try:
+        args, extra = parse_command_line(parser, argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     args.petsc_args = [sys.argv[0]] + extra
     world = _world()
+    try:  # MPMD blocks must agree on the command, case and options (never hang)
+        agree_across_ranks(world, args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     if args.func is not cmd_run:
         # PetscInitialize is collective over its communicator: commands other than `run`
         # initialise it here on every rank; `run` does it after the split, on the
