@@ -120,9 +120,24 @@ class PowerMatchedThermostat:
                 "start the patch at a finite temperature") from None
         c2 = 1.0 + self.N @ mu
         if np.any(c2 <= 0):
-            raise SimulationError("power-matched thermostat asked to remove more kinetic energy than the "
-                                  "atoms have: shorten the coupling interval")
+            raise self._overdraw_error(v, energy, c2 <= 0)
         return np.sqrt(c2)
+
+    def _overdraw_error(self, v: np.ndarray, energy: np.ndarray, bad_atoms: np.ndarray) -> SimulationError:
+        """The error for an interval that asks the band's atoms for more kinetic energy than
+        they hold: names the band nodes, requested vs available energy, and the fix."""
+        ke = 0.5 * self.mvv2e * self.mass * np.sum(np.asarray(v).reshape(self.mass.size, -1) ** 2, axis=1)
+        available = self.N.T @ ke  # kinetic energy the atoms of each node carry (shape-weighted)
+        touched = np.unique(self.N[np.flatnonzero(bad_atoms)].indices)
+        over = [j for j in touched if -energy[j] >= available[j]] or list(touched)
+        worst = max(over, key=lambda j: -energy[j] / max(available[j], 1e-300))
+        return SimulationError(
+            f"power-matched thermostat (band atoms): one coupling interval asks the atoms of "
+            f"{len(over)} band node(s) (worst: node {int(self.nodes[worst])}) to give up "
+            f"{-energy[worst]:.4g} of kinetic energy but they hold only {available[worst]:.4g} "
+            f"({int(bad_atoms.sum())} atom(s) would need a negative squared velocity): the heat flow "
+            f"per interval is too large for the band; use a smaller run.dt or handshake.thermal_every, "
+            f"or a wider handshake band (more atoms per node)")
 
     def apply_exact(self, v: np.ndarray, power: np.ndarray, h: float) -> ThermostatStep:
         """Inject ``power`` [n_band] over ``h`` by velocity scaling; injected = requested to round-off."""
