@@ -1,28 +1,16 @@
-"""Atomic small-file writes (temp file in the same folder + fsync + rename).
+"""Former home of the atomic small-file write; kept as an import of :mod:`mscouple.io.commit`.
 
-A crash or Ctrl-C leaves either the old file or the new one, never a torn one. Large
-HDF5 outputs use :mod:`mscouple.io.hdf5`, which follows the same rule.
+New code imports :func:`mscouple.io.commit.commit_text` directly.
 """
 from __future__ import annotations
 
 import os
-import tempfile
+
+from .io.commit import commit_text
+
+__all__ = ["atomic_write_text"]
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write *text* to *path* atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write *text* to *path* atomically (see :func:`mscouple.io.commit.commit_text`)."""
+    commit_text(path, text)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .config import parse_case
 from .errors import ConfigError
-from .io_atomic import atomic_write_text
+from .io.commit import atomic_path, commit_text as atomic_write_text
 
 
 @dataclass
@@ -233,8 +233,9 @@ def plot(st: Study, rows: list[dict]) -> str | None:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     path = os.path.join(st.output, "study.png")
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return path

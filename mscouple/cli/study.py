@@ -34,10 +34,10 @@ def cmd_study(args, world) -> int:
     write_cases(st)
     print(f"study: {len(st.cases)} cases x {st.ranks} rank(s) -> {st.output}")
     if args.slurm:
-        from ..io_atomic import atomic_write_text
+        from ..io.commit import commit_text
 
         path = os.path.join(st.output, "study.sbatch")
-        atomic_write_text(path, slurm_array_script(st))
+        commit_text(path, slurm_array_script(st))
         print(f"wrote {path}: submit with 'sbatch {path}', then 'mscouple study {args.study} --collect'")
         return 0
     failed = 0

@@ -6,12 +6,17 @@ atoms it owns (no ghosts) with their global ids; files hold the atoms sorted by 
 * :class:`H5MDWriter` — H5MD 1.1 (https://www.nongnu.org/h5md/h5md.html): MDAnalysis and
   HDF5 pipelines. Parallel (mpio) when available, rows written by their owners.
 * :class:`ExtxyzWriter` — extended XYZ: ASE (``ase.io.read(..., index=":")``) and OVITO.
-* :class:`LammpsDumpWriter` — ``dump custom`` text (``id type x y z vx vy vz``): OVITO,
-  ASE (``format="lammps-dump-text"``), LAMMPS ``rerun``.
+* :class:`LammpsDumpWriter` — ``dump custom`` text (``id type x y z vx vy vz``, ids from
+  1): OVITO, ASE (``format="lammps-dump-text"``), LAMMPS ``rerun``/``read_dump``.
 
 The text formats are gathered to rank 0. Every writer takes ``resume_step=`` to continue
-its existing file after a restart (frames after the checkpoint's step are dropped). All files are written under a temporary name and
-renamed when the writer closes successfully (see :mod:`mscouple.io.hdf5`).
+its existing file after a restart (frames after the checkpoint's step, and a torn last
+frame left by a crash, are cut off).
+
+Crash safety: every file is written in place from the first frame on. A text frame is
+formatted in memory and appended with one ``write`` + ``flush``; an H5MD frame ends with
+an HDF5 flush. A ``SIGKILL`` at any moment therefore leaves every completed frame
+readable (at worst a torn last text frame, which a resume cuts off). :meth:`close` fsyncs.
 
 Shapes: ``ids`` (n,) int; ``positions``/``velocities`` (n, d) float64 with d = 2 or 3;
 ``types`` (n,) int (1-based, as in LAMMPS); box ``lo``/``edges`` (d,) in length units
@@ -34,7 +39,8 @@ __all__ = ["H5MDWriter", "ExtxyzWriter", "LammpsDumpWriter", "H5MD_UNITS"]
 #: H5MD unit strings (``unit`` attribute) per mscouple unit system; LJ units carry none.
 H5MD_UNITS: dict[str, dict[str, str]] = {
     "metal": {"length": "Angstrom", "time": "ps", "velocity": "Angstrom ps-1"},
-    "lj": {},
+    # reduced units labelled so that MDAnalysis converts by 1 (see H5MDWriter)
+    "lj": {"length": "Angstrom", "time": "ps", "velocity": "Angstrom ps-1"},
 }
 
 
@@ -78,9 +84,14 @@ class H5MDWriter:
 
     The atom set (ids) must stay the same from frame to frame. ``group`` defaults to
     ``"trajectory"``, the name MDAnalysis looks for when it builds a topology from the file.
-    ``units``: ``"metal"`` writes ``unit`` attributes (Angstrom, ps); ``"lj"`` writes none
-    (load with ``convert_units=False`` in MDAnalysis). ``resume_step``: after a restart,
-    continue the existing file, keeping its frames with ``step <= resume_step``.
+    ``units``: ``"metal"`` writes ``unit`` attributes Angstrom, ps, Angstrom ps-1.
+    ``"lj"`` writes the same strings because MDAnalysis refuses a plain
+    ``Universe(path)`` without units it knows: the numbers are in σ and τ, and labelling
+    them Angstrom/ps makes MDAnalysis's conversion the identity (its base units are
+    Angstrom and ps), so it reports the reduced values unchanged. The group attribute
+    ``mscouple_units = "lj"`` records that the labels stand for σ, τ and σ/τ.
+    ``resume_step``: after a restart, continue the existing file, keeping its frames with
+    ``step <= resume_step``. The file is written in place and flushed after every frame.
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class H5MDWriter:
             raise ValueError(f"box_edges must have 2 or 3 entries, got {len(box_edges)}")
         self.boundary = _boundary(boundary, self.dim)
         self.units = dict(H5MD_UNITS.get(units, {}))
+        self.unit_system = units
         if units not in H5MD_UNITS:
             raise ValueError(f"units must be one of {sorted(H5MD_UNITS)}, got {units!r}")
         self.box_edges = np.asarray(box_edges, dtype=np.float64)
@@ -113,21 +125,27 @@ class H5MDWriter:
         self._first_ids: np.ndarray | None = None
         self._has_vel: bool | None = None
         resume = resume_step is not None and _exists(comm, path)
-        self._f = open_h5(comm, path, "a" if resume else "w", metadata=metadata, parallel=parallel)
-        if resume:
-            try:
+        self._fresh = not resume
+        self._f = open_h5(comm, path, "a" if resume else "w", metadata=metadata, parallel=parallel, atomic=False)
+        try:
+            if resume:
                 self._resume(int(resume_step))
-            except BaseException:
-                self._f.close(commit=False)
-                raise
-            return
+            else:
+                self._create(author, __version__)
+            self._f.flush()
+        except BaseException:
+            self._f.close(commit=False, discard=not resume)
+            raise
+
+    def _create(self, author: str, version: str) -> None:
         f = self._f
         f.require_group("h5md/author")
         f.require_group("h5md/creator")
         f.set_attrs("h5md", version=np.array([1, 1], dtype=np.int32))
         f.set_attrs("h5md/author", name=author)
-        f.set_attrs("h5md/creator", name="mscouple", version=__version__)
+        f.set_attrs("h5md/creator", name="mscouple", version=version)
         f.require_group(f"{self.g}/box")
+        f.set_attrs(self.g, mscouple_units=self.unit_system)
         f.set_attrs(
             f"{self.g}/box",
             dimension=np.int32(self.dim),
@@ -243,13 +261,16 @@ class H5MDWriter:
         if has_vel:
             self._append(f"{self.g}/velocity", step, time, blk.start, blk.arrays[1])
         self.n_frames += 1
+        self._f.flush()  # the frame is complete on disk
 
     def flush(self) -> None:
+        """Flush the HDF5 file (done after every frame already)."""
         self._f.flush()
 
     def close(self, commit: bool = True) -> None:
-        """Commit the file (collective)."""
-        self._f.close(commit=commit)
+        """Close the file (collective); the frames written stay whatever ``commit`` says
+        (a new file that failed before its first frame is removed)."""
+        self._f.close(commit=commit, discard=not commit and self._fresh and self.n_frames == 0)
 
     def __enter__(self) -> "H5MDWriter":
         return self
@@ -263,65 +284,92 @@ def _exists(comm: Any, path: str | os.PathLike) -> bool:
 
 
 def _extxyz_frames(lines: list[str]):
-    """Yield (step, lines) per extended-XYZ frame."""
+    """Yield ``(step, n_lines)`` per complete extended-XYZ frame; stop at a torn one."""
     i = 0
     while i < len(lines):
-        n = int(lines[i])
+        try:
+            n = int(lines[i])
+        except ValueError:
+            return
+        if i + n + 2 > len(lines) or not lines[i + n + 1].endswith("\n"):
+            return
         m = re.search(r"\bStep=(-?\d+)", lines[i + 1])
-        yield (int(m.group(1)) if m else 0), lines[i : i + n + 2]
+        yield (int(m.group(1)) if m else 0), n + 2
         i += n + 2
 
 
 def _dump_frames(lines: list[str]):
-    """Yield (step, lines) per LAMMPS dump frame (optionally led by ITEM: TIME)."""
+    """Yield ``(step, n_lines)`` per complete LAMMPS dump frame (optionally led by
+    ``ITEM: TIME``); stop at a torn one."""
     i = 0
     while i < len(lines):
-        j = i + 2 if lines[i].startswith("ITEM: TIME") and not lines[i].startswith("ITEM: TIMESTEP") else i
-        step = int(lines[j + 1])
-        n = int(lines[j + 3])
+        try:
+            j = i + 2 if lines[i].startswith("ITEM: TIME") and not lines[i].startswith("ITEM: TIMESTEP") else i
+            step = int(lines[j + 1])
+            n = int(lines[j + 3])
+        except (ValueError, IndexError):
+            return
         end = j + 4 + 4 + 1 + n  # BOX BOUNDS header + 3 lines, ATOMS header, n atoms
-        yield step, lines[i:end]
+        if end > len(lines) or not lines[end - 1].endswith("\n"):
+            return
+        yield step, end - i
         i = end
 
 
 class _RootText:
-    """A text file written by ``root`` only, under a temporary name until :meth:`close`.
+    """A text trajectory appended in place by ``root`` (collective open and close).
 
-    With ``keep`` (a frame splitter) and an existing file, the frames with
-    ``step <= resume_step`` are copied into the new file first.
+    Fresh: ``path`` is created empty. Resume (``resume_step`` and an existing file): the
+    file is cut after its last complete frame with ``step <= resume_step`` (``frames``
+    splits it), so later frames and a torn tail are dropped, then appended to.
     """
 
-    def __init__(self, comm: Any, path: str | os.PathLike, root: int = 0, keep: Any = None, resume_step: int | None = None) -> None:
-        import secrets
-
+    def __init__(self, comm: Any, path: str | os.PathLike, root: int = 0, frames: Any = None,
+                 resume_step: int | None = None) -> None:
         self.comm, self.root = comm, root
         self.path = Path(path)
-        token = comm.bcast(secrets.token_hex(6) if comm.Get_rank() == root else None, root=root)
-        self.tmp_path = self.path.with_name(f".{self.path.name}.{token}.tmp")
         self.fh = None
+        self.n_kept = 0
+        self.fresh = True
         err = None
         if comm.Get_rank() == root:
             try:
-                self.fh = open(self.tmp_path, "w")
-                if resume_step is not None and keep is not None and self.path.exists():
-                    lines = self.path.read_text().splitlines()
-                    for step, frame in keep(lines):
-                        if step <= resume_step:
-                            self.fh.write("\n".join(frame) + "\n")
-            except (OSError, ValueError, IndexError) as exc:
-                err = OSError(f"cannot resume {self.path}: {exc}") if not isinstance(exc, OSError) else exc
+                if resume_step is not None and frames is not None and self.path.exists():
+                    with open(self.path, "r", newline="") as fh:
+                        lines = fh.readlines()
+                    nbytes, pos = 0, 0
+                    for step, n in frames(lines):
+                        if step > resume_step:
+                            break
+                        nbytes += sum(len(x.encode()) for x in lines[pos:pos + n])
+                        pos += n
+                        self.n_kept += 1
+                    self.fresh = False
+                    os.truncate(self.path, nbytes)
+                    self.fh = open(self.path, "a")
+                else:
+                    self.fh = open(self.path, "w")
+            except (OSError, UnicodeDecodeError) as exc:
+                err = OSError(f"cannot write {self.path}: {exc}")
         _dist.raise_collective(comm, err, root=root)
+        self.n_kept, self.fresh = comm.bcast((self.n_kept, self.fresh), root=root)
 
-    def close(self, commit: bool = True) -> None:
-        ok = not _dist.allreduce_flag(self.comm, not commit)
+    def append(self, text: str) -> None:
+        """Append one complete frame (root only): one write, then flush to the OS."""
+        self.fh.write(text)
+        self.fh.flush()
+
+    def close(self, commit: bool = True, discard: bool = False) -> None:
+        """fsync and close (collective); the frames written stay whatever ``commit`` says,
+        ``discard`` removes the file."""
         err = None
         if self.fh is not None:
             try:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
                 self.fh.close()
-                if ok:
-                    os.replace(self.tmp_path, self.path)
-                else:
-                    self.tmp_path.unlink(missing_ok=True)
+                if discard:
+                    self.path.unlink(missing_ok=True)
             except OSError as exc:
                 err = exc
             self.fh = None
@@ -341,8 +389,8 @@ class _GatheredTextWriter:
         if self.dim not in (2, 3) or len(self.box_lo) != self.dim:
             raise ValueError("box_lo and box_edges must both have 2 or 3 entries")
         self.boundary = _boundary(boundary, self.dim)
-        self._out = _RootText(comm, path, keep=type(self)._frames, resume_step=resume_step)
-        self.n_frames = 0
+        self._out = _RootText(comm, path, frames=type(self)._frames, resume_step=resume_step)
+        self.n_frames = self._out.n_kept
 
     def _gather(self, ids, positions, velocities, types):
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -355,8 +403,9 @@ class _GatheredTextWriter:
         return blk, has_vel
 
     def close(self, commit: bool = True) -> None:
-        """Commit the file (collective)."""
-        self._out.close(commit=commit)
+        """fsync and close the file (collective); completed frames stay (a new file that
+        failed before its first frame is removed)."""
+        self._out.close(commit=commit, discard=not commit and self._out.fresh and self.n_frames == 0)
 
     def __enter__(self):
         return self
@@ -381,13 +430,39 @@ def _pad3(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fmt_rows(*cols: np.ndarray) -> list[str]:
+    """One string per row: the columns' values joined by spaces (floats as ``%.17g``)."""
+    parts = []
+    for c in cols:
+        c = np.asarray(c)
+        c = c[:, None] if c.ndim == 1 else c
+        fmt = "%.17g" if c.dtype.kind == "f" else ("%s" if c.dtype.kind in "US" else "%d")
+        parts.append([" ".join(fmt % v for v in row) for row in c.tolist()])
+    return [" ".join(r) for r in zip(*parts)]
+
+
 class ExtxyzWriter(_GatheredTextWriter):
     """Extended XYZ frames (collective; the file is written by rank 0).
 
-    Columns: ``species:S:1 pos:R:3 [vel:R:3] id:I:1 type:I:1``; the comment line carries
-    ``Lattice``, ``Origin``, ``pbc``, ``Time`` and ``Step``. ``species_names[t-1]`` names
-    type ``t`` (default ``"X"``, ASE's dummy element). A 2D box is written with a unit z
-    edge and ``pbc`` false in z.
+    Columns: ``species:S:1 pos:R:3 [velo:R:3 momenta:R:3 masses:R:1] id:I:1 type:I:1``;
+    the comment line carries ``Lattice``, ``pbc``, ``Time``, ``Step`` and ``box_lo``.
+
+    Cell and origin: ASE ignores an ``Origin`` key (its cells start at 0) while OVITO
+    honours it, so with ``Origin`` the two programs disagree about where the atoms lie.
+    The writer therefore shifts positions by ``-box_lo`` and writes no ``Origin``: the
+    cell spans ``[0, edges)`` and the atoms inside the simulation box lie inside the cell
+    in every reader. ``box_lo`` in the comment line (ASE: ``atoms.info["box_lo"]``) gives
+    the shift back to mscouple's coordinates: ``x_mscouple = pos + box_lo``.
+
+    Velocities: ASE's reader knows no velocity column; it builds velocities from
+    ``momenta`` and ``masses`` (``get_velocities() = momenta / masses``), and OVITO maps
+    ``velo`` to its Velocity property. Both are written: ``velo = v``, ``momenta = m v``,
+    ``masses = m`` (``masses`` per type, default 1 in the run's mass unit), so ASE returns
+    ``m v / m`` (``v`` exactly for unit masses) and OVITO ``v``.
+
+    ``species_names[t-1]`` names type ``t`` (default ``"X"``, ASE's dummy element). A 2D
+    box is written with a unit z edge and ``pbc`` false in z. The atoms' ``id`` column
+    holds mscouple's global ids (from 0).
     """
 
     _frames = staticmethod(_extxyz_frames)
@@ -401,45 +476,66 @@ class ExtxyzWriter(_GatheredTextWriter):
         box_edges: Sequence[float],
         boundary: str | Sequence[str] = "periodic",
         species_names: Sequence[str] | None = None,
+        masses: Sequence[float] | None = None,
         resume_step: int | None = None,
     ) -> None:
         super().__init__(comm, path, box_lo, box_edges, boundary, resume_step)
         self.species_names = list(species_names) if species_names else None
+        self.masses = None if masses is None else np.asarray(masses, dtype=np.float64).reshape(-1)
 
-    def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
-        """Append one frame (collective)."""
-        blk, has_vel = self._gather(ids, positions, velocities, types)
-        fh = self._out.fh
-        if fh is None:
-            self.n_frames += 1
-            return
-        pos, vel, typ = blk.arrays
+    def frame_text(self, step: int, time: float, ids: np.ndarray, pos: np.ndarray, vel: np.ndarray | None,
+                   typ: np.ndarray) -> str:
+        """One frame as text: ``ids`` (n,), ``pos``/``vel`` (n, 3) in mscouple's frame,
+        ``typ`` (n,) 1-based types (rows already in id order)."""
         edges = np.ones(3)
         edges[: self.dim] = self.box_edges
         lo = np.zeros(3)
         lo[: self.dim] = self.box_lo
         pbc = [b == "periodic" for b in self.boundary] + [False] * (3 - self.dim)
         lattice = " ".join(f"{v:.17g}" for v in np.diag(edges).ravel())
-        props = "species:S:1:pos:R:3" + (":vel:R:3" if has_vel else "") + ":id:I:1:type:I:1"
-        fh.write(f"{len(blk.ids)}\n")
-        fh.write(
-            f'Lattice="{lattice}" Origin="{" ".join(f"{v:.17g}" for v in lo)}" '
-            f'Properties={props} Time={time:.17g} Step={int(step)} '
-            f'pbc="{" ".join("T" if p else "F" for p in pbc)}"\n'
-        )
+        props = "species:S:1:pos:R:3" + (":velo:R:3:momenta:R:3:masses:R:1" if vel is not None else "") + ":id:I:1:type:I:1"
         names = self.species_names
-        cols = [pos] + ([vel] if has_vel else [])
-        num = np.hstack(cols)
-        for i in range(len(blk.ids)):
-            sym = names[typ[i] - 1] if names and 0 < typ[i] <= len(names) else "X"
-            fh.write(sym + " " + " ".join(f"{v:.17g}" for v in num[i]) + f" {blk.ids[i]} {typ[i]}\n")
+        sym = np.array([names[t - 1] if names and 0 < t <= len(names) else "X" for t in typ.tolist()], dtype=str)
+        cols = [sym, pos - lo]
+        if vel is not None:
+            if self.masses is None:
+                m = np.ones(len(typ))
+            else:
+                if np.any((typ < 1) | (typ > len(self.masses))):
+                    raise ValueError(f"atom types must lie in 1..{len(self.masses)} (one mass per type)")
+                m = self.masses[typ - 1]
+            cols += [vel, vel * m[:, None], m]
+        cols += [ids, typ]
+        head = (
+            f"{len(ids)}\n"
+            f'Lattice="{lattice}" Properties={props} Time={time:.17g} Step={int(step)} '
+            f'pbc="{" ".join("T" if p else "F" for p in pbc)}" box_lo="{" ".join(f"{v:.17g}" for v in lo)}"\n'
+        )
+        rows = _fmt_rows(*cols)
+        return head + "".join(r + "\n" for r in rows)
+
+    def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
+        """Append one frame (collective)."""
+        blk, has_vel = self._gather(ids, positions, velocities, types)
+        err = None
+        if self._out.fh is not None:
+            pos, vel, typ = blk.arrays
+            try:
+                self._out.append(self.frame_text(step, time, blk.ids, pos, vel if has_vel else None, typ))
+            except (OSError, ValueError) as exc:
+                err = exc
+        _dist.raise_collective(self.comm, err, root=0)
         self.n_frames += 1
 
 
 class LammpsDumpWriter(_GatheredTextWriter):
     """LAMMPS ``dump custom`` frames: ``id type x y z [vx vy vz]`` (collective; rank 0 writes).
 
-    A 2D box gets z bounds ``[-0.5, 0.5]`` as LAMMPS writes for 2D runs.
+    LAMMPS numbers atoms from 1 (``read_dump``/``rerun`` match atoms by id, and id 0 is
+    not a valid atom), so the dump's ``id`` is mscouple's global id + 1. A 2D box gets z
+    bounds ``[-0.5, 0.5]`` as LAMMPS writes for 2D runs. Coordinates are as given
+    (unwrapped when the caller passes unwrapped positions); LAMMPS remaps them into a
+    periodic box when it reads them.
     """
 
     _frames = staticmethod(_dump_frames)
@@ -456,25 +552,30 @@ class LammpsDumpWriter(_GatheredTextWriter):
     ) -> None:
         super().__init__(comm, path, box_lo, box_edges, boundary, resume_step)
 
-    def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
-        """Append one frame (collective). ``time`` is recorded as ``ITEM: TIME``."""
-        blk, has_vel = self._gather(ids, positions, velocities, types)
-        fh = self._out.fh
-        if fh is None:
-            self.n_frames += 1
-            return
-        pos, vel, typ = blk.arrays
+    def frame_text(self, step: int, time: float, ids: np.ndarray, pos: np.ndarray, vel: np.ndarray | None,
+                   typ: np.ndarray) -> str:
+        """One frame as text (rows already in id order; ``ids`` mscouple's, from 0)."""
         lo, hi = np.full(3, -0.5), np.full(3, 0.5)
         lo[: self.dim] = self.box_lo
         hi[: self.dim] = self.box_lo + self.box_edges
         flags = ["pp" if b == "periodic" else "ff" for b in self.boundary] + ["pp"] * (3 - self.dim)
-        fh.write(f"ITEM: TIME\n{time:.17g}\nITEM: TIMESTEP\n{int(step)}\n")
-        fh.write(f"ITEM: NUMBER OF ATOMS\n{len(blk.ids)}\n")
-        fh.write(f"ITEM: BOX BOUNDS {' '.join(flags)}\n")
-        for a, b in zip(lo, hi):
-            fh.write(f"{a:.17g} {b:.17g}\n")
-        fh.write("ITEM: ATOMS id type x y z" + (" vx vy vz" if has_vel else "") + "\n")
-        num = np.hstack([pos, vel]) if has_vel else pos
-        for i in range(len(blk.ids)):
-            fh.write(f"{blk.ids[i]} {typ[i]} " + " ".join(f"{v:.17g}" for v in num[i]) + "\n")
+        head = [f"ITEM: TIME\n{time:.17g}\nITEM: TIMESTEP\n{int(step)}\n",
+                f"ITEM: NUMBER OF ATOMS\n{len(ids)}\n",
+                f"ITEM: BOX BOUNDS {' '.join(flags)}\n"]
+        head += [f"{a:.17g} {b:.17g}\n" for a, b in zip(lo, hi)]
+        head.append("ITEM: ATOMS id type x y z" + (" vx vy vz" if vel is not None else "") + "\n")
+        cols = [np.asarray(ids, np.int64) + 1, typ, pos] + ([vel] if vel is not None else [])
+        return "".join(head) + "".join(r + "\n" for r in _fmt_rows(*cols))
+
+    def write(self, step: int, time: float, ids, positions, velocities=None, types=None) -> None:
+        """Append one frame (collective). ``time`` is recorded as ``ITEM: TIME``."""
+        blk, has_vel = self._gather(ids, positions, velocities, types)
+        err = None
+        if self._out.fh is not None:
+            pos, vel, typ = blk.arrays
+            try:
+                self._out.append(self.frame_text(step, time, blk.ids, pos, vel if has_vel else None, typ))
+            except OSError as exc:
+                err = exc
+        _dist.raise_collective(self.comm, err, root=0)
         self.n_frames += 1

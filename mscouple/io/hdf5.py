@@ -1,9 +1,12 @@
 """The HDF5 output base: atomic files, run metadata, distributed writes.
 
-``open_h5(comm, path, "w", metadata=...)`` returns an :class:`H5File`. It writes to a
-temporary file in the same directory and renames it onto ``path`` only when it is closed
-successfully (all ranks agree), so a reader never sees a half-written file and an existing
-file is left untouched when the writer fails. Two I/O modes, chosen once per file:
+``open_h5(comm, path, "w", metadata=...)`` returns an :class:`H5File`. By default it writes
+to a temporary file in the same directory and renames it onto ``path`` only when it is
+closed successfully (all ranks agree; :func:`mscouple.io.commit.collective_commit`), so a
+reader never sees a half-written file and an existing file is left untouched when the
+writer fails (checkpoints, one-off files). With ``atomic=False`` the file is written in
+place (time series): the caller calls :meth:`H5File.flush` after each completed frame, so
+a crash keeps every flushed frame. Two I/O modes, chosen once per file:
 
 * **parallel**: ``h5py`` built against MPI and ``comm`` has more than one rank: every rank
   opens the file with ``driver="mpio"``; structure (groups, datasets, attributes) is
@@ -25,7 +28,6 @@ import hashlib
 import json
 import os
 import platform
-import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ import h5py
 import numpy as np
 
 from . import _dist
+from .commit import collective_commit, collective_tmp_path
 
 __all__ = [
     "H5File",
@@ -149,10 +152,6 @@ class IdBlock:
     arrays: list[np.ndarray]
 
 
-def _tmp_name(path: Path, token: str) -> Path:
-    return path.with_name(f".{path.name}.{token}.tmp")
-
-
 class H5File:
     """An HDF5 file shared by the ranks of ``comm``; see the module docstring.
 
@@ -170,6 +169,7 @@ class H5File:
         metadata: Mapping[str, str] | None = None,
         parallel: bool | None = None,
         root: int = 0,
+        atomic: bool = True,
     ) -> None:
         if mode not in ("w", "a", "r"):
             raise ValueError(f"open_h5 mode must be 'w', 'a' or 'r', got {mode!r}")
@@ -183,8 +183,8 @@ class H5File:
         self.is_writer = self.parallel or self.rank == root
         self.h5: h5py.File | None = None
         self._closed = False
-        token = comm.bcast(secrets.token_hex(6) if self.rank == root else None, root=root)
-        self.tmp_path = self.path if mode == "r" else _tmp_name(self.path, token)
+        self.atomic = bool(atomic) and mode != "r"
+        self.tmp_path = collective_tmp_path(comm, self.path, root) if self.atomic else self.path
 
         err: BaseException | None = None
         if self.rank == root and mode != "r":
@@ -193,7 +193,7 @@ class H5File:
                     raise FileNotFoundError(
                         f"output directory {self.path.parent} does not exist: create it first"
                     )
-                if mode == "a" and self.path.exists():
+                if self.atomic and mode == "a" and self.path.exists():
                     shutil.copy2(self.path, self.tmp_path)
             except OSError as exc:
                 err = exc
@@ -208,7 +208,7 @@ class H5File:
                 self.h5 = h5py.File(self.tmp_path, h5mode)
         except OSError as exc:
             err = OSError(f"cannot open {self.path} (mode {mode!r}): {exc}")
-        if err is not None and self.rank == root and mode != "r":
+        if err is not None and self.rank == root and self.atomic:
             self.tmp_path.unlink(missing_ok=True)
         _dist.raise_collective(comm, err)
 
@@ -225,10 +225,14 @@ class H5File:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(commit=exc_type is None)
 
-    def close(self, commit: bool = True) -> None:
-        """Close and (``commit``) rename onto ``path``, or (not ``commit``) drop the file.
+    def close(self, commit: bool = True, *, discard: bool = False) -> None:
+        """Close the file (collective).
 
-        Collective. The file is committed only if every rank passes ``commit=True``.
+        Atomic files: ``commit`` renames onto ``path`` if every rank passes
+        ``commit=True``, otherwise the temporary file is dropped. In-place files
+        (``atomic=False``): the file keeps what was flushed, whatever ``commit`` says (a
+        failed run keeps its completed frames); ``discard=True`` removes it (a writer
+        whose set-up failed before its first frame).
         """
         if self._closed:
             return
@@ -241,20 +245,32 @@ class H5File:
             self.h5 = None
         if self.mode == "r":
             return
-        ok = not _dist.allreduce_flag(self.comm, not commit)
+        if self.atomic:
+            collective_commit(self.comm, self.tmp_path, self.path, ok=commit and not discard, root=self.root)
+            return
+        drop = _dist.allreduce_flag(self.comm, discard)
         err: BaseException | None = None
         if self.rank == self.root:
             try:
-                if ok:
-                    os.replace(self.tmp_path, self.path)
+                if drop:
+                    self.path.unlink(missing_ok=True)
                 else:
-                    self.tmp_path.unlink(missing_ok=True)
+                    fd = os.open(self.path, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
             except OSError as exc:
                 err = exc
         _dist.raise_collective(self.comm, err, root=self.root)
 
     def flush(self) -> None:
-        """Flush HDF5 buffers (the file keeps its temporary name until :meth:`close`)."""
+        """Flush HDF5 buffers to the operating system (collective in mpio mode).
+
+        For an in-place file this is the frame boundary: after ``flush`` the file on disk
+        is a consistent HDF5 file holding everything written so far, readable after a
+        crash of the writer.
+        """
         if self.h5 is not None:
             self.h5.flush()
 
@@ -472,6 +488,7 @@ def open_h5(
     metadata: Mapping[str, str] | None = None,
     parallel: bool | None = None,
     root: int = 0,
+    atomic: bool = True,
 ) -> H5File:
     """Open an mscouple HDF5 file on ``comm`` (collective). See :class:`H5File`.
 
@@ -479,5 +496,7 @@ def open_h5(
     existing file (copied to the temporary name, replaced on close), ``"r"`` read only.
     ``metadata``: from :func:`run_metadata` (default: versions and time only).
     ``parallel``: ``None`` picks mpio when available, ``False`` forces the gathered mode.
+    ``atomic``: ``True`` (default) writes under a temporary name committed on close;
+    ``False`` writes ``path`` in place (time series: flush after each frame).
     """
-    return H5File(comm, path, mode, metadata=metadata, parallel=parallel, root=root)
+    return H5File(comm, path, mode, metadata=metadata, parallel=parallel, root=root, atomic=atomic)

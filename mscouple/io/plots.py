@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .commit import atomic_path
 from .series import read_series
 
 __all__ = ["make_figures", "plot_series"]
@@ -72,8 +73,7 @@ def plot_series(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
     written = {}
     for kind, fig in make_figures(data, time_unit).items():
         p = out / f"{kind}.png"
-        tmp = p.with_name(f".{p.name}.tmp.png")
-        fig.savefig(tmp)
-        os.replace(tmp, p)
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, format="png")
         written[kind] = p
     return written

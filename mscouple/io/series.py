@@ -1,7 +1,7 @@
 """Scalar time series (energy ledger, temperatures, interface power, residuals).
 
 One row per output step: ``step``, ``time`` and named float columns. Rank ``root`` keeps
-the table and rewrites two files atomically on every :meth:`ScalarSeries.flush`:
+the table and writes two files:
 
 * ``<name>.h5`` — dataset ``/series`` (compound: step int64, time float64, one float64
   field per column; readable by pandas ``read_hdf``-free code, h5py, PyTables), with the
@@ -13,6 +13,12 @@ over ranks (every rank may call it; only ``root``'s values are kept). Column kin
 ``mscouple plot``: ``energy``, ``temperature``, ``power``, ``wave`` (reflection /
 transmission), ``other``; undeclared columns get a kind from their prefix (``E_`` energy,
 ``T_`` temperature, ``P_``/``Q_`` power, ``R_``/``Tr_`` wave).
+
+Crash safety: each row is appended in place to both files and flushed as it is appended
+(the HDF5 table is a resizable dataset, the CSV gets one line), so a ``SIGKILL`` keeps
+every appended row. When the set of columns changes (a new column appears) or a restart
+cuts the rows after its step, both files are rewritten atomically
+(:mod:`mscouple.io.commit`) and appending continues on the new files.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .commit import commit_text
 from .hdf5 import open_h5
 
 __all__ = ["ScalarSeries", "read_series", "KINDS", "infer_kind"]
@@ -47,9 +54,11 @@ class ScalarSeries:
     path: the HDF5 file; ``csv_path`` defaults to ``path.with_suffix(".csv")``.
     columns: optional ``name -> (kind, unit)`` declarations (more may be declared later
         with :meth:`declare`, or appear in :meth:`append`).
-    flush_every: rewrite the files every this many appends (and on :meth:`close`).
+    flush_every: accepted for compatibility and ignored: every row reaches both files
+        (flushed) when it is appended.
     resume_step: continue an existing table after a restart: rows with
-        ``step <= resume_step`` are kept, later ones (written after the checkpoint) dropped.
+        ``step <= resume_step`` are kept, later ones (written after the checkpoint) dropped;
+        the files are cut accordingly at once.
     """
 
     def __init__(
@@ -73,6 +82,10 @@ class ScalarSeries:
         self.columns: dict[str, dict[str, str]] = {}
         self.rows: list[tuple[int, float, dict[str, float]]] = []
         self._pending = 0
+        self._h5 = None  # the open HDF5 table (root), appended in place
+        self._csv = None  # the open CSV file (root)
+        self._on_file: list[str] | None = None  # the columns the open files hold
+        self._closed = False
         for name, (kind, unit) in (columns or {}).items():
             self.declare(name, kind, unit)
         if resume_step is not None and self.is_root and self.path.exists():
@@ -82,6 +95,7 @@ class ScalarSeries:
             keep = old["step"] <= resume_step
             for i in np.flatnonzero(keep):
                 self.rows.append((int(old["step"][i]), float(old["time"][i]), {c: float(old[c][i]) for c in old["columns"]}))
+            self._rewrite()
 
     def declare(self, name: str, kind: str = "", unit: str = "") -> None:
         """Declare column ``name`` with a plot ``kind`` (one of :data:`KINDS`) and ``unit``."""
@@ -101,9 +115,10 @@ class ScalarSeries:
             if k not in self.columns:
                 self.declare(k)
         self.rows.append((int(step), float(time), {k: float(v) for k, v in values.items()}))
-        self._pending += 1
-        if self._pending >= self.flush_every:
-            self.flush()
+        if self._on_file != list(self.columns):
+            self._rewrite()
+        else:
+            self._append_last()
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The table on root: ``{"step": (T,), "time": (T,), <col>: (T,)}``."""
@@ -112,33 +127,76 @@ class ScalarSeries:
             out[c] = np.array([r[2].get(c, np.nan) for r in self.rows])
         return out
 
-    def flush(self) -> None:
-        """Rewrite the HDF5 and CSV files (root only, each atomically)."""
-        if not self.is_root:
-            return
-        from mpi4py import MPI
-
-        self._pending = 0
+    def _table(self, rows: slice = slice(None)) -> np.ndarray:
+        """The rows as a compound array ``(step, time, <columns>...)``."""
         cols = self.as_arrays()
         names = list(self.columns)
         dtype = np.dtype([("step", np.int64), ("time", np.float64)] + [(c, np.float64) for c in names])
-        table = np.empty(len(self.rows), dtype=dtype)
+        n = len(self.rows)
+        idx = range(n)[rows]
+        table = np.empty(len(idx), dtype=dtype)
         for k in dtype.names:
-            table[k] = cols[k]
+            table[k] = cols[k][rows]
+        return table
+
+    @staticmethod
+    def _csv_lines(table: np.ndarray) -> str:
+        names = table.dtype.names
+        return "".join(",".join([str(int(r["step"]))] + [f"{r[c]:.17g}" for c in names[1:]]) + "\n" for r in table)
+
+    def _close_files(self) -> None:
+        if self._csv is not None:
+            self._csv.flush()
+            os.fsync(self._csv.fileno())
+            self._csv.close()
+            self._csv = None
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+
+    def _rewrite(self) -> None:
+        """Rewrite both files atomically with every row, then reopen them for appending."""
+        from mpi4py import MPI
+
+        self._close_files()
+        table = self._table()
         with open_h5(MPI.COMM_SELF, self.path, "w", metadata=self.metadata) as f:
-            f.write_replicated("series", table)
+            f.create_dataset("series", (len(table),), table.dtype, maxshape=(None,), chunks=(64,))
+            if len(table):
+                f["series"][...] = table
             f.set_attrs("series", columns=json.dumps(self.columns))
-        tmp = self.csv_path.with_name(f".{self.csv_path.name}.tmp")
-        with open(tmp, "w") as fh:
-            fh.write(",".join(["step", "time"] + names) + "\n")
-            for i in range(len(table)):
-                fh.write(",".join([str(int(table["step"][i]))] + [f"{table[c][i]:.17g}" for c in dtype.names[1:]]) + "\n")
-        os.replace(tmp, self.csv_path)
+        commit_text(self.csv_path, ",".join(table.dtype.names) + "\n" + self._csv_lines(table))
+        self._h5 = open_h5(MPI.COMM_SELF, self.path, "a", metadata=self.metadata, atomic=False)
+        self._csv = open(self.csv_path, "a")
+        self._on_file = list(self.columns)
+
+    def _append_last(self) -> None:
+        """Append the last row to both open files and flush them."""
+        row = self._table(slice(-1, None))
+        n = len(self.rows)
+        self._h5.resize("series", n)
+        self._h5["series"][n - 1] = row[0]
+        self._h5.flush()
+        self._csv.write(self._csv_lines(row))
+        self._csv.flush()
+
+    def flush(self) -> None:
+        """Flush both files to the operating system (rows are written as appended)."""
+        if not self.is_root:
+            return
+        if self._h5 is None:
+            self._rewrite()
+        self._h5.flush()
+        self._csv.flush()
 
     def close(self) -> None:
-        """Write the files a last time."""
-        if self._pending or (self.is_root and not self.path.exists()):
-            self.flush()
+        """Close the files (root creates them, with no rows, if nothing was appended)."""
+        if not self.is_root or self._closed:
+            return
+        if self._h5 is None:
+            self._rewrite()
+        self._close_files()
+        self._closed = True
 
     def __enter__(self) -> "ScalarSeries":
         return self

@@ -2,10 +2,15 @@
 
 ``XdmfWriter(comm, "out/fields.h5", points=..., point_ids=..., cells=..., cell_type=...)``
 writes the mesh once, then one set of node/cell fields per :meth:`XdmfWriter.write` call.
-On :meth:`XdmfWriter.close` the HDF5 file is committed (atomic rename, see
-:mod:`mscouple.io.hdf5`) and ``out/fields.xdmf`` is written next to it (also atomically).
 Open the ``.xdmf`` in ParaView (reader: "Xdmf3ReaderT") or with
 ``meshio.xdmf.TimeSeriesReader``.
+
+Crash safety: the HDF5 file is written in place from the start and flushed after every
+output; then the index ``out/fields.xdmf`` is rewritten atomically
+(:func:`mscouple.io.commit.commit_text`) to list exactly the flushed outputs. A ``SIGKILL``
+at any moment leaves an index whose every output is readable. Datasets only grow while a
+run writes (``time``/``step`` are extended in place, nothing is deleted), so the space a
+flushed output occupies is never reused before the next flush.
 
 HDF5 layout::
 
@@ -29,6 +34,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from . import _dist
+from .commit import commit_text
 from .hdf5 import open_h5
 
 __all__ = ["XdmfWriter", "CELL_TYPES"]
@@ -101,7 +107,9 @@ class XdmfWriter:
         self._cell_ids = np.asarray(cell_ids, dtype=np.int64).reshape(-1)
         exists = comm.bcast(self.path.exists() if comm.Get_rank() == 0 else None, root=0)
         resume = resume_step is not None and exists
-        self._h5 = open_h5(comm, self.path, "a" if resume else "w", metadata=metadata, parallel=parallel)
+        self._fresh = not resume
+        self._h5 = open_h5(comm, self.path, "a" if resume else "w", metadata=metadata, parallel=parallel,
+                           atomic=False)
         f = self._h5
         try:
             blk = f.sort_by_id(self._point_ids, geo)
@@ -122,9 +130,21 @@ class XdmfWriter:
             self._fields: list[dict[str, tuple[str, str, int]]] = []  # per output: name → (center, type, ncomp)
             if resume:
                 self._resume(int(resume_step))
+            else:
+                self._time_datasets([], [])
+            f.flush()
+            self._write_index()
         except BaseException:
-            f.close(commit=False)
+            f.close(commit=False, discard=not resume)
             raise
+
+    def _time_datasets(self, times: list[float], steps: list[int]) -> None:
+        """(Re)create ``fields/time`` and ``fields/step`` as resizable datasets."""
+        f = self._h5
+        for name, vals, dt in (("fields/time", times, np.float64), ("fields/step", steps, np.int64)):
+            f.create_dataset(name, (len(vals),), dt, maxshape=(None,), chunks=(256,))
+            if f.is_writer and self.comm.Get_rank() == f.root and len(vals):
+                f[name][...] = np.asarray(vals, dtype=dt)
 
     def _resume(self, resume_step: int) -> None:
         """Keep the outputs with ``step <= resume_step`` of the existing file."""
@@ -151,8 +171,7 @@ class XdmfWriter:
             for name in got["entries"][t]:
                 self._h5.delete(f"fields/{name}/{t}")
         self.steps, self.times, self._fields = got["steps"][:keep], got["times"][:keep], got["entries"][:keep]
-        self._h5.write_replicated("fields/time", np.array(self.times, dtype=np.float64))
-        self._h5.write_replicated("fields/step", np.array(self.steps, dtype=np.int64))
+        self._time_datasets(self.times, self.steps)
 
     # ------------------------------------------------------------------------------
     def write(
@@ -187,29 +206,38 @@ class XdmfWriter:
                 ncomp = 1 if a.ndim == 1 else a.shape[1]
                 f.write_id_block(key, f.sort_by_id(ids, a), center=center, kind=kind, ncomp=ncomp)
                 entry[name] = (center, kind, ncomp)
+        step = int(step) if step is not None else t
+        for name, value in (("fields/time", float(time)), ("fields/step", step)):
+            f.resize(name, t + 1)
+            if f.is_writer and self.comm.Get_rank() == f.root:
+                f[name][t] = value
+        f.flush()  # the output is complete on disk: only now does the index name it
         self._fields.append(entry)
         self.times.append(float(time))
-        self.steps.append(int(step) if step is not None else t)
-        f.write_replicated("fields/time", np.array(self.times))
-        f.write_replicated("fields/step", np.array(self.steps, dtype=np.int64))
+        self.steps.append(step)
+        self._write_index()
 
-    def close(self, commit: bool = True) -> None:
-        """Commit the HDF5 file and write the XDMF index (collective)."""
-        if self._h5 is None:
-            return
-        h5, self._h5 = self._h5, None
-        h5.close(commit=commit)
-        if not commit:
-            return
+    def _write_index(self) -> None:
+        """Rewrite the XDMF index atomically on rank 0 (collective: errors on every rank)."""
         err = None
         if self.comm.Get_rank() == 0:
             try:
-                tmp = self.xdmf_path.with_name(f".{self.xdmf_path.name}.tmp")
-                tmp.write_text(self._xml())
-                os.replace(tmp, self.xdmf_path)
+                commit_text(self.xdmf_path, self._xml())
             except OSError as exc:
-                err = exc
+                err = OSError(f"cannot write {self.xdmf_path}: {exc}")
         _dist.raise_collective(self.comm, err, root=0)
+
+    def close(self, commit: bool = True) -> None:
+        """Close the HDF5 file (collective). The index already lists every completed
+        output; they stay whatever ``commit`` says (a failed run keeps its outputs). A
+        new file that failed (``commit=False``) before its first output is removed."""
+        if self._h5 is None:
+            return
+        h5, self._h5 = self._h5, None
+        discard = not commit and self._fresh and not self.times
+        h5.close(commit=commit, discard=discard)
+        if discard and self.comm.Get_rank() == 0:
+            self.xdmf_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "XdmfWriter":
         return self

@@ -75,7 +75,19 @@ def test_h5md_refuses_changing_atom_set(serial_comm, tmp_path):
         with H5MDWriter(serial_comm, tmp_path / "a.h5", box_edges=EDGES) as w:
             w.write(0, 0.0, fr[0]["ids"], fr[0]["pos"])
             w.write(1, 0.1, fr[1]["ids"][:-1], fr[1]["pos"][:-1])
-    assert not (tmp_path / "a.h5").exists()
+    with h5py.File(tmp_path / "a.h5", "r") as h:  # the completed first frame stays readable
+        g = h["particles/trajectory/position"]
+        assert g["value"].shape == (1, 11, 3) and list(g["step"][...]) == [0]
+        np.testing.assert_array_equal(g["value"][0], fr[0]["sorted"][0])
+
+
+def test_failure_before_first_frame_leaves_nothing(serial_comm, tmp_path):
+    for cls, kw in ((H5MDWriter, dict(box_edges=EDGES)), (ExtxyzWriter, dict(box_lo=LO, box_edges=EDGES)),
+                    (LammpsDumpWriter, dict(box_lo=LO, box_edges=EDGES))):
+        with pytest.raises(RuntimeError):
+            with cls(serial_comm, tmp_path / f"a.{cls.__name__}", **kw):
+                raise RuntimeError("set-up failed")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -87,15 +99,16 @@ def test_mdanalysis_loads_h5md(serial_comm, tmp_path, units):
     with H5MDWriter(serial_comm, path, box_edges=EDGES, units=units) as w:
         for f in fr:
             w.write(f["step"], f["time"], f["ids"], f["pos"], f["vel"], types=f["typ"])
-    if units == "metal":
-        u = mda.Universe(str(path))
-    else:  # no physical units: MDAnalysis must not convert (and then wants n_atoms)
-        u = mda.Universe(str(path), n_atoms=11, convert_units=False)
+    u = mda.Universe(str(path))  # plain: LJ files carry the identity unit labels
     assert len(u.atoms) == 11 and len(u.trajectory) == 3
     for k, ts in enumerate(u.trajectory):
-        np.testing.assert_allclose(u.atoms.positions, fr[k]["sorted"][0], rtol=1e-6)  # float32 in MDA
-        np.testing.assert_allclose(ts.dimensions[:3], EDGES, rtol=1e-6)
-        assert ts.time == pytest.approx(fr[k]["time"])
+        # MDAnalysis stores float32: agreement to float32 rounding (2^-24 relative)
+        np.testing.assert_allclose(u.atoms.positions, fr[k]["sorted"][0], rtol=1.2e-7, atol=1e-6)
+        np.testing.assert_allclose(u.atoms.velocities, fr[k]["sorted"][1], rtol=1.2e-7, atol=1e-6)
+        np.testing.assert_allclose(ts.dimensions[:3], EDGES, rtol=1.2e-7)
+        assert ts.time == pytest.approx(fr[k]["time"], rel=1e-12)
+    with h5py.File(path, "r") as h:
+        assert h["particles/trajectory"].attrs["mscouple_units"] == units
 
 
 def test_extxyz_read_by_ase(serial_comm, tmp_path):
@@ -110,12 +123,34 @@ def test_extxyz_read_by_ase(serial_comm, tmp_path):
     assert len(images) == 3
     for k, at in enumerate(images):
         pos, vel, typ = fr[k]["sorted"]
-        np.testing.assert_array_equal(at.get_positions(), pos)  # %.17g round-trips exactly
-        np.testing.assert_array_equal(at.arrays["vel"], vel)
+        # positions relative to the box corner: the cell starts at 0 in ASE (no Origin)
+        np.testing.assert_array_equal(at.get_positions(), pos - LO)  # %.17g round-trips exactly
+        np.testing.assert_array_equal(at.get_positions() + at.info["box_lo"], pos)
+        np.testing.assert_array_equal(at.get_velocities(), vel)  # momenta / masses, unit masses
+        np.testing.assert_array_equal(at.arrays["velo"], vel)  # OVITO's Velocity column
         np.testing.assert_array_equal(at.arrays["id"], np.arange(1, 12))
         assert at.get_chemical_symbols() == ["Ar" if t == 1 else "Kr" for t in typ]
         np.testing.assert_array_equal(at.cell.lengths(), EDGES)
-        assert at.info["Step"] == fr[k]["step"] and at.info["Time"] == pytest.approx(fr[k]["time"])
+        np.testing.assert_array_equal(at.get_celldisp().ravel(), 0.0)
+        frac = at.get_scaled_positions(wrap=False)  # every atom inside ASE's cell
+        assert np.all((frac >= 0) & (frac < 1))
+        assert at.info["Step"] == fr[k]["step"] and at.info["Time"] == pytest.approx(fr[k]["time"], rel=1e-15)
+
+
+def test_extxyz_masses_give_momenta(serial_comm, tmp_path):
+    from ase.io import read
+
+    f = _frames(nframes=1)[0]
+    path = tmp_path / "atoms.extxyz"
+    masses = [39.948, 83.798]
+    with ExtxyzWriter(serial_comm, path, box_lo=LO, box_edges=EDGES, species_names=["Ar", "Kr"], masses=masses) as w:
+        w.write(f["step"], f["time"], f["ids"], f["pos"], f["vel"], types=f["typ"])
+    at = read(path, format="extxyz")
+    pos, vel, typ = f["sorted"]
+    m = np.array(masses)[typ - 1]
+    np.testing.assert_array_equal(at.get_masses(), m)
+    np.testing.assert_array_equal(at.get_momenta(), vel * m[:, None])
+    np.testing.assert_allclose(at.get_velocities(), vel, rtol=2.3e-16, atol=0)  # (m v) / m: one rounding
 
 
 def test_lammps_dump_read_by_ase(serial_comm, tmp_path):
@@ -135,4 +170,5 @@ def test_lammps_dump_read_by_ase(serial_comm, tmp_path):
         np.testing.assert_array_equal(at.get_atomic_numbers(), typ)
     text = path.read_text().splitlines()
     assert text[:4] == ["ITEM: TIME", "0", "ITEM: TIMESTEP", "0"]
+    assert [int(r.split()[0]) for r in text[11:22]] == list(range(2, 13))  # LAMMPS ids: ours + 1
     assert text[6] == "ITEM: BOX BOUNDS pp pp pp" and text[7] == "-1 3"
