@@ -13,7 +13,8 @@ raised on every rank (``mscouple run`` prints one line and exits 2). The rules:
   (the case file, job logs, a study's ``case.toml``) neither count nor are ever deleted;
 * a lock file (:data:`LOCK_NAME`, holding host, pid and the pid's start time) refuses a
   second run into the same folder. A lock left by a process that no longer exists *on
-  this host* is stale and taken over. :meth:`RunDir.release` removes it; it is also
+  this host*, or by an earlier run of the same requeued Slurm job (same ``SLURM_JOB_ID``,
+  another ``SLURM_RESTART_COUNT``, any node), is stale and taken over. :meth:`RunDir.release` removes it; it is also
   removed on interpreter exit, on SIGTERM/SIGHUP outside the run loop, and by
   :func:`release_all` (called by the CLI just before ``MPI_Abort``). A SIGKILL leaves the
   lock behind; the next run finds its pid dead and takes it over.
@@ -114,10 +115,27 @@ def _owner_text(info: dict[str, Any]) -> str:
     return f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {when}"
 
 
+def _slurm() -> dict[str, str]:
+    """The Slurm job id and restart count (a requeued job keeps its id, on any node)."""
+    return {k: os.environ[v] for k, v in (("slurm_job", "SLURM_JOB_ID"), ("slurm_restart", "SLURM_RESTART_COUNT"))
+            if v in os.environ}
+
+
+def _stale(info: dict[str, Any]) -> bool:
+    """True if the lock's owner is known dead: its pid is gone on this host, or it was an
+    earlier run of this same (requeued) Slurm job, on whichever node."""
+    me = _slurm()
+    if info.get("slurm_job") and info.get("slurm_job") == me.get("slurm_job") \
+            and info.get("slurm_restart", "0") != me.get("slurm_restart", "0"):
+        return True
+    return (info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int)
+            and not _alive(info["pid"], info.get("started")))
+
+
 def _try_lock(path: Path) -> bool:
     """Create the lock file exclusively; False if it exists."""
     me = {"host": socket.gethostname(), "pid": os.getpid(), "started": _start_time(os.getpid()),
-          "since": time.time()}
+          "since": time.time(), **_slurm()}
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
@@ -137,9 +155,7 @@ def _acquire(path: Path, folder: Path) -> None:
         info = _read_lock(path)
         if info is None:
             continue  # released in between: try again
-        host = socket.gethostname()
-        if info and info.get("host") == host and isinstance(info.get("pid"), int) \
-                and not _alive(info["pid"], info.get("started")):
+        if info and _stale(info):
             # stale: its process is gone. Remove it and race for a fresh one.
             try:
                 path.unlink()

@@ -61,6 +61,21 @@ def test_lock_of_other_host_is_not_taken_over(tmp_path):
         prepare_run_dir(SELF, tmp_path)
 
 
+def test_lock_of_earlier_piece_of_requeued_slurm_job_is_taken_over(tmp_path, monkeypatch):
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"host": "node-a", "pid": 1, "since": 0,
+                                                  "slurm_job": "4242", "slurm_restart": "0"}))
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    rd = prepare_run_dir(SELF, tmp_path)
+    assert json.loads((tmp_path / LOCK_NAME).read_text())["slurm_restart"] == "1"
+    rd.release()
+    monkeypatch.setenv("SLURM_JOB_ID", "9999")  # another job: node-a's lock stands
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"host": "node-a", "pid": 1, "since": 0,
+                                                  "slurm_job": "4242", "slurm_restart": "0"}))
+    with pytest.raises(ConfigError, match="node-a"):
+        prepare_run_dir(SELF, tmp_path)
+
+
 def test_non_empty_needs_restart_or_overwrite(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
