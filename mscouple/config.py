@@ -152,6 +152,10 @@ class HandshakeSpec:
                                        "(0: off; temperature 0 only)")
     highpass_cutoff: float = opt("float", 0.0, **_NONNEG,
                                  help="its corner frequency (rad/time); 0: the mesh cut-off 2c/h")
+    subcycle: int = opt("int", 1, check=positive,
+                        expect="an integer >= 1 (MD steps per continuum force evaluation)",
+                        help="bridging domain: the continuum's forces once per k MD steps "
+                             "(impulse multiple time stepping, r-RESPA)")
 
 
 @dataclass(frozen=True, kw_only=True)

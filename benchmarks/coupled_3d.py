@@ -1,0 +1,144 @@
+"""Coupled step against the MD step: one 3D fcc LJ patch run as pure MD and coupled.
+
+System: an fcc LJ block of ``4 n^3`` atoms (``--atoms``, default 32,000: n = 20) at
+a = 1.56 σ (shifted LJ, cut-off 2.5 σ), T = 0.05 ε/k_B, free surfaces. Coupled: the same
+block inside a P1 tetrahedral mesh (cubic elastic, the LJ crystal's constants
+rounded: c11 = 82, c12 = c44 = 47 ε/σ³, density 4/a³) with a margin
+of four elements on every side, a bridging-domain band two lattice constants wide,
+1 continuum + 1 patch rank. Pure MD: the same block alone on one rank. Both launched with
+``mpirun`` by this script, ``--steps`` steps each (set-up excluded: the loop's wall).
+
+Prints one JSON object: per run the wall ms per step of the loop and, per role, the ms per
+step of every phase (``summary.json``'s ``timing_ms_per_step``); then the ratios coupled /
+pure MD. The issue's goal is ≤ 1.10 (k = 1) and ≤ 1.05 (k = 10) at 32,000 atoms. Run it
+on a quiet machine: figures from a loaded one mean nothing.
+
+    .venv/bin/python benchmarks/coupled_3d.py [--atoms 32000] [--steps 200]
+        [--multipliers atoms nodes] [--subcycle 1 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+A = 1.56  # lattice constant (σ): close to the shifted LJ fcc equilibrium at T ≈ 0
+
+CASE = """units = "lj"
+title = "benchmark: 3D fcc LJ block {what}"
+[layout]
+continuum = {nc}
+patches = {{ block = 1 }}
+{continuum}
+[patches.block]
+region = {{ lo = [{lo}, {lo}, {lo}], hi = [{hi}, {hi}, {hi}] }}
+lattice = {{ kind = "fcc", constant = {a} }}
+potential = {{ kind = "lj", epsilon = 1.0, sigma = 1.0, cutoff = 2.5, mode = "shift" }}
+temperature = 0.05
+seed = 11
+periodic = [0, 0, 0]
+{handshake}
+[run]
+dt = 0.005
+steps = {steps}
+[output]
+directory = "out"
+every = {steps}
+"""
+
+CONTINUUM = """[continuum]
+dim = 3
+physics = "elastodynamics"
+mesh = {{ kind = "box", lo = [{mlo}, {mlo}, {mlo}], hi = [{mhi}, {mhi}, {mhi}], cells = [{nm}, {nm}, {nm}] }}
+material = {{ model = "cubic", c11 = 82.0, c12 = 47.0, c44 = 47.0, density = {rho:.6f} }}
+"""
+
+HANDSHAKE = """[handshake]
+width = {width}
+multipliers = "{mult}"
+{sub}"""
+
+
+def case_text(n: int, steps: int, coupled: bool, multipliers: str = "atoms", k: int = 1) -> str:
+    """The case of an n×n×n-cell block (4 n³ atoms), pure MD or coupled."""
+    # region edges half a lattice constant outside the outermost atoms: no atom on the band's
+    # outer edge (weight 1 there)
+    lo, hi = -0.25 * A, (n - 0.25) * A
+    h = 2.0 * A  # element size: the mesh resolves the band (two lattice constants wide)
+    margin = 4
+    span = hi - lo
+    nm = int(round(span / h)) + 2 * margin
+    mlo = lo - margin * h
+    mhi = mlo + nm * h
+    cont = CONTINUUM.format(mlo=mlo, mhi=mhi, nm=nm, rho=4.0 / A ** 3) if coupled else ""
+    hs = HANDSHAKE.format(width=2 * A, mult=multipliers,
+                                sub=f"subcycle = {k}\n" if k > 1 else "") if coupled else ""
+    what = f"coupled ({multipliers} multipliers, subcycle {k})" if coupled else "pure MD"
+    return CASE.format(what=what, nc=1 if coupled else 0, continuum=cont, lo=lo, hi=hi, a=A,
+                       handshake=hs, steps=steps)
+
+
+def run_case(text: str, nranks: int, workdir: str) -> dict:
+    """Run one case under mpirun; returns its summary.json."""
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "case.toml")
+    with open(path, "w") as fh:
+        fh.write(text)
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("OMPI_") or k.startswith("PMIX_") or k.startswith("PMI_"))}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=ROOT)
+    exe = shutil.which("mpirun") or shutil.which("mpiexec")
+    cmd = [exe, "--oversubscribe", "-n", str(nranks), sys.executable, "-m", "mscouple.cli.main", "run",
+           path, "--output", os.path.join(workdir, "out")]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    with open(os.path.join(workdir, "out", "summary.json")) as fh:
+        return json.load(fh)
+
+
+def row(summary: dict) -> dict:
+    steps = max(int(summary["step"]), 1)
+    return {"ms_per_step": 1e3 * summary["wall_seconds"] / steps,
+            "phases_ms_per_step": summary.get("timing_ms_per_step", {}),
+            "energy_drift_max": summary.get("energy_drift_max")}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--atoms", type=int, default=32_000, help="patch atoms (rounded to 4 n^3)")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--multipliers", nargs="+", default=["atoms"], choices=("atoms", "nodes"))
+    p.add_argument("--subcycle", nargs="+", type=int, default=[1, 10])
+    p.add_argument("--keep", action="store_true", help="keep the run directories")
+    a = p.parse_args(argv)
+    n = max(3, round((a.atoms / 4) ** (1 / 3)))
+    tmp = tempfile.mkdtemp(prefix="mscouple-coupled3d-")
+    out = {"atoms": 4 * n ** 3, "steps": a.steps, "runs": {}}
+    try:
+        md = row(run_case(case_text(n, a.steps, False), 1, os.path.join(tmp, "md")))
+        out["runs"]["md"] = md
+        for mult in a.multipliers:
+            for k in a.subcycle:
+                name = f"coupled_{mult}_k{k}"
+                r = row(run_case(case_text(n, a.steps, True, mult, k), 2, os.path.join(tmp, name)))
+                r["ratio_to_md"] = r["ms_per_step"] / md["ms_per_step"]
+                out["runs"][name] = r
+    finally:
+        if not a.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            out["workdir"] = tmp
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
