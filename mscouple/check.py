@@ -111,7 +111,7 @@ class _Checker:
         if hs is not None and hs.ghost_force_correction:
             raise self.refuse("handshake.ghost_force_correction", True,
                               "false or no key: coupled runs do not apply a ghost-force correction "
-                              "(measure ghost forces with mscouple.coupling.ghost; remove the key)")
+                              "(measure ghost forces with mscouple.validation.ghost; remove the key)")
         key = coupling_kind(case)
         if key not in BUILDERS:
             mode, physics, coupling = key

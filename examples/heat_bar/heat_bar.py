@@ -10,112 +10,18 @@ Outputs next to this file: ``profile.csv`` / ``profile.png`` (time-averaged temp
 continuum nodes and atomic planes), ``summary.txt`` (fluxes, measured conductivity,
 energy balance).
 
+The geometry and the run are :func:`mscouple.validation.heat_bar.steady_conductivity` (one
+builder, :func:`~mscouple.validation.heat_bar.build_heat_bar`, shared with
+``examples/heat_pulse`` and ``mscouple validate``); this script writes the outputs.
+
 Run: ``python examples/heat_bar/heat_bar.py [kappa_continuum]``.
 """
 from __future__ import annotations
 
 import os
 import sys
-import time
 
-import numpy as np
-from mpi4py import MPI
-
-from mscouple.atomistic.lattice import fcc
-from mscouple.atomistic.potentials import LennardJones
-from mscouple.atomistic.system import MDSystem
-from mscouple.atomistic.box import Box
-from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Heat1D
-from mscouple.coupling.thermal import ThermalCoupler
-
-
-def run(kappa: float = 8.0, a: float = 1.56, cells=(16, 3, 3), L_cont: float = 10.0, T_hot: float = 0.35,
-        T_cold: float = 0.25, dt: float = 0.005, every: int = 10, t_equil: float = 250.0,
-        t_avg: float = 150.0, tau_filter: float = 1.0, seed: int = 7, verbose: bool = True) -> dict:
-    """Run the coupled bar; return time-averaged profiles, fluxes and the energy balance."""
-    x, cbox = fcc(a, cells)
-    Lx = cells[0] * a
-    box = Box(np.array([-Lx, 0.0, 0.0]), np.array([2 * Lx, cbox.hi[1], cbox.hi[2]]), (False, True, True))
-    md = MDSystem(MPI.COMM_SELF, box, x, LennardJones(cutoff=2.5, mode="shift"), units="lj", dt=dt,
-                  skin=0.3, sort_every=0)
-    md.set_velocities(0.5 * (T_hot + T_cold) * 2.0, seed=seed)  # ~equipartition to the mean
-    area = cbox.hi[1] * cbox.hi[2]
-    n_per_len = len(x) / Lx
-    x_max = x[:, 0].max()
-    h = 2 * a  # interface cell: [surface, surface + 2a]
-    # continuum nodes: left bar [-L_cont, 0] + interface node at h; right mirrored
-    nl = int(round(L_cont / a))
-    left = np.concatenate([np.linspace(-L_cont, 0.0, nl + 1), [h]])
-    right = np.concatenate([[x_max - h], np.linspace(x_max, x_max + L_cont, nl + 1)])
-    nodes = np.concatenate([left, right])
-    cl = np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1)
-    cr = left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)
-    cells_h = np.concatenate([cl, cr])
-    heat = Heat1D(nodes, cells_h, conductivity=kappa * area, rho_c=3.0 * n_per_len)  # Dulong–Petit
-    heat.T[:] = 0.5 * (T_hot + T_cold)
-    i_left, i_right = left.size - 1, left.size  # interface nodes
-    # thermostatted atoms: strictly inside the interface cells' supports
-    th = np.flatnonzero(((x[:, 0] > 1e-9) & (x[:, 0] <= h + 1e-9)) |
-                        ((x[:, 0] < x_max - 1e-9) & (x[:, 0] >= x_max - h - 1e-9)))
-    ids = md.ids
-    order = np.argsort(ids)
-    th_local = order[np.searchsorted(ids, th, sorter=order)]
-    ex = InterfaceExchange.local(th, md.x0[th_local, :1], nodes[:, None], cells_h, "P1")
-    cp = ThermalCoupler(ex, heat=heat, patch=md, thermo_atoms=th_local,
-                        interface_nodes=np.array([i_left, i_right]),
-                        boundary_nodes=np.array([0, nodes.size - 1]), boundary_values=np.array([T_hot, T_cold]),
-                        filter_time=tau_filter, boltzmann=1.0, mvv2e=1.0, dof_per_atom=3)
-    dt_c = every * dt
-    n_eq = int(round(t_equil / dt_c))
-    n_av = int(round(t_avg / dt_c))
-    t0 = time.time()
-    md.run(every)  # the MD energy measure settles after the first steps from a perfect lattice
-    led = cp.energies()
-    e0 = led.balance
-    for k in range(n_eq):
-        md.run(every)
-        cp.couple(dt_c)
-        if verbose and k % max(1, n_eq // 10) == 0:
-            led = cp.energies()
-            print(f"t={k * dt_c:7.1f}  T_if={cp.T_filtered}  P_if={cp.last_power}  "
-                  f"balance drift={(led.balance - e0):.3e}  ({time.time() - t0:.0f}s)", flush=True)
-    # averaging
-    plane = np.round(md.x0[:, 0] / (0.5 * a)).astype(int)
-    nplanes = plane.max() + 1
-    T_planes = np.zeros(nplanes)
-    T_nodes = np.zeros(nodes.size)
-    P = np.zeros(2)
-    w_start = cp.ledger.thermostat_work
-    b_start = cp.ledger.boundary_heat
-    for k in range(n_av):
-        md.run(every)
-        cp.couple(dt_c)
-        e = md.mass * np.sum(md.v ** 2, axis=1)
-        T_planes += np.bincount(plane, e, nplanes) / (3.0 * np.bincount(plane, None, nplanes))
-        T_nodes += heat.T
-        P += cp.last_power
-    T_planes /= n_av
-    T_nodes /= n_av
-    P /= n_av
-    led = cp.energies()
-    xp = np.arange(nplanes) * 0.5 * a
-    # conductivity from the middle half of the atomistic bar
-    mid = (xp > 0.25 * x_max) & (xp < 0.75 * x_max)
-    slope = np.polyfit(xp[mid], T_planes[mid], 1)[0]
-    flux = 0.5 * (P[0] - P[1])  # power in at the hot side = power out at the cold side (steady)
-    kappa_md = -flux / (area * slope)
-    # continuum flux in each bar from its (linear) steady profile
-    gl = np.polyfit(nodes[1:nl], T_nodes[1:nl], 1)[0]
-    gr = np.polyfit(nodes[left.size + 2:-1], T_nodes[left.size + 2:-1], 1)[0]
-    out = dict(x_nodes=nodes, T_nodes=T_nodes, x_planes=xp, T_planes=T_planes, P=P, flux=flux,
-               kappa_md=kappa_md, kappa=kappa, area=area, q_cont_left=-kappa * area * gl,
-               q_cont_right=-kappa * area * gr, balance_drift=led.balance - e0,
-               balance_scale=abs(led.thermostat_work) + abs(led.boundary_heat),
-               thermostat_work=led.thermostat_work, thermostat_requested=led.thermostat_requested,
-               heat_in_avg=(led.boundary_heat - b_start) / t_avg, work_avg=(led.thermostat_work - w_start) / t_avg,
-               x_max=x_max, wall=time.time() - t0)
-    return out
+from mscouple.validation.heat_bar import steady_conductivity as run
 
 
 def main(kappa: float = 8.0, outdir: str | None = None) -> None:  # pragma: no cover - the study

@@ -9,107 +9,17 @@ atomistic conductivity (``kappa``, measured by ``heat_bar``):
 * the continuum temperature profile follows the pure-continuum one (L2 of the excess);
 * the energy that reaches the right bar matches (no spurious reflection at the interfaces).
 
+The run is :func:`mscouple.validation.heat_bar.heat_pulse` (geometry from
+:func:`~mscouple.validation.heat_bar.build_heat_bar`); this script writes the outputs.
+
 Outputs: ``profiles.png``, ``summary.txt``. Run ``python examples/heat_pulse/heat_pulse.py``.
 """
 from __future__ import annotations
 
 import os
 import sys
-import time
 
-import numpy as np
-from mpi4py import MPI
-
-from mscouple.atomistic.box import Box
-from mscouple.atomistic.lattice import fcc
-from mscouple.atomistic.potentials import LennardJones
-from mscouple.atomistic.system import MDSystem
-from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Heat1D
-from mscouple.coupling.thermal import ThermalCoupler
-
-
-def run(kappa: float = 17.5, a: float = 1.56, cells=(16, 4, 4), L_cont: float = 40.0, T0: float = 0.25,
-        amp: float = 0.3, width: float = 6.0, centre: float = -20.0, dt: float = 0.005, every: int = 10,
-        t_end: float = 200.0, n_snap: int = 6, tau_filter: float = 1.0, seed: int = 11,
-        verbose: bool = True) -> dict:
-    x, cbox = fcc(a, cells)
-    Lx = cells[0] * a
-    box = Box(np.array([-Lx, 0.0, 0.0]), np.array([2 * Lx, cbox.hi[1], cbox.hi[2]]), (False, True, True))
-    md = MDSystem(MPI.COMM_SELF, box, x, LennardJones(cutoff=2.5, mode="shift"), units="lj", dt=dt,
-                  skin=0.3, sort_every=0)
-    md.set_velocities(2.0 * T0, seed=seed)
-    md.run(int(round(20.0 / dt)))  # equipartition
-    T_md = 0.0
-    for _ in range(40):  # mean MD temperature over 20 τ: the continuum's background
-        md.run(int(round(0.5 / dt)))
-        T_md += md.temperature() / 40
-    area = cbox.hi[1] * cbox.hi[2]
-    rho_c = 3.0 * len(x) / Lx  # per length (Dulong–Petit)
-    x_max = x[:, 0].max()
-    h = 2 * a
-    nl = int(round(L_cont / a))
-    left = np.concatenate([np.linspace(-L_cont, 0.0, nl + 1), [h]])
-    right = np.concatenate([[x_max - h], np.linspace(x_max, x_max + L_cont, nl + 1)])
-    nodes = np.concatenate([left, right])
-    cl = np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1)
-    cr = left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)
-    cells_h = np.concatenate([cl, cr])
-    heat = Heat1D(nodes, cells_h, conductivity=kappa * area, rho_c=rho_c)
-    excess = lambda X: amp * np.exp(-(((X - centre) / width) ** 2))  # noqa: E731
-    heat.T[:] = T_md + excess(nodes)
-    i_left, i_right = left.size - 1, left.size
-    th = np.flatnonzero(((x[:, 0] > 1e-9) & (x[:, 0] <= h + 1e-9)) |
-                        ((x[:, 0] < x_max - 1e-9) & (x[:, 0] >= x_max - h - 1e-9)))
-    order = np.argsort(md.ids)
-    th_local = order[np.searchsorted(md.ids, th, sorter=order)]
-    ex = InterfaceExchange.local(th, md.x0[th_local, :1], nodes[:, None], cells_h, "P1")
-    cp = ThermalCoupler(ex, heat=heat, patch=md, thermo_atoms=th_local,
-                        interface_nodes=np.array([i_left, i_right]), filter_time=tau_filter)
-    # pure-continuum reference: one uniform bar over the whole domain, same κ and ρc
-    xr = np.linspace(-L_cont, x_max + L_cont, int(round((x_max + 2 * L_cont) / (0.5 * a))) + 1)
-    ref = Heat1D(xr, np.stack([np.arange(xr.size - 1), np.arange(1, xr.size)], 1), kappa * area, rho_c)
-    ref.T[:] = T_md + excess(xr)
-    dt_c = every * dt
-    nsteps = int(round(t_end / dt_c))
-    snaps = set(np.linspace(0, nsteps, n_snap).astype(int).tolist())
-    led = cp.energies()
-    e0 = led.balance
-    pulse_energy = float(np.sum(heat.capacity * excess(nodes)))
-    out = {"t": [], "T_nodes": [], "T_ref": [], "nodes": nodes, "xr": xr}
-    t0 = time.time()
-    for k in range(nsteps + 1):
-        if k in snaps:
-            out["t"].append(k * dt_c)
-            out["T_nodes"].append(heat.T.copy())
-            out["T_ref"].append(ref.T.copy())
-            if verbose:
-                led = cp.energies()
-                print(f"t={k * dt_c:6.1f} balance change={led.balance - e0:+.4f} "
-                      f"(pulse energy {pulse_energy:.3f}) T_if={cp.T_filtered} ({time.time() - t0:.0f}s)",
-                      flush=True)
-        if k == nsteps:
-            break
-        md.run(every)
-        cp.couple(dt_c)
-        ref.step(dt_c, np.zeros(0, np.int64), np.zeros(0))
-    led = cp.energies()
-    num = den = 0.0
-    for Tn, Tr in zip(out["T_nodes"][1:], out["T_ref"][1:]):  # space–time L2 of the excess
-        Tr = np.interp(nodes, xr, Tr)
-        num += np.sum(heat.capacity * (Tn - Tr) ** 2)
-        den += np.sum(heat.capacity * (Tr - T_md) ** 2)
-    l2 = float(np.sqrt(num / den))
-    Tn, Tr = out["T_nodes"][-1], np.interp(nodes, xr, out["T_ref"][-1])
-    ex_c, ex_r = Tn - T_md, Tr - T_md
-    right_nodes = np.arange(left.size, nodes.size)
-    cap_r = heat.capacity[right_nodes]
-    e_right = float(np.sum(cap_r * ex_c[right_nodes]))
-    e_right_ref = float(np.sum(cap_r * ex_r[right_nodes]))
-    out.update(T_md=T_md, pulse_energy=pulse_energy, balance_change=led.balance - e0, l2=l2,
-               e_right=e_right, e_right_ref=e_right_ref, thermostat_work=led.thermostat_work,
-               thermostat_requested=led.thermostat_requested, wall=time.time() - t0, x_max=x_max)
-    return out
+from mscouple.validation.heat_bar import heat_pulse as run
 
 
 def main(outdir: str | None = None) -> None:  # pragma: no cover - the study

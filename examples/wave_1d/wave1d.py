@@ -13,144 +13,20 @@ moves right without a spurious left-moving part. Element size h = r a; the FE ba
 EA = k a, ρA = m / a (same long-wave speed); with lumped masses its dispersion is
 ω = (2/h) sin(qh/2), the chain's ω = 2 sin(qa/2).
 
-Run ``python examples/wave_1d/wave.py`` for the full study (PNG + CSV next to this file);
-``tests/coupling/test_wave_1d.py`` runs a fast subset.
+The scenario itself (geometry, packet, reflection, energy drift) is
+:mod:`mscouple.validation.wave1d`; this script runs the full study over wavelengths and
+writes the figures. Run ``python examples/wave_1d/wave1d.py`` (PNG + CSV next to this
+file); ``tests/coupling/test_wave_1d.py`` runs a fast subset.
 """
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
-from mscouple.coupling.band import continuum_weight
-from mscouple.coupling.damping import stadium_profile
-from mscouple.coupling.dynamics import BridgingDomainCoupler
-from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Bar1D, Chain1D, bars_around_chain, chain_dispersion
-
-
-@dataclass
-class Setup:
-    chain: Chain1D
-    bar: Bar1D
-    coupler: BridgingDomainCoupler
-    interior: np.ndarray  # indices of atoms with weight 1 between the bands
-    band_width: float
-
-
-@dataclass
-class Geometry:
-    chain: Chain1D
-    bar: Bar1D
-    nodes: np.ndarray  # [n] FE node coordinates
-    cells: np.ndarray  # [nc, 2]
-    band_atoms: np.ndarray  # atoms with 0 < w < 1
-    interior: np.ndarray  # atoms with w = 0
-    gamma: object  # damping-rate callable or None
-    width: float
-    gamma_hp: object = None  # high-pass damping-rate callable or None
-
-
-def geometry(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
-             damping: float = 0.0, potential: str = "harmonic", highpass: float = 0.0) -> Geometry:
-    """Chain of ``n_interior`` pure atoms plus two bands of ``band_elements`` elements of size ``ratio``."""
-    x_atoms, bands, nodes, cells, wc, width = bars_around_chain(n_interior, ratio, band_elements, bar_elements)
-    bar = Bar1D(nodes, cells, wc)
-    w_atoms = continuum_weight(bands, x_atoms[:, None])
-    chain = Chain1D(x_atoms, weight=1.0 - w_atoms, potential=potential)
-    gamma = None
-    if damping > 0:
-        def gamma(X, bands=bands):  # stadium: 0 at the atomistic edge, γ at the continuum edge
-            s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
-            return stadium_profile(s, width, damping)
-    gamma_hp = None
-    if highpass > 0:
-        def gamma_hp(X, bands=bands):  # linear ramp over the inner half, flat beyond: the
-            # 8a–12a waves turn back early in the band, so the dashpots must act there
-            s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
-            return stadium_profile(s, 0.5 * width, highpass, power=1)
-    return Geometry(chain, bar, nodes, cells, np.flatnonzero(w_atoms > 0), np.flatnonzero(w_atoms == 0),
-                    gamma, width, gamma_hp)
-
-
-def build(n_interior: int, ratio: int = 1, band_elements: int = 8, bar_elements: int = 200,
-          multipliers: str = "atoms", damping: float = 0.0, potential: str = "harmonic",
-          damping_reference: str = "continuum", highpass: float = 0.0, cutoff: float | None = None,
-          order: int = 1, node_rate: float = 0.0) -> Setup:
-    """Both models on this rank (the intercomm-free shortcut of the coupled driver).
-    ``highpass`` > 0 adds high-pass damping (stadium profile up to that rate) with corner
-    ``cutoff`` (default: the mesh's cut-off frequency 2c/h)."""
-    g = geometry(n_interior, ratio, band_elements, bar_elements, damping, potential, highpass)
-    x = g.chain.x0
-    ex = InterfaceExchange.local(g.band_atoms, x[g.band_atoms], g.nodes[:, None], g.cells, "P1")
-    cp = BridgingDomainCoupler(ex, patch=g.chain, continuum=g.bar, band_atoms=g.band_atoms, components=1,
-                               multipliers=multipliers, damping=g.gamma, damping_reference=damping_reference,
-                               highpass_damping=g.gamma_hp,
-                               highpass_cutoff=2.0 / ratio if cutoff is None else cutoff, highpass_order=order,
-                               highpass_node_rate=node_rate)
-    return Setup(g.chain, g.bar, cp, g.interior, g.width)
-
-
-def launch(chain: Chain1D, q: float, sigma: float, centre: float, amplitude: float = 1e-3) -> None:
-    """Right-moving packet u = A exp(−(x−x0)²/2σ²) cos(q(x−x0)) built from chain modes."""
-    x = chain.x0[:, 0]
-    n = 2 * x.size
-    psi = np.zeros(n, dtype=complex)
-    psi[: x.size] = amplitude * np.exp(-0.5 * ((x - centre) / sigma) ** 2 + 1j * q * (x - centre))
-    ph = np.fft.fft(psi)
-    k = 2 * np.pi * np.fft.fftfreq(n)
-    ph[k <= 0] = 0.0
-    om = chain_dispersion(k)
-    u = np.fft.ifft(ph)[: x.size]
-    v = np.fft.ifft(-1j * om * ph)[: x.size]
-    chain.u[:, 0] = 2 * u.real  # Re of the analytic signal (half the spectrum removed)
-    chain.v[:, 0] = 2 * v.real
-    chain.compute_forces()
-
-
-def interior_energy(chain: Chain1D, idx: np.ndarray) -> float:
-    """Kinetic + harmonic bond energy of the atoms ``idx`` (contiguous) and their inner bonds."""
-    u = chain.u[idx, 0]
-    ke = 0.5 * np.sum(chain.mass[idx] * chain.v[idx, 0] ** 2)
-    return float(ke + 0.5 * chain.k * np.sum(np.diff(u) ** 2))
-
-
-def reflection(wavelength: float, ratio: int = 1, band_elements: int = 8, multipliers: str = "atoms",
-               damping: float = 0.0, dt: float = 0.1, sigma_waves: float = 1.5,
-               damping_reference: str = "continuum", highpass: float = 0.0, cutoff: float | None = None,
-               order: int = 1, node_rate: float = 0.0) -> float:
-    """Energy reflection coefficient for a packet of ``wavelength`` (lattice spacings)."""
-    q = 2 * np.pi / wavelength
-    sigma = max(sigma_waves * wavelength, 10.0)
-    n_int = int(30 * sigma)
-    cg = np.cos(0.5 * q)
-    t_end = 29 * sigma / cg
-    s = build(n_int, ratio, band_elements, bar_elements=int(np.ceil(40 * sigma / ratio)) + 20,
-              multipliers=multipliers, damping=damping, damping_reference=damping_reference,
-              highpass=highpass, cutoff=cutoff, order=order, node_rate=node_rate)
-    x_left = s.chain.x0[s.interior[0], 0]
-    launch(s.chain, q, sigma, x_left + 8 * sigma)
-    e0 = interior_energy(s.chain, s.interior)
-    s.coupler.step(dt, int(np.ceil(t_end / dt)))
-    return interior_energy(s.chain, s.interior) / e0
-
-
-def energy_drift(nsteps: int = 10_000, dt: float = 0.1, ratio: int = 4, multipliers: str = "atoms",
-                 wavelength: float = 20.0) -> tuple[float, np.ndarray]:
-    """Relative drift of the coupled NVE energy over ``nsteps`` (packet crossing a band)."""
-    sigma = 1.5 * wavelength
-    s = build(int(12 * sigma), ratio, 8, bar_elements=int(20 * sigma / ratio), multipliers=multipliers)
-    launch(s.chain, 2 * np.pi / wavelength, sigma, s.chain.x0[s.interior[0], 0] + 6 * sigma)
-    s.bar.compute_forces()
-    e = []
-    for _ in range(nsteps // 100):
-        e.append(s.coupler.energies().mechanical)
-        s.coupler.step(dt, 100)
-    e.append(s.coupler.energies().mechanical)
-    e = np.asarray(e)
-    return float(np.max(np.abs(e - e[0])) / e[0]), e
+from mscouple.validation.models1d import chain_dispersion, lumped_p1_dispersion
+from mscouple.validation.wave1d import energy_drift, reflection
 
 
 def main(outdir: str | None = None) -> None:  # pragma: no cover - the full study
@@ -202,7 +78,6 @@ def plot(rows: list, outdir: str) -> None:  # pragma: no cover - the full study
     ax1.set_title("reflection vs wavenumber (dotted: λ = 2h; dashed: ω = 2c/h)")
     q = np.linspace(0, np.pi, 200)
     ax2.plot(q, chain_dispersion(q), label="chain")
-    from mscouple.coupling.models1d import lumped_p1_dispersion
     for h in (1, 4):
         qq = q[q <= np.pi / h]
         ax2.plot(qq, lumped_p1_dispersion(qq, h=h), "--", label=f"lumped P1, h={h}a")

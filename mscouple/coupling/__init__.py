@@ -1,20 +1,50 @@
 """The handshake between the continuum and atomistic patches (DESIGN.md §4, docs/coupling.md).
 
-Transfer operators, handshake bands and weights, bridging-domain constraints, interface
-exchange over intercommunicators, the coupled dynamics driver, damping band, power-matched
-thermostat, ghost forces and the energy ledger.
+Coupling methods only: transfer operators, handshake bands and weights, where the handshake
+lies in a case (``geometry``), bridging-domain constraints and dynamics, interface exchange
+over intercommunicators and home routing of migrating atoms, damping band, power-matched
+thermostat and thermal coupling, Schwarz statics, the energy ledger. The 1D reference
+models, the validation scenarios and the ghost-force/patch-test tools live in
+:mod:`mscouple.validation`.
+
+Imports are lazy (PEP 562): ``import mscouple.coupling.band`` (or ``transfer``,
+``exchange``, ``bdm``, ``thermostat``, ``damping``, …: the patch side) never imports
+petsc4py, so MD ranks do not initialise PETSc. Only :mod:`.schwarz` and :mod:`.adapters`
+(continuum side) touch PETSc objects, and only when used.
 """
 from __future__ import annotations
 
-from .adapters import ElastodynamicsSide, HeatConductionSide  # noqa: F401
-from .band import BoxShellBand, SlabBand, continuum_weight, validate_band  # noqa: F401
-from .bdm import BridgingDomain, ProjectionResult  # noqa: F401
-from .damping import ConstrainedDampingBand, DampingBand, counter_normal, stadium_profile  # noqa: F401
-from .dynamics import BridgingDomainCoupler  # noqa: F401
-from .exchange import InterfaceExchange  # noqa: F401
-from .ghost import DeadLoadCorrection, GhostForces, measure_ghost_forces  # noqa: F401
-from .ledger import EnergyLedger  # noqa: F401
-from .schwarz import SchwarzRegions, SchwarzResult, SchwarzStatics, cauchy_born_triangular  # noqa: F401
-from .thermal import DampingToHeat, ThermalCoupler, conductivity_extrapolation, nemd_conductivity  # noqa: F401
-from .thermostat import PowerMatchedThermostat, ThermostatStep  # noqa: F401
-from .transfer import TransferOperator, build_transfer, locate_points, shape_functions  # noqa: F401
+import importlib
+
+_EXPORTS = {
+    "ElastodynamicsSide": "adapters", "HeatConductionSide": "adapters",
+    "BoxShellBand": "band", "SlabBand": "band", "continuum_weight": "band", "validate_band": "band",
+    "BridgingDomain": "bdm", "ProjectionResult": "bdm",
+    "ConstrainedDampingBand": "damping", "DampingBand": "damping", "counter_normal": "damping",
+    "stadium_profile": "damping",
+    "BridgingDomainCoupler": "dynamics",
+    "InterfaceExchange": "exchange",
+    "EnergyLedger": "ledger",
+    "SchwarzRegions": "schwarz", "SchwarzResult": "schwarz", "SchwarzStatics": "schwarz",
+    "cauchy_born_triangular": "schwarz",
+    "DampingToHeat": "thermal", "ThermalCoupler": "thermal",
+    "PowerMatchedThermostat": "thermostat", "ThermostatStep": "thermostat",
+    "TransferOperator": "transfer", "build_transfer": "transfer", "locate_points": "transfer",
+    "shape_functions": "transfer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

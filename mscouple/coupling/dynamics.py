@@ -21,7 +21,7 @@ constraint is linear, so the projection is exact — see :mod:`mscouple.coupling
 
 Per step each side sends O(interface) numbers twice; the sides step concurrently between
 the exchanges. The *mechanical side* interface both models must offer is documented in
-:mod:`mscouple.coupling.models1d` (``mass``, ``v``, ``kick``, ``drift``,
+:mod:`mscouple.validation.models1d` (``mass``, ``v``, ``kick``, ``drift``,
 ``compute_forces``, ``kinetic_energy``, ``potential_energy``); the engines are wrapped to it
 by thin adapters.
 

@@ -23,7 +23,7 @@ integrator's own error. Both numbers go to the :class:`EnergyLedger`
 
 The heat side needs: ``T [n]`` (writable), ``thermal_energy()`` and
 ``step(dt, fixed [k], values [k]) -> reaction power [k]`` (see
-:class:`~mscouple.coupling.models1d.Heat1D`). The atom side needs ``v [n, 3]`` and ``mass [n]``.
+:class:`~mscouple.validation.models1d.Heat1D`). The atom side needs ``v [n, 3]`` and ``mass [n]``.
 """
 from __future__ import annotations
 

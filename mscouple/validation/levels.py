@@ -31,9 +31,9 @@ import numpy as np
 from .checks import Check, LevelResult
 
 PROVIDERS: dict[int, list[str]] = {
-    4: ["mscouple.coupling.validation"],
-    5: ["mscouple.coupling.validation"],
-    6: ["mscouple.coupling.validation", "mscouple.io.validation"],
+    4: ["mscouple.validation.coupling_checks"],
+    5: ["mscouple.validation.coupling_checks"],
+    6: ["mscouple.validation.coupling_checks", "mscouple.io.validation"],
 }
 
 TITLES = {1: "Cauchy-Born", 2: "homogenization", 3: "fast/slow (HMM)", 4: "interface",

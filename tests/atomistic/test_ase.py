@@ -1,14 +1,17 @@
-"""Agreement with ASE's own Lennard-Jones and Morse calculators; Atoms round trip."""
+"""Agreement with ASE's own Lennard-Jones and Morse calculators; Atoms round trip.
+
+ASE is an optional extra of the package (``mscouple[io]``) but part of the test environment
+(requirements-dev.txt, installed by ``make setup``): imported plainly, so a missing ASE
+fails the suite instead of skipping it.
+"""
 import numpy as np
 import pytest
+from ase.calculators.lj import LennardJones as AseLJ
+from ase.calculators.morse import MorsePotential as AseMorse
 from mpi4py import MPI
 
-ase = pytest.importorskip("ase")
-from ase.calculators.lj import LennardJones as AseLJ  # noqa: E402
-from ase.calculators.morse import MorsePotential as AseMorse  # noqa: E402
-
-from mscouple.atomistic.ase_interface import MDCalculator, from_ase, to_ase  # noqa: E402
-from mscouple.atomistic.potentials import LennardJones, Morse  # noqa: E402
+from mscouple.atomistic.ase_interface import MDCalculator, from_ase, to_ase
+from mscouple.atomistic.potentials import LennardJones, Morse
 
 
 def jiggled_fcc(a, n, amp, seed):

@@ -3,16 +3,13 @@ trajectory in any layout (continuum on 1 or 2 ranks, chain on the others): the b
 keyed by atom id and step, and the bath's operators commute with the order in which the band
 atoms and nodes reach the continuum root. Real engines (MDSystem + ExplicitElastodynamics),
 harmonic chain, h = 2a, node multipliers, stadium γ ≤ 0.3, T = 0.05."""
-import os
-import sys
 
 import numpy as np
 import pytest
 from mpi4py import MPI
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import engines as E  # noqa: E402
-import wave1d as W  # noqa: E402
+from mscouple.validation import engines1d as E
+from mscouple.validation import wave1d as W
 
 T = 0.05
 

@@ -9,8 +9,6 @@ across 8 elements (masses (1 − w) m, nodal masses w-weighted), stadium γ ≤ 
 k_B T · P M_b⁻¹ (P the M-orthogonal constraint projector, built here from
 ``BridgingDomain.solve``, independently of the bath's own matrices).
 """
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -20,8 +18,7 @@ from mscouple.coupling.bdm import BridgingDomain
 from mscouple.coupling.damping import ConstrainedDampingBand, DampingBand
 from mscouple.coupling.exchange import InterfaceExchange
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
 
 T = 1.3
 

@@ -4,8 +4,6 @@ exact constrained update with a moving reference, rigid motion left alone, T = 0
 Band: the ``examples/wave_1d`` band (P1 elements h = 2a over atoms a = 1, weight ramping over
 8 elements, coarse-node multipliers).
 """
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -15,8 +13,7 @@ from mscouple.coupling.damping import ConstrainedDampingBand, HighPassFilter
 from mscouple.coupling.exchange import InterfaceExchange
 from mscouple.errors import ConfigError
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
 
 
 def _band(multipliers="nodes"):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from mscouple.coupling.damping import DampingBand, counter_normal, stadium_profile
-from mscouple.coupling.ghost import DeadLoadCorrection, measure_ghost_forces
 from mscouple.coupling.ledger import EnergyLedger
+from mscouple.validation.ghost import DeadLoadCorrection, measure_ghost_forces
 
 
 def test_damping_removed_energy_is_exact_and_decay_rate_correct():

@@ -1,6 +1,4 @@
 """Ghost forces of the energy-blended handshake (1D chain between bars) and the dead-load fix."""
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -8,11 +6,9 @@ import pytest
 from mscouple.coupling.bdm import BridgingDomain
 from mscouple.coupling.dynamics import BridgingDomainCoupler
 from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.ghost import DeadLoadCorrection, measure_ghost_forces
-from mscouple.coupling.models1d import Bar1D, Chain1D
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
+from mscouple.validation.ghost import DeadLoadCorrection, measure_ghost_forces
+from mscouple.validation.models1d import Bar1D, Chain1D
 
 SIG = ((1 + 2.0 ** -6) / (2 * (1 + 2.0 ** -12))) ** (1 / 6)  # LJ (1st+2nd neighbours) at rest for a = 1
 F_BOND = abs(4 * (-12 * SIG ** 12 + 6 * SIG ** 6))  # |V'(a)|, a typical bond force

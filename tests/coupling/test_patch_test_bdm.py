@@ -5,28 +5,25 @@ every atom and node must feel zero constrained force, ≤ 1e-10 of a bond force 
 (issue 5). The centroid rule (band edges at element centroids, w_c = w(centroid)) fails
 that by 0.25 k ε a · a / (band width) (measured: 0.125, 0.0625, 0.03125, 0.0156 for widths
 2, 4, 8, 16 a, h = a or 2a); the consistent weighting of
-:func:`mscouple.coupling.band.consistent_cell_weights` (band edges on nodes, cell weights
+:func:`mscouple.validation.patch_test.consistent_cell_weights` (band edges on nodes, cell weights
 from the bond-length measure of the atoms' pair weights, band atoms = atoms of the
 weighted cells) passes it to round-off, for h = a and h = 2a, on the NumPy reference
 models and on the real engines (MDSystem + ExplicitElastodynamics). A triangular lattice
 meshed by its own triangles passes with the normal-projected bond measure
-(:func:`~mscouple.coupling.band.consistent_cell_weights_nd`) and fails with the P1 mean of the
+(:func:`~mscouple.validation.patch_test.consistent_cell_weights_nd`) and fails with the P1 mean of the
 nodal ramp.
 """
-import os
-import sys
 
 import numpy as np
 import pytest
 
-from mscouple.coupling.band import SlabBand, band_atoms_of_cells, consistent_cell_weights, nodal_ramp
+from mscouple.coupling.band import SlabBand
 from mscouple.coupling.dynamics import BridgingDomainCoupler
 from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.ghost import measure_ghost_forces
-from mscouple.coupling.models1d import Bar1D, Chain1D
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
+from mscouple.validation.ghost import measure_ghost_forces
+from mscouple.validation.models1d import Bar1D, Chain1D
+from mscouple.validation.patch_test import band_atoms_of_cells, consistent_cell_weights, nodal_ramp
 
 K, A = 1.0, 1.0  # spring constant and lattice spacing (EA = k a for the Cauchy–Born bar)
 
@@ -161,7 +158,6 @@ def test_rigid_translation_and_strain_stay_at_rest_over_many_steps():
 @pytest.mark.parametrize("ratio", [1, 2])
 def test_real_engines_pass_the_patch_test(ratio):
     """MDSystem (Cython) + ExplicitElastodynamics (PETSc) with the consistent cell weights."""
-    pytest.importorskip("mscouple._kernels.pair")
     from mpi4py import MPI
 
     from mscouple.atomistic.box import Box
@@ -231,7 +227,7 @@ def _triangular_patch(nb, rule):
     rows 0..na−1 between continuum rows; slab bands along y. Returns the ghost force measure."""
     import scipy.sparse as sps
 
-    from mscouple.coupling.band import consistent_cell_weights_nd
+    from mscouple.validation.patch_test import consistent_cell_weights_nd
     from mscouple.coupling.bdm import BridgingDomain
 
     nx, nc_rows, na = 6, 3, 2 * nb + 4

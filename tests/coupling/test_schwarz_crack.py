@@ -1,12 +1,9 @@
 """Fast version of examples/crack_2d: Schwarz statics at a crack tip against the fully
 atomistic solution of the same domain."""
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "crack_2d"))
-import crack2d as C  # noqa: E402
+from mscouple.validation import crack2d as C
 
 
 def test_crack_tip_patch_matches_full_atomistic():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Heat1D
 from mscouple.coupling.thermal import ThermalCoupler
+from mscouple.validation.models1d import Heat1D
 
 
 class GasPatch:
@@ -111,7 +111,6 @@ def test_thermal_coupling_over_intercomm_matches_single_rank(comm):
 
 
 def test_heat_conduction_adapter_matches_reference_and_books_exactly():
-    pytest.importorskip("petsc4py")
     from mpi4py import MPI
     from petsc4py import PETSc
 

@@ -21,18 +21,14 @@ seeds 1–5 lie in 0.990–1.009, so 2 % is ≥ 4σ. The former bath (OU frictio
 v_α − Σ N v_I and noise on the atoms only, then re-projection) gives, seed 1: band nodes
 1.36 → 1.94, outer bar 1.21 → 1.86, interior 1.15 → 1.39.
 """
-import os
-import sys
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 
 from mscouple.coupling.dynamics import BridgingDomainCoupler
 from mscouple.coupling.exchange import InterfaceExchange
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
 
 T0 = 1.0
 

@@ -1,17 +1,13 @@
 """Energy the mechanical damping band removes is handed to the heat equation as heat:
 mechanical + thermal energy of both scales is conserved."""
-import os
-import sys
 
 import numpy as np
 import pytest
 
 from mscouple.coupling.ledger import EnergyLedger
-from mscouple.coupling.models1d import Heat1D
 from mscouple.coupling.thermal import DampingToHeat
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
+from mscouple.validation import wave1d as W
+from mscouple.validation.models1d import Heat1D
 
 
 def test_damped_energy_becomes_continuum_heat_exactly():

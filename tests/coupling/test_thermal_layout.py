@@ -6,8 +6,8 @@ import pytest
 
 from mscouple.coupling.damping import DampingBand
 from mscouple.coupling.exchange import InterfaceExchange
-from mscouple.coupling.models1d import Heat1D
 from mscouple.coupling.thermal import ThermalCoupler
+from mscouple.validation.models1d import Heat1D
 
 N_ATOMS, NSTEPS, DT = 240, 40, 0.05
 
@@ -105,7 +105,6 @@ def test_one_continuum_rank_and_k_patch_ranks_match_one_rank(comm):
 
 
 def _petsc_heat(comm, prefix):
-    pytest.importorskip("petsc4py")
     from petsc4py import PETSc
 
     from mscouple.continuum import FunctionSpace, HeatConduction, Mesh, ThermalMaterial

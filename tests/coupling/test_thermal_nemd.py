@@ -3,9 +3,8 @@ extrapolation 1/κ = 1/κ∞ + c/L (the number the continuum heat equation shoul
 import numpy as np
 import pytest
 
-pytest.importorskip("mscouple._kernels.pair")
-
-from mscouple.coupling.thermal import conductivity_extrapolation  # noqa: E402
+import mscouple._kernels.pair  # noqa: F401  (mandatory: a broken build fails here)
+from mscouple.coupling.thermal import conductivity_extrapolation
 
 
 def test_nemd_conductivity_and_extrapolation():

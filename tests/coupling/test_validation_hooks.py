@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mscouple.coupling.validation import validation_checks, wave_reflection
+from mscouple.validation.coupling_checks import validation_checks, wave_reflection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -1,15 +1,11 @@
 """Fast version of examples/wave_1d: reflection, energy conservation, layout independence."""
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "wave_1d"))
-import wave1d as W  # noqa: E402
-
-from mscouple.coupling.dynamics import BridgingDomainCoupler  # noqa: E402
-from mscouple.coupling.exchange import InterfaceExchange  # noqa: E402
+from mscouple.coupling.dynamics import BridgingDomainCoupler
+from mscouple.coupling.exchange import InterfaceExchange
+from mscouple.validation import wave1d as W
 
 
 def test_fine_mesh_long_wave_passes_without_reflection():

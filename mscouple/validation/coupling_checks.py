@@ -1,4 +1,4 @@
-"""Checks of the coupling layer for ``mscouple validate`` (levels 4 and 5, docs/validation.md).
+"""Checks of the coupling layer for ``mscouple validate`` (levels 4-6, docs/validation.md).
 
 Level 4 (interface):
 
@@ -15,8 +15,12 @@ Cauchy–Born bar: the ghost force without correction (reported, must be > 0: en
 not patch-test exact), the residual with the dead-load correction (≤ 1e-10 of a bond force) and
 the largest displacement of the corrected, strained system after N steps (≤ 1e-10 a).
 
-Every check runs on rank 0 of ``comm`` (the others return an empty list); the models are
-small NumPy / one-rank MD systems, so ``quick`` takes a few seconds.
+Level 6 (layouts): heat bar on one rank and a stochastic patch on the others against the
+same coupled run on one rank.
+
+Scenarios: :mod:`.wave1d`, :mod:`.heat_bar`, :mod:`.ghost`. Levels 4 and 5 run on rank 0
+of ``comm`` (the others return an empty list); the models are small NumPy / one-rank MD
+systems, so ``quick`` takes a few seconds.
 """
 from __future__ import annotations
 
@@ -24,67 +28,23 @@ from typing import Any
 
 import numpy as np
 
-from ..validation.checks import Check
-from .band import continuum_weight
-from .damping import stadium_profile
-from .dynamics import BridgingDomainCoupler
-from .exchange import InterfaceExchange
+from ..coupling.exchange import InterfaceExchange
+from .checks import Check
 from .ghost import DeadLoadCorrection, measure_ghost_forces
-from .models1d import Bar1D, Chain1D, bars_around_chain, chain_dispersion
+from .heat_bar import heat_pulse_balance
+from .wave1d import build, reflection
 
-__all__ = ["validation_checks", "wave_reflection", "ghost_force_patch_test", "heat_pulse_balance"]
-
-
-# ------------------------------------------------------------------ 1D chain ⇄ bar
-def _chain_bar(n_interior: int, ratio: int, band_elements: int, bar_elements: int, damping: float = 0.0,
-               potential: str = "harmonic", multipliers: str = "atoms", sigma: float = 1.0, EA: float = 1.0):
-    """FE bar | band | atoms | band | FE bar, a = 1 (see examples/wave_1d)."""
-    xa, bands, nodes, cells, wc, width = bars_around_chain(n_interior, ratio, band_elements, bar_elements)
-    bar = Bar1D(nodes, cells, wc, EA=EA)
-    wa = continuum_weight(bands, xa[:, None])
-    chain = Chain1D(xa, weight=1.0 - wa, potential=potential, sigma=sigma)
-    band = np.flatnonzero(wa > 0)
-    gamma = None
-    if damping > 0:
-        def gamma(X):
-            s = np.maximum(bands[0].normal_coordinate(X), bands[1].normal_coordinate(X))
-            return stadium_profile(s, width, damping)
-    ex = InterfaceExchange.local(band, xa[band, None], nodes[:, None], cells, "P1")
-    cp = BridgingDomainCoupler(ex, patch=chain, continuum=bar, band_atoms=band, components=1,
-                               multipliers=multipliers, damping=gamma)
-    return chain, bar, cp, band, np.flatnonzero(wa == 0)
+__all__ = ["validation_checks", "wave_reflection", "ghost_force_patch_test", "heat_pulse_balance",
+           "thermal_layout_difference"]
 
 
 def wave_reflection(wavelength: float, ratio: int = 1, band_elements: int = 8, multipliers: str = "atoms",
                     damping: float = 0.0, dt: float = 0.1, sigma_waves: float = 1.25) -> float:
     """Energy reflection coefficient R of a right-moving harmonic-chain packet of ``wavelength``
-    (lattice spacings) through the right band: energy left between the bands once the packet
-    has passed over its initial energy."""
-    q = 2 * np.pi / wavelength
-    sigma = max(sigma_waves * wavelength, 10.0)
-    chain, bar, cp, _, interior = _chain_bar(int(30 * sigma), ratio, band_elements,
-                                             int(np.ceil(40 * sigma / ratio)) + 20, damping,
-                                             multipliers=multipliers)
-    x = chain.x0[:, 0]
-    centre = x[interior[0]] + 8 * sigma
-    n = 2 * x.size
-    psi = np.zeros(n, dtype=complex)
-    psi[: x.size] = 1e-3 * np.exp(-0.5 * ((x - centre) / sigma) ** 2 + 1j * q * (x - centre))
-    ph = np.fft.fft(psi)
-    k = 2 * np.pi * np.fft.fftfreq(n)
-    ph[k <= 0] = 0.0
-    chain.u[:, 0] = 2 * np.fft.ifft(ph)[: x.size].real
-    chain.v[:, 0] = 2 * np.fft.ifft(-1j * chain_dispersion(k) * ph)[: x.size].real
-    chain.compute_forces()
-
-    def energy() -> float:
-        u = chain.u[interior, 0]
-        return float(0.5 * np.sum(chain.mass[interior] * chain.v[interior, 0] ** 2)
-                     + 0.5 * chain.k * np.sum(np.diff(u) ** 2))
-
-    e0 = energy()
-    cp.step(dt, int(np.ceil(29 * sigma / np.cos(0.5 * q) / dt)))
-    return energy() / e0
+    (lattice spacings) through the right band (:func:`.wave1d.reflection`; a packet of
+    ``sigma_waves`` wavelengths, 1.25 here against the example's 1.5, to keep the check short)."""
+    return reflection(wavelength, ratio, band_elements, multipliers, damping=damping, dt=dt,
+                      sigma_waves=sigma_waves)
 
 
 # ------------------------------------------------------------------ ghost forces
@@ -102,15 +62,15 @@ def ghost_force_patch_test(band_elements: int = 4, ratio: int = 2, strain: float
     def v2(r):
         return 4 * (156 * sig ** 12 / r ** 14 - 42 * sig ** 6 / r ** 8)
 
-    def build(r, nb):
-        return _chain_bar(40, r, nb, 10, potential="lj", sigma=sig, EA=v2(1.0) + 4 * v2(2.0),
-                          multipliers=multipliers)
+    def setup(r, nb):
+        s = build(40, r, nb, 10, multipliers=multipliers, potential="lj", sigma=sig, EA=v2(1.0) + 4 * v2(2.0))
+        return s.chain, s.bar, s.coupler, np.flatnonzero(s.chain.weight < 1)
 
     rest = []
     for nb in (band_elements, 2 * band_elements):  # rest lattice, h = a: the pure ghost force
-        chain, bar, cp, band, _ = build(1, nb)
+        chain, bar, cp, band = setup(1, nb)
         rest.append(measure_ghost_forces(chain.f, bar.f, f_bond, cp.bdm, band).relative)
-    chain, bar, cp, band, _ = build(ratio, band_elements)
+    chain, bar, cp, band = setup(ratio, band_elements)
     chain.u[:, 0] = strain * chain.x0[:, 0]
     bar.u[:, 0] = strain * bar.x0[:, 0]
     chain.compute_forces()
@@ -125,62 +85,6 @@ def ghost_force_patch_test(band_elements: int = 4, ratio: int = 2, strain: float
     cp.step(0.05, nsteps)
     moved = max(np.abs(chain.u - u0c).max(), np.abs(bar.u - u0b).max())
     return {"rest": rest, "after": after, "moved": float(moved)}
-
-
-# ------------------------------------------------------------------ heat pulse
-def heat_pulse_balance(cells=(8, 2, 2), L_cont: float = 12.0, T0: float = 0.25, amp: float = 0.2,
-                       width: float = 3.0, kappa: float = 17.5, dt: float = 0.005, every: int = 10,
-                       t_end: float = 15.0, seed: int = 11) -> dict:
-    """Gaussian pulse from the left heat bar into an LJ fcc patch (insulated outer ends; see
-    examples/heat_pulse). Returns the total-energy change, the pulse energy and the
-    thermostat work / requested energy."""
-    from mpi4py import MPI
-
-    from ..atomistic.box import Box
-    from ..atomistic.lattice import fcc
-    from ..atomistic.potentials import LennardJones
-    from ..atomistic.system import MDSystem
-    from .models1d import Heat1D
-    from .thermal import ThermalCoupler
-
-    a = 1.56
-    x, cbox = fcc(a, cells)
-    Lx = cells[0] * a
-    box = Box(np.array([-Lx, 0.0, 0.0]), np.array([2 * Lx, cbox.hi[1], cbox.hi[2]]), (False, True, True))
-    md = MDSystem(MPI.COMM_SELF, box, x, LennardJones(cutoff=2.5, mode="shift"), units="lj", dt=dt,
-                  skin=0.3, sort_every=0)
-    md.set_velocities(2.0 * T0, seed=seed)
-    md.run(int(round(10.0 / dt)))
-    T_md = md.temperature()
-    area = cbox.hi[1] * cbox.hi[2]
-    rho_c = 3.0 * len(x) / Lx
-    x_max = x[:, 0].max()
-    h = 2 * a
-    nl = int(round(L_cont / a))
-    left = np.concatenate([np.linspace(-L_cont, 0.0, nl + 1), [h]])
-    right = np.concatenate([[x_max - h], np.linspace(x_max, x_max + L_cont, nl + 1)])
-    nodes = np.concatenate([left, right])
-    cl = np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1)
-    cr = left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)
-    cells_h = np.concatenate([cl, cr])
-    heat = Heat1D(nodes, cells_h, conductivity=kappa * area, rho_c=rho_c)
-    excess = amp * np.exp(-(((nodes + 0.5 * L_cont) / width) ** 2))
-    heat.T[:] = T_md + excess
-    th = np.flatnonzero(((x[:, 0] > 1e-9) & (x[:, 0] <= h + 1e-9)) |
-                        ((x[:, 0] < x_max - 1e-9) & (x[:, 0] >= x_max - h - 1e-9)))
-    order = np.argsort(md.ids)
-    th_local = order[np.searchsorted(md.ids, th, sorter=order)]
-    ex = InterfaceExchange.local(th, md.x0[th_local, :1], nodes[:, None], cells_h, "P1")
-    cp = ThermalCoupler(ex, heat=heat, patch=md, thermo_atoms=th_local,
-                        interface_nodes=np.array([left.size - 1, left.size]), filter_time=1.0)
-    e0 = cp.energies().balance
-    for _ in range(int(round(t_end / (every * dt)))):
-        md.run(every)
-        cp.couple(every * dt)
-    led = cp.energies()
-    return {"change": led.balance - e0, "pulse_energy": float(np.sum(heat.capacity * excess)),
-            "work": led.thermostat_work, "requested": led.thermostat_requested,
-            "power_residual": cp.max_power_residual}
 
 
 # ------------------------------------------------------------------ the hook
@@ -220,7 +124,7 @@ class _LangevinGas:
     """Free atoms under an exact OU bath whose noise is keyed by (seed, id, step)."""
 
     def __init__(self, ids: np.ndarray, n: int, comm=None) -> None:
-        from .damping import DampingBand
+        from ..coupling.damping import DampingBand
 
         rng = np.random.default_rng(5)
         mass = rng.uniform(1.0, 2.0, n)
@@ -246,8 +150,8 @@ def thermal_layout_difference(comm, nsteps: int = 40, dt: float = 0.05, n: int =
     """Heat bar (``Heat1D``) on rank 0 and a stochastic patch on the other ranks of ``comm``
     (≥ 2) vs. the same coupled run on one rank: max relative temperature difference
     (collective; the answer on every rank)."""
+    from ..coupling.thermal import ThermalCoupler
     from .models1d import Heat1D
-    from .thermal import ThermalCoupler
 
     nodes = np.arange(0.0, 21.0)
     cells = np.stack([np.arange(20), np.arange(1, 21)], 1)

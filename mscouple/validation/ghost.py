@@ -4,7 +4,7 @@ Under a homogeneous deformation the exact solution is at rest; any force left on
 node of the coupled model is a *ghost force* (Shenoy et al., JMPS 47 (1999) 611; Badia et al.,
 SIAM MMS 7 (2008) 381). With energy blending they vanish for nearest-neighbour interactions
 only if the continuum cell weights are consistent with the atoms' pair weights
-(:func:`~mscouple.coupling.band.consistent_cell_weights`: band edges on atoms and nodes,
+(:func:`~mscouple.validation.patch_test.consistent_cell_weights`: band edges on atoms and nodes,
 ``w_c |c| + Σ_b β_b |b ∩ c| = |c|``; 1D, per-atom multipliers), and not for longer-ranged
 ones (LJ with 1st + 2nd neighbours: 0.22, 0.096, 0.055, 0.029 of |V'(a)| for bands of 2, 4,
 8, 16 elements, h = a, with that weighting; 0.14, 0.055, 0.029, 0.015 with the centroid rule). The dead-load correction measures them once, in the

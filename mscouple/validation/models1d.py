@@ -1,9 +1,10 @@
 """One-dimensional NumPy models that implement the coupling contract of both engines.
 
-They are the reference against which the coupled driver is tested and the fallback that
-runs ``examples/wave_1d`` without the compiled MD and PETSc FE engines. Both expose the
-*mechanical side* interface that :class:`~mscouple.coupling.dynamics.BridgingDomainCoupler`
-drives:
+They are the reference against which the couplers are tested and the models of the 1D
+validation scenarios (:mod:`mscouple.validation.wave1d`, :mod:`mscouple.validation.heat_bar`,
+``examples/wave_1d``), which run without the compiled MD and PETSc FE engines. Chain and bar
+expose the *mechanical side* interface that
+:class:`~mscouple.coupling.dynamics.BridgingDomainCoupler` drives:
 
 ``mass [n]`` dynamical masses (already weight-scaled), ``x0 [n, 1]`` reference positions,
 ``u, v [n, 1]`` displacement and velocity, ``external_force [n, 1]``, ``kick(h)``,
@@ -14,6 +15,8 @@ drives:
   counts with weight (a_i + a_j)/2, a = 1 − w the atomistic weight.
 * :class:`Bar1D` — linear P1 elements with lumped mass; a per-cell weight multiplies
   density and stiffness (DESIGN.md §4).
+* :class:`Heat1D` — lumped-capacity P1 heat conduction (backward Euler) with the
+  continuum-side interface of :class:`~mscouple.coupling.thermal.ThermalCoupler`.
 
 Units: any consistent set (LJ in the examples).
 """
@@ -23,7 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["Chain1D", "Bar1D", "chain_dispersion", "lumped_p1_dispersion", "bars_around_chain"]
+__all__ = ["Chain1D", "Bar1D", "Heat1D", "chain_dispersion", "lumped_p1_dispersion"]
 
 
 def chain_dispersion(q: np.ndarray, k: float = 1.0, m: float = 1.0, a: float = 1.0) -> np.ndarray:
@@ -214,36 +217,3 @@ class Heat1D:
         self.T[free] = solve(rhs)
         KT = self.K @ self.T
         return -KT[fixed] + self.source[fixed] - self.capacity[fixed] * (self.T[fixed] - T_old[fixed]) / dt
-
-
-def bars_around_chain(n_interior: int, ratio: int, band_elements: int, bar_elements: int):
-    """Geometry of the 1D set-up FE bar | band | atoms | band | FE bar (lattice spacing a = 1).
-
-    ``n_interior`` atoms have continuum weight 0; each band is ``band_elements`` elements of
-    size h = ``ratio`` a, its continuum edge half a spacing outside the outermost atom; each
-    bar extends ``bar_elements`` elements beyond. Nodes sit on atoms for h = a and on the band
-    edges for coarser meshes; cells of weight 0 (inside the atoms-only region) are dropped.
-
-    Returns ``(x_atoms [na], bands, nodes [n], cells [nc, 2], cell_weight [nc], width)``.
-    """
-    from .band import SlabBand, continuum_weight
-
-    h = float(ratio)
-    width = band_elements * h
-    na = n_interior + 2 * int(round(width))  # atoms with 0 < w < 1 on each side: round(width)
-    x_atoms = np.arange(na, dtype=float)
-    ce_l, ce_r = -0.5, na - 0.5
-    bands = [SlabBand(0, ce_l, ce_l + width), SlabBand(0, ce_r, ce_r - width)]
-    off = 0.5 if ratio == 1 else 0.0
-    left = ce_l + off + h * np.arange(-bar_elements, band_elements + 1)
-    right = ce_r - off - h * np.arange(-bar_elements, band_elements + 1)[::-1]
-    nodes = np.concatenate([left, right])
-    cells = np.concatenate([np.stack([np.arange(left.size - 1), np.arange(1, left.size)], 1),
-                            left.size + np.stack([np.arange(right.size - 1), np.arange(1, right.size)], 1)])
-    wc = continuum_weight(bands, nodes[cells].mean(axis=1)[:, None])
-    keep = wc > 1e-12
-    cells, wc = cells[keep], wc[keep]
-    used = np.unique(cells)
-    renum = -np.ones(nodes.size, dtype=np.int64)
-    renum[used] = np.arange(used.size)
-    return x_atoms, bands, nodes[used], renum[cells], wc, width
