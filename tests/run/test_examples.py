@@ -1,0 +1,226 @@
+"""Every ``examples/*/case.toml`` is a test: run through ``mscouple run`` on its own layout
+under mpirun, shortened with ``--set run.steps=…``, checked against a physical number.
+
+The ledger: ``energy_drift = (E_total − E_total(0)) / energy_scale``, the scale being the
+energy above the rest state at step 0 (the wave packet's energy; for thermal cases the pulse
+plus the atoms' thermal energy). Tolerances come from the integrators, not from the runs:
+
+* explicit central differences / velocity Verlet measure ``E = ½v² + ½ω²x²`` where the
+  scheme conserves the shadow energy ``½v² + ½ω²x²(1 − (ωh)²/4)``; a packet of frequency ω
+  that is reshaped (enters a handshake, is damped, starts from a set state) therefore shows
+  an offset of up to ``(ωh)²/4`` of its energy, about ``(ωh)²/8`` on average, that vanishes
+  as h². Where the bound is tight we check that the drift is second order in h (halving the
+  time step divides it by 4).
+* Crank–Nicolson heat steps with a direct solve conserve the discrete balance to round-off.
+* The power-matched thermostat's λ-solve is exact (``power_residual``: round-off).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from helpers.cases import Run, all_examples, example, run_case
+
+
+def _ledger_is_consistent(run: Run) -> None:
+    """summary.json's scale and drift are what run.csv says (energy above rest at step 0)."""
+    s, first, last = run.summary, run.rows[0], run.rows[-1]
+    assert s["status"] == "ok"
+    assert s["energy_scale"] == pytest.approx(first["E_excess"], rel=1e-12)
+    drift = (last["E_total"] - first["E_total"]) / s["energy_scale"]
+    assert s["energy_drift"] == pytest.approx(drift, rel=1e-9, abs=1e-14)
+    worst = max(abs(r["E_total"] - first["E_total"]) for r in run.rows) / s["energy_scale"]
+    assert s["energy_drift_max"] == pytest.approx(worst, rel=1e-9, abs=1e-14)
+
+
+def _wave_scale(run: Run, *cols: str) -> float:
+    """The packet's energy from run.csv: the named kinetic + elastic columns at step 0."""
+    scale = sum(run.rows[0][c] for c in cols)
+    assert run.summary["energy_scale"] == pytest.approx(scale, rel=1e-12)
+    return scale
+
+
+def _second_order(tmp_path, name: str, run: Run, steps: int, dt: float, every: int) -> float:
+    """Rerun at dt/2 (same times sampled); return worst |ΔE_total|(dt) / worst |ΔE_total|(dt/2)."""
+    half = run_case(example(name), tmp_path / "half", f"run.steps={2 * steps}", f"run.dt={dt / 2}",
+                    f"output.every={2 * every}", *CHECKS[name][2])
+    assert [r["time"] for r in half.rows] == pytest.approx([r["time"] for r in run.rows], rel=1e-12)
+    return run.summary["energy_drift_max"] / half.summary["energy_drift_max"]
+
+
+# -- one check per example ------------------------------------------------------------------
+def check_continuum_wave(run: Run, tmp_path) -> None:
+    # free bar, lumped mass, central differences: a travelling packet keeps its measured
+    # energy far better than the (ωh)²/4 = 6e-3 bound (λ = 20 h, ωh = 0.16 at dt = 0.5):
+    # measured 5.4e-5, and 5.9x smaller at h/2 (at least second order)
+    _wave_scale(run, "E_kin_continuum", "E_strain_continuum")
+    assert abs(run.summary["energy_drift_max"]) < 1e-4
+    ratio = _second_order(tmp_path, "continuum_wave", run, 400, 0.5, 10)
+    assert ratio > 3.5, ratio
+
+
+def check_md_lj(run: Run, tmp_path) -> None:
+    # velocity Verlet, smoothed LJ (continuous forces): the energy error is the O(h²) shadow
+    # offset alone; measured 5.1e-4 of the thermal energy at dt = 0.005, ratio 4.007
+    assert abs(run.summary["energy_drift_max"]) < 1e-3
+    ratio = _second_order(tmp_path, "md_lj", run, 400, 0.005, 10)
+    assert 3.8 < ratio < 4.2, ratio
+    # equipartition from the lattice start: T settles near half the initial 2T... of 0.5
+    assert 0.2 < run.summary["T_crystal"] < 0.35
+
+
+def check_heat_rod(run: Run, tmp_path) -> None:
+    # Crank–Nicolson + direct solve: heat content + heat out through the ends is conserved
+    # to round-off (measured 4e-11 of the pulse's heat); most of the pulse has left
+    s = run.summary
+    assert abs(s["energy_drift_max"]) < 1e-9
+    assert s["Q_boundary"] < -0.5 * s["energy_scale"]
+    assert s["E_thermal_continuum"] == pytest.approx(s["energy_scale"] + s["Q_boundary"], rel=1e-8)
+
+
+def check_wave_transit(run: Run, tmp_path) -> None:
+    # the packet (started at x = 110, just before the chain) has crossed the chain
+    # (continuum | atoms | continuum, bridging domain). Chain k = m = a = 1, λ = 16:
+    # ω = 2 sin(π/16) = 0.39, (ωh)²/4 = 3.8e-4 at h = 0.1; measured 2.1e-4, and
+    # 8.5e-4 / 2.1e-4 / 5.3e-5 at h = 0.2 / 0.1 / 0.05: second order
+    scale = _wave_scale(run, "E_kin_continuum", "E_strain_continuum")
+    omega_h = 2 * math.sin(math.pi / 16) * 0.1
+    assert abs(run.summary["energy_drift_max"]) < omega_h**2 / 4
+    assert max(run.col("E_kin_chain") + run.col("E_pot_chain")) > 0.9 * scale   # all went through
+    assert run.rows[-1]["E_kin_chain"] + run.rows[-1]["E_pot_chain"] < 1e-3 * scale  # and out
+    # doubling the time step (same times sampled): the drift x 4
+    double = run_case(example("wave_transit"), tmp_path / "double", "run.steps=1000", "run.dt=0.2",
+                      "output.every=50", *CHECKS["wave_transit"][2])
+    ratio = double.summary["energy_drift_max"] / run.summary["energy_drift_max"]
+    assert 3.8 < ratio < 4.2, ratio
+
+
+def check_flagship(run: Run, tmp_path) -> None:
+    # thermo-mechanics: the damping band's removed energy is the heat handed to the
+    # continuum (E_damped = E_damping_heat to round-off) and the insulated heat bar keeps it
+    # (CN + direct solve: 4e-12 measured). λ = 6 a: ω = 2 sin(π/6) = 1, h = 0.05,
+    # (ωh)²/4 = 6.3e-4; measured −3.1e-4 = −(ωh)²/8 (the packet's shadow-energy offset)
+    s = run.summary
+    scale = _wave_scale(run, "E_kin_chain", "E_pot_chain")
+    assert s["E_damped"] == pytest.approx(s["E_damping_heat"], rel=1e-13, abs=1e-18)
+    assert s["E_damping_pending"] == 0.0                      # last step is a heat step
+    assert s["E_thermal_continuum"] == pytest.approx(s["E_damping_heat"], rel=1e-10)
+    assert s["E_damped"] > 0.9 * scale          # the packet (started at 440) became heat
+    assert abs(s["energy_drift_max"]) < (1.0 * 0.05) ** 2 / 4
+
+
+def check_coarse_absorber(run: Run, tmp_path) -> None:
+    # λ = 10 a: ω = 2 sin(π/10) = 0.62, h = 0.05 → (ωh)²/4 = 2.4e-4; measured 5.2e-5.
+    # Started at x = 680, by 1500 steps the packet is half absorbed (measured 0.59 scale)
+    s = run.summary
+    scale = _wave_scale(run, "E_kin_chain", "E_pot_chain")
+    assert abs(s["energy_drift_max"]) < (2 * math.sin(math.pi / 10) * 0.05) ** 2 / 4
+    assert s["E_damped"] > 0.3 * scale
+
+
+def _thermal(run: Run, bound: float) -> None:
+    """Power-matched thermostat: λ-solve exact, thermostat work = heat handed over."""
+    s = run.summary
+    assert s["thermal_power_residual_max"] < 1e-13
+    assert abs(s["thermostat_work_minus_requested"]) < 1e-12 * max(1.0, abs(s["W_thermostat"]))
+    assert s["W_thermostat"] == pytest.approx(s["Q_interface_lo"] + s["Q_interface_hi"], rel=1e-12)
+    assert abs(s["energy_drift_max"]) < bound
+
+
+# Thermal cases: atoms start on their sites at 2T; the MD error (shift-mode LJ: the force
+# jumps at the cut-off, so Verlet adds an O(h) random walk to the O(h²) offset) dominates the
+# drift. Measured 7.5e-4 (heat_bar, 4e-3 → 3.1e-4 at h/2), 6.8e-4 (heat_pulse), 1.7e-4 (3D).
+def check_heat_bar(run: Run, tmp_path) -> None:
+    _thermal(run, 2e-3)
+    s = run.summary
+    # the reservoirs: heat enters at the hot end, leaves at the cold end
+    assert s["Q_xmin"] > 0 > s["Q_xmax"]
+
+
+def check_heat_pulse(run: Run, tmp_path) -> None:
+    _thermal(run, 2e-3)
+    assert run.summary["Q_boundary"] == 0.0          # insulated ends
+
+
+def check_heat_pulse_3d(run: Run, tmp_path) -> None:
+    _thermal(run, 1e-3)
+
+
+def check_finite_t_2d(run: Run, tmp_path) -> None:
+    # T = 0.05 patch, band = bath at T: ledger within the MD integrator error (measured 3.4e-4)
+    assert abs(run.summary["energy_drift_max"]) < 1e-3
+    assert 0.02 < run.summary["T_core_patch"] < 0.08
+
+
+def check_two_patches(run: Run, tmp_path) -> None:
+    # LJ triangular plate, c ≈ 9.5 σ/τ, λ = 8: ωh = 0.037, (ωh)²/4 = 3.5e-4; measured 1.8e-4
+    scale = _wave_scale(run, "E_kin_continuum", "E_strain_continuum")
+    assert abs(run.summary["energy_drift_max"]) < 3.5e-4
+    assert run.summary["E_kin_left"] > 1e-2 * scale
+
+
+def check_wave_2d(run: Run, tmp_path) -> None:
+    # as two_patches, one patch on the zero-stress lattice: measured 1.7e-4 (and 4.3e-5 at h/2)
+    scale = _wave_scale(run, "E_kin_continuum", "E_strain_continuum")
+    assert abs(run.summary["energy_drift_max"]) < 3.5e-4
+    assert max(run.col("E_kin_core")) > 0.1 * scale
+
+
+def check_statics_patch(run: Run, tmp_path) -> None:
+    # Schwarz converged to run.tolerance; the far field equals the continuum alone with the
+    # patch's Cauchy–Born constants (the atoms follow Cauchy–Born at 0.7 % strain)
+    s = run.summary
+    assert s["schwarz_converged"] is True
+    assert s["residual_atoms"] < 1e-6 and s["residual_nodes"] < 1e-6
+    assert s["schwarz_iterations"] < 200
+    assert s["E_strain_continuum"] > 0
+
+
+def check_nanoindentation(run: Run, tmp_path) -> None:
+    # two 0.1 σ increments of a sphere (R = 5) into LJ fcc(001), Schwarz per increment.
+    # The indenter's work is the trapezoidal ∫P dd of the loads (bookkeeping, round-off);
+    # P is below Hertz at a depth of a few atoms in contact (discreteness: measured
+    # P/P_H = 0.75 at d = 0.2). No energy balance here: the first increment also relaxes
+    # the unrelaxed free surface (E_excess = −0.234 at d = 0.1 while W = 0.206).
+    s = run.summary
+    assert s["schwarz_converged"] is True and s["residual_atoms"] < 1e-3
+    d, p = run.col("indenter_depth"), run.col("indenter_load")
+    assert np.all(np.diff(p) > 0) and d[-1] == pytest.approx(0.2, rel=1e-12)
+    assert s["W_indenter"] == pytest.approx(float(np.sum(np.diff(d) * (p[1:] + p[:-1]) / 2)), rel=1e-9)
+    hertz = 4 / 3 * s["indenter_modulus"] * math.sqrt(5.0) * d[-1] ** 1.5
+    assert 0.5 < p[-1] / hertz < 1.1
+
+
+# name: (steps, output.every, further --set items, check) — every example must be here.
+# Packets start closer to where things happen, so that a few thousand steps show it.
+CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]]] = {
+    "continuum_wave": (400, 10, (), check_continuum_wave),
+    "md_lj": (400, 10, (), check_md_lj),
+    "heat_rod": (200, 20, (), check_heat_rod),
+    "wave_transit": (2000, 100, ("continuum.initial.center=110",), check_wave_transit),
+    "flagship": (1500, 100, ("patches.chain.initial.center=440",), check_flagship),
+    "coarse_absorber": (1500, 100, ("patches.chain.initial.center=680",), check_coarse_absorber),
+    "heat_bar": (400, 40, (), check_heat_bar),
+    "heat_pulse": (400, 40, (), check_heat_pulse),
+    "heat_pulse_3d": (200, 20, (), check_heat_pulse_3d),
+    "finite_t_2d": (400, 20, (), check_finite_t_2d),
+    "two_patches": (400, 20, (), check_two_patches),
+    "wave_2d": (1200, 100, (), check_wave_2d),
+    "statics_patch": (1, 1, (), check_statics_patch),
+    "nanoindentation": (2, 1, (), check_nanoindentation),
+}
+STATICS = {"statics_patch", "nanoindentation"}
+
+
+@pytest.mark.parametrize("name", all_examples())
+def test_example(name, tmp_path):
+    assert name in CHECKS, f"examples/{name}/case.toml has no check: add one to CHECKS"
+    steps, every, sets, check = CHECKS[name]
+    run = run_case(example(name), tmp_path / "run", f"run.steps={steps}", f"output.every={every}", *sets)
+    if name not in STATICS:
+        _ledger_is_consistent(run)
+    print(f"{name}: drift {run.summary.get('energy_drift')}, max {run.summary.get('energy_drift_max')}")
+    check(run, tmp_path)
