@@ -6,7 +6,9 @@ closed successfully (all ranks agree; :func:`mscouple.io.commit.collective_commi
 reader never sees a half-written file and an existing file is left untouched when the
 writer fails (checkpoints, one-off files). With ``atomic=False`` the file is written in
 place (time series): the caller calls :meth:`H5File.flush` after each completed frame, so
-a crash keeps every flushed frame. Two I/O modes, chosen once per file:
+a crash keeps every flushed frame; such a file is opened without an HDF5 file lock, so
+other processes (``h5py``, ParaView, ``mscouple plot``) can read it while the run writes.
+Two I/O modes, chosen once per file:
 
 * **parallel**: ``h5py`` built against MPI and ``comm`` has more than one rank: every rank
   opens the file with ``driver="mpio"``; structure (groups, datasets, attributes) is
@@ -201,11 +203,15 @@ class H5File:
 
         h5mode = {"w": "w", "a": "a", "r": "r"}[mode]
         err = None
+        # an in-place file (a time series) takes no HDF5 file lock, so that other processes
+        # can read the flushed frames while the run writes (the run folder's lock keeps a
+        # second writer out)
+        kw = {"locking": False} if mode != "r" and not self.atomic else {}
         try:
             if self.parallel:
-                self.h5 = h5py.File(self.tmp_path, h5mode, driver="mpio", comm=comm)
+                self.h5 = h5py.File(self.tmp_path, h5mode, driver="mpio", comm=comm, **kw)
             elif self.is_writer:
-                self.h5 = h5py.File(self.tmp_path, h5mode)
+                self.h5 = h5py.File(self.tmp_path, h5mode, **kw)
         except OSError as exc:
             err = OSError(f"cannot open {self.path} (mode {mode!r}): {exc}")
         if err is not None and self.rank == root and self.atomic:
