@@ -107,7 +107,9 @@ class Simulation:
             raise SimulationError(f"step {self.step}: non-finite energy ({', '.join(bad)}): reduce run.dt; "
                                   "the last good checkpoint is kept")
         limit = self.case.run.max_energy_change
-        scale = max(self.scale.value, 1e-12 * max(abs(self._e0), 1e-300))
+        # a run at rest exchanges no energy: judge its jumps against a floor well above the
+        # round-off of summing E_total over many atoms (1e-8 of |E_total|)
+        scale = max(self.scale.value, 1e-8 * max(abs(self._e0), 1e-300))
         if limit > 0 and abs(e - self._e_last) > limit * scale:
             worst = max((k for k in row if k.startswith(("E_", "W_", "Q_")) and k not in ("E_total", "E_excess")),
                         key=lambda k: abs(row[k] - self._row_last.get(k, 0.0)), default="E_total")
@@ -118,10 +120,14 @@ class Simulation:
         self._e_last, self._row_last = e, row
 
     def _advance(self, n: int) -> None:
-        for c in self.couplers:
-            c.advance(n)
-        if not self._driven:
-            self.model.advance(n)
+        try:
+            for c in self.couplers:
+                c.advance(n)
+            if not self._driven:
+                self.model.advance(n)
+        except SimulationError as exc:  # say where: the steps and the role
+            role = self.layout.role if self.model.kind == "patch" else "continuum"
+            raise SimulationError(f"steps {self.step + 1}-{self.step + n} ({role}): {exc}") from None
 
     def phase_seconds(self) -> dict[str, float]:
         """Wall seconds per phase on this rank: the model's and the couplers' timers."""
@@ -234,6 +240,12 @@ class Simulation:
             if not self.restart and self._frame_due(0):
                 self.model.write_frame(0, 0.0)
             events = self._events()
+            wd = None
+            if case.run.watchdog_s > 0:
+                from ..io.rundir import release_all
+                from ..io.watchdog import Watchdog
+
+                wd = Watchdog(world, self.outdir, case.run.watchdog_s, on_abort=release_all).start()
             with SignalGuard() as guard:
                 while self.step < last:
                     n = min(e - self.step % e for e in events) if events else last
@@ -252,14 +264,22 @@ class Simulation:
                         series.append(self.step, self.time, {**row, "energy_scale": self.scale.value})
                     if self._frame_due(self.step):
                         self.model.write_frame(self.step, self.time)
+                    if wd is not None:
+                        wd.beat(self.step)
                     stop = guard.should_stop(world)
                     if tr["checkpoint"](self.step) or stop:
                         ck = self._checkpoint(self.outdir / f"checkpoint_{self.step:08d}.h5")
+                        from ..io.rundir import prune_checkpoints
+
+                        prune_checkpoints(world, self.outdir, case.output.keep_checkpoints,
+                                          case.output.pin_checkpoints)
                         if stop:
                             status = "stopped"
                             if world.Get_rank() == 0:
-                                print(guard.restart_hint(str(ck), case.source), flush=True)
+                                print(guard.restart_hint(str(ck), case.source, size=world.Get_size()), flush=True)
                             break
+            if wd is not None:
+                wd.stop()
             committed = True
         finally:
             series.close()
