@@ -206,10 +206,14 @@ class ScalarSeries:
 
 
 def read_series(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a series file: ``{"step", "time", <col>...: (T,) arrays, "columns": {...}}``."""
+    """Read a series file: ``{"step", "time", <col>...: (T,) arrays, "columns": {...}}``.
+
+    Opened without an HDF5 file lock, like the writer, so that a table still being
+    written (by this process or another) can be read: it holds the rows appended so far.
+    """
     import h5py
 
-    with h5py.File(path, "r") as h:
+    with h5py.File(path, "r", locking=False) as h:
         table = h["series"][...]
         columns = json.loads(h["series"].attrs["columns"])
     out: dict[str, Any] = {k: np.asarray(table[k]) for k in table.dtype.names}
