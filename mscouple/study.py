@@ -114,9 +114,17 @@ def load_study(path: str) -> Study:
         plot_y = [plot_y]
     st = Study(path, base_path, params, combine, ranks, out, list(table.get("collect", [])), plot_x, list(plot_y))
 
-    with open(base_path, "rb") as fh:
-        base_table = tomllib.load(fh)
+    try:
+        with open(base_path, "rb") as fh:
+            base_table = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{base_path}: not valid TOML: {exc} (the base case of {path})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{base_path}: expected a UTF-8 TOML text file (the base case of {path})") from None
     import tomli_w
+
+    from .check import check
+    from .layout import RankPlan
 
     names = list(params)
     combos = itertools.product(*params.values()) if combine == "product" else zip(*params.values())
@@ -131,8 +139,14 @@ def load_study(path: str) -> Study:
         label = ", ".join(f"{k}={v}" for k, v in values.items())
         try:
             case = parse_case(text, f"{path} case {i} ({label})")
+            # the whole pre-flight check of `mscouple run` (stability, geometry, layout,
+            # memory), before any case is launched
+            check(case, RankPlan.from_counts(case.layout.continuum, case.layout.patches))
         except ConfigError as exc:
             raise ConfigError(str(exc)) from None
+        if st.ranks and st.ranks < case.total_ranks:
+            raise ConfigError(f"{path}: ranks = {st.ranks}: case {i} ({label}) needs {case.total_ranks} "
+                              "ranks by its [layout]; raise ranks or drop it (0: each case's own layout)")
         st.cases.append(StudyCase(i, values, text, cdir))
         st.ranks = st.ranks or case.total_ranks
     return st
@@ -150,7 +164,29 @@ def run_command(st: Study, c: StudyCase, launcher: str) -> list[str]:
     import sys
 
     cmd = shlex.split(launcher.format(n=st.ranks)) if st.ranks > 1 or "{n}" not in launcher else []
-    return cmd + [sys.executable, "-m", "mscouple.cli.main", "run", c.case_path, "--output", c.directory]
+    # --overwrite: a re-run replaces the case's earlier outputs (its summary.json included),
+    # so a failed run can never leave the previous run's row behind
+    return cmd + [sys.executable, "-m", "mscouple.cli.main", "run", c.case_path, "--output", c.directory,
+                  "--overwrite"]
+
+
+# what an MPI launcher sets for its own processes (Open MPI's ORTE/PMIx, MPICH's Hydra, Slurm's
+# PMI): rank, size, daemon URIs, session directories, and the MCA settings mpirun injects
+_LAUNCH_STATE = ("OMPI_COMM_WORLD_", "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_", "OMPI_NUM_APP_CTX",
+                 "OMPI_FIRST_RANKS", "OMPI_COMMAND", "OMPI_ARGV", "OMPI_FILE_LOCATION",
+                 "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_MCA_initial_wdir",
+                 "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+                 "OMPI_MCA_mpi_yield_when_idle", "PMIX_", "PMI_", "HYDRA_", "MPI_LOCALNRANKS",
+                 "MPI_LOCALRANKID")
+
+
+def launch_env(environ: dict | None = None) -> dict:
+    """The environment for launching a case: the parent's, less the state an MPI launcher
+    left for *this* process (rank, size, daemon URIs, PMIx server, …). An inner ``mpirun``
+    that inherits it believes it is part of the parent job and fails; the user's own
+    settings (other ``OMPI_MCA_*``, the run-as-root switches) are kept."""
+    env = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in env.items() if not k.startswith(_LAUNCH_STATE)}
 
 
 def slurm_array_script(st: Study, time: str = "01:00:00") -> str:
@@ -163,14 +199,17 @@ def slurm_array_script(st: Study, time: str = "01:00:00") -> str:
 #SBATCH --output={st.output}/case_%3a/slurm-%A_%a.out
 set -euo pipefail
 case_dir=$(printf '{st.output}/case_%03d' "$SLURM_ARRAY_TASK_ID")
-srun mscouple run "$case_dir/case.toml" --output "$case_dir"
+srun mscouple run "$case_dir/case.toml" --output "$case_dir" --overwrite
 # when all tasks have finished: mscouple study {st.source} --collect
 """
 
 
-def collect(st: Study) -> tuple[str, list[dict]]:
-    """Gather each case's summary.json into ``study.csv``; return its path and rows."""
+def collect(st: Study, exit_codes: dict[int, int] | None = None) -> tuple[str, list[dict]]:
+    """Gather each case's summary.json into ``study.csv``; return its path and rows.
+    ``exit_codes`` (case index → exit status of this invocation's launch): a case whose run
+    failed is reported as failed whatever lies in its folder."""
     rows = []
+    exit_codes = exit_codes or {}
     for c in st.cases:
         row: dict[str, Any] = {"case": c.index}
         row.update({k: _scalar(v) for k, v in c.values.items()})
@@ -183,6 +222,10 @@ def collect(st: Study) -> tuple[str, list[dict]]:
             keys = st.collect or sorted(k for k, v in data.items() if isinstance(v, (int, float)))
             for k in keys:
                 row[k] = data.get(k, "")
+        rc = exit_codes.get(c.index, 0)
+        if rc not in (0,):
+            row = {"case": c.index, **{k: _scalar(v) for k, v in c.values.items()}}
+            status = f"failed (exit {rc})"
         row["status"] = status
         rows.append(row)
     cols: list[str] = []

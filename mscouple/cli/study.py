@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_study(args, world) -> int:
-    from ..study import collect, load_study, plot, run_command, slurm_array_script, write_cases
+    from ..study import collect, launch_env, load_study, plot, run_command, slurm_array_script, write_cases
     from .main import validated
 
     if world.Get_size() > 1:
@@ -41,20 +41,23 @@ def cmd_study(args, world) -> int:
         print(f"wrote {path}: submit with 'sbatch {path}', then 'mscouple study {args.study} --collect'")
         return 0
     failed = 0
+    codes: dict[int, int] = {}
     if not (args.collect or args.dry_run):
+        env = launch_env()
         for c in st.cases:
             cmd = run_command(st, c, args.launcher)
             label = ", ".join(f"{k}={v}" for k, v in c.values.items())
             print(f"[{c.index + 1}/{len(st.cases)}] {label}", flush=True)
             log = os.path.join(c.directory, "run.log")
             with open(log, "w") as fh:
-                rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+                rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            codes[c.index] = rc
             if rc != 0:
                 failed += 1
                 print(f"    failed (exit {rc}); see {log}", file=sys.stderr)
     if args.dry_run:
         return 0
-    path, rows = collect(st)
+    path, rows = collect(st, codes)
     print(f"wrote {path}")
     png = plot(st, rows)
     if png:
