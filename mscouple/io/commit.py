@@ -78,38 +78,42 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def commit_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+def commit_file(tmp: str | os.PathLike, path: str | os.PathLike, *, fsync: bool = True) -> None:
     """Make the finished temporary file ``tmp`` the file ``path`` (steps 2–4 above).
 
     ``tmp`` must be closed by its writer and lie in the folder of ``path``. On failure
-    ``tmp`` is removed and the error re-raised.
+    ``tmp`` is removed and the error re-raised. ``fsync=False`` skips both fsyncs: the
+    rename stays atomic for readers, only durability across a power cut is given up
+    (for files rewritten every few seconds, such as heartbeats).
     """
     tmp, path = Path(tmp), Path(path)
     try:
-        _fsync_path(tmp)
+        if fsync:
+            _fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if fsync:
+        fsync_dir(path.parent)
 
 
-def commit_bytes(path: str | os.PathLike, data: bytes) -> None:
+def commit_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (the folder is created if missing)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, fsync=fsync) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
 
 
-def commit_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
+def commit_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", *, fsync: bool = True) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8 by default)."""
-    commit_bytes(path, text.encode(encoding))
+    commit_bytes(path, text.encode(encoding), fsync=fsync)
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; commit it there if the block succeeds.
 
     The block must create and close the file itself. If it raises (or leaves no file),
@@ -127,7 +131,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
     if not tmp.exists():
         raise FileNotFoundError(f"nothing was written to the temporary file of {path}")
-    commit_file(tmp, path)
+    commit_file(tmp, path, fsync=fsync)
 
 
 def collective_tmp_path(comm: Any, path: str | os.PathLike, root: int = 0) -> Path:

@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .commit import commit_text
+
 __all__ = ["Watchdog", "EXIT_WATCHDOG", "HEARTBEAT_DIR"]
 
 HEARTBEAT_DIR = ".mscouple-heartbeat"
@@ -92,11 +94,9 @@ class Watchdog:
     # -- writer (every rank) --------------------------------------------------------------
     def _write(self, done: bool = False) -> None:
         self._count += 1
-        tmp = self.dir / f".rank_{self.rank}.tmp"
         text = f"{self._count} {self._step} {self.host} {'done' if done else 'alive'} {time.time():.3f}\n"
-        try:
-            tmp.write_text(text, encoding="ascii")
-            os.replace(tmp, self.path)  # a reader never sees a torn file
+        try:  # atomic (a reader never sees a torn file); no fsync: it is rewritten every few s
+            commit_text(self.path, text, "ascii", fsync=False)
         except OSError:
             pass  # a full disk must not kill the run here; the reader then sees no beat
         self._last_write = time.monotonic()
