@@ -7,7 +7,9 @@ reader never sees a half-written file and an existing file is left untouched whe
 writer fails (checkpoints, one-off files). With ``atomic=False`` the file is written in
 place (time series): the caller calls :meth:`H5File.flush` after each completed frame, so
 a crash keeps every flushed frame; such a file is opened without an HDF5 file lock, so
-other processes (``h5py``, ParaView, ``mscouple plot``) can read it while the run writes.
+other processes (``h5py``, ParaView, ``mscouple plot``) can read it while the run writes
+(inside the writing process, open it with ``h5py.File(path, "r", locking=False)``: HDF5
+refuses a second open of one file with other locking flags).
 Two I/O modes, chosen once per file:
 
 * **parallel**: ``h5py`` built against MPI and ``comm`` has more than one rank: every rank

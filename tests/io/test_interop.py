@@ -99,20 +99,27 @@ def test_ovito_reads_lammps_dump_ids_from_one(serial_comm, tmp_path):
 
 def test_meshio_reads_index_after_every_output(serial_comm, tmp_path):
     """The XDMF index lists exactly the outputs written so far (it is rewritten after
-    each one), so meshio reads a run in progress: after output k, k+1 steps."""
-    import meshio
+    each one), so meshio in another process (as ParaView would be) reads a run in
+    progress: after output k, k+1 steps, the last one with its values."""
+    import subprocess
+    import sys
 
     from mscouple.io.xdmf import XdmfWriter
 
     x = np.linspace(0.0, 1.0, 6)
     cells = np.stack([np.arange(5), np.arange(1, 6)], axis=1)
     path = tmp_path / "fields.h5"
+    reader = ("import sys, meshio\n"
+              "with meshio.xdmf.TimeSeriesReader(sys.argv[1]) as r:\n"
+              "    r.read_points_cells()\n"
+              "    t, pd, _ = r.read_data(r.num_steps - 1)\n"
+              "    print(r.num_steps, repr(t), ' '.join(repr(float(v)) for v in pd['T']))\n")
     with XdmfWriter(serial_comm, path, points=x[:, None], point_ids=np.arange(6), cells=cells, cell_type="line") as w:
         for k in range(3):
             w.write(0.5 * k, point_data={"T": np.sin(x + k)}, step=10 * k)
-            with meshio.xdmf.TimeSeriesReader(str(path.with_suffix(".xdmf"))) as r:
-                r.read_points_cells()
-                assert r.num_steps == k + 1
-                t, pd, _ = r.read_data(k)
-                assert t == 0.5 * k
-                np.testing.assert_array_equal(pd["T"], np.sin(x + k))
+            r = subprocess.run([sys.executable, "-c", reader, str(path.with_suffix(".xdmf"))],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            n, t, *vals = r.stdout.split()
+            assert int(n) == k + 1 and float(t) == 0.5 * k
+            np.testing.assert_array_equal([float(v) for v in vals], np.sin(x + k))
