@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +53,23 @@ class Run:
             start = i
             i += int(lines[i]) + 2
         n = int(lines[start])
+        props = re.search(r"Properties=(\S+)", lines[start + 1]).group(1).split(":")
+        col, where = 0, {}
+        for name, _kind, width in zip(props[::3], props[1::3], props[2::3]):
+            where[name] = slice(col, col + int(width))
+            col += int(width)
         rows = [ln.split() for ln in lines[start + 2: start + 2 + n]]
-        ids = np.array([int(r[7]) for r in rows])
-        xv = np.array([[float(x) for x in r[1:7]] for r in rows])
+        ids = np.array([int(r[where["id"]][0]) for r in rows])
+        vel = where["velo"] if "velo" in where else where["vel"]  # extxyz velocity column (OVITO's name)
+        xv = np.array([[float(x) for x in r[where["pos"]] + r[vel]] for r in rows])
         return xv[np.argsort(ids)]
+
+    def same_rows(self, other: "Run") -> bool:
+        """Bitwise equal ledger rows (NaN equal to NaN)."""
+        def key(rows):
+            return [{k: ("nan" if v != v else v) for k, v in r.items()} for r in rows]
+
+        return key(self.rows) == key(other.rows)
 
 
 def run_case(case: str, out: Path, *sets: str, restart: str | None = None, timeout: int = 240) -> Run:
