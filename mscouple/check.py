@@ -97,8 +97,9 @@ class _Checker:
     def run(self) -> CheckReport:
         self.keys_and_combination()
         self.physics_reads()
-        self.potentials()
+        self.potential_objects()
         self.resources()
+        self.potentials()
         self.cfl()
         self.handshake_geometry()
         return self.report
@@ -151,6 +152,10 @@ class _Checker:
                 raise self.refuse(f"patches.{p.name}.periodic", list(p.periodic),
                                   "a patch free (0) along at least one continuum direction: the thermal "
                                   "coupling needs surfaces facing the continuum")
+        if hs.subcycle > 1 and coupling != "bridging":
+            raise self.refuse("handshake.subcycle", hs.subcycle,
+                              "1 unless the run is bridging-domain dynamics (the continuum's force "
+                              "once per k MD steps); remove the key")
         if physics == "thermomechanics" and coupling == "bridging":
             if hs.damping <= 0:
                 raise self.refuse("handshake.damping", hs.damping, "a positive damping rate for a "
@@ -228,15 +233,22 @@ class _Checker:
         return {n for n, tag in BOX_BOUNDARY_NAMES.items() if tag <= 2 * c.dim}
 
     # -- 2b. potentials and lattices ----------------------------------------------------
-    def potentials(self) -> None:
+    def potential_objects(self) -> None:
+        """The potential of every patch, as the run makes it (EAM tables read and checked)."""
         from .builders import make_potential
 
+        self._potentials = {}
         for p in self.case.patches:
             key = f"patches.{p.name}.potential"
             try:
-                pot = make_potential(p.potential, key)
+                self._potentials[p.name] = make_potential(p.potential, key)
             except ConfigError as exc:
                 raise self.refuse(f"{key}.kind", p.potential.kind, f"a usable potential ({exc})") from None
+
+    def potentials(self) -> None:
+        for p in self.case.patches:
+            key = f"patches.{p.name}.potential"
+            pot = self._potentials[p.name]
             d1f, d2f, _z = _SHELLS[p.lattice.kind]
             a = p.lattice.constant
             d1, d2 = d1f * a, d2f * a
@@ -349,9 +361,7 @@ class _Checker:
                                       f"split over ({exc})") from None
 
     def _cutoff(self, p: PatchSpec) -> float:
-        from .builders import make_potential
-
-        return float(make_potential(p.potential).cutoff)
+        return float(self._potentials[p.name].cutoff)
 
     # -- 4. CFL -------------------------------------------------------------------------
     def cfl(self) -> None:
@@ -373,6 +383,11 @@ class _Checker:
         if self.case.run.dt > limit:
             raise self.refuse("run.dt", self.case.run.dt,
                               f"at most the explicit stability limit {limit:.4g} of this mesh (CFL)")
+        k = self.case.handshake.subcycle if self.case.handshake is not None else 1
+        if k > 1 and k * self.case.run.dt > limit:
+            raise self.refuse("handshake.subcycle", k,
+                              f"at most {int(limit // self.case.run.dt)}: the continuum's impulse step "
+                              f"k·dt must stay below its stability limit {limit:.4g} (CFL)")
 
     # -- 5. handshake geometry ----------------------------------------------------------
     def handshake_geometry(self) -> None:
@@ -425,24 +440,22 @@ class _Checker:
                                   "(weight 0, zero dynamical mass; Q1 cells straddling the band edge): put "
                                   "the band edges on element boundaries")
             if hs.multipliers == "nodes":
-                self._nodes_system(p, N[:, nodes], (1.0 - w[w > 0]) * p.mass, node_mass[nodes])
+                self._nodes_system(p, N[:, nodes])
 
-    def _nodes_system(self, p: PatchSpec, N, m, M) -> None:
-        """Coarse-node multipliers: Nᵀ (m⁻¹ + N M⁻¹ Nᵀ) N must be positive definite."""
-        if N.shape[1] > 4000:
-            self.report.warnings.append(f"patch '{p.name}': constraint system of {N.shape[1]} nodes not "
-                                        "factorised by the check")
+    def _nodes_system(self, p: PatchSpec, N) -> None:
+        """Coarse-node multipliers: the constraint matrix Nᵀ (m⁻¹ + N M⁻¹ Nᵀ) N is positive
+        definite iff N [band atoms, band nodes] has full column rank (m, M > 0)."""
+        n_atoms, n_nodes = N.shape
+        if n_nodes > 4000:
+            self.report.warnings.append(f"patch '{p.name}': constraint system of {n_nodes} nodes not "
+                                        "checked for rank")
             return
-        Nd = N.toarray()
-        K = np.diag(1.0 / m) + (Nd / M) @ Nd.T
-        A = Nd.T @ K @ Nd
-        try:
-            np.linalg.cholesky(A)
-        except np.linalg.LinAlgError:
+        rank = n_atoms if n_nodes > n_atoms else int(np.linalg.matrix_rank(N.toarray()))
+        if min(rank, n_atoms) < n_nodes:
             raise self.refuse("handshake.multipliers", "nodes",
                               f"'atoms' for this mesh: the coarse-node constraint system of patch "
-                              f"'{p.name}' is singular (more band nodes than independent atoms; or "
-                              "coarsen the mesh)") from None
+                              f"'{p.name}' is singular ({n_nodes} band nodes, rank {min(rank, n_atoms)} from "
+                              f"{n_atoms} band atoms; or coarsen the mesh)")
 
     def _thermostat(self) -> None:
         from .coupling.geometry import in_core, thermal_core
