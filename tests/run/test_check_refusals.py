@@ -90,6 +90,11 @@ REFUSALS = [
      {"patches.block.periodic": [0, 1, 1],
       "continuum.boundary": [{"where": "ymin", "kind": "temperature", "value": [0.3]}]},
      "continuum.boundary[0].where = 'ymin'"),
+    ("gmsh_highpass_needs_cutoff", "coarse_absorber", {"continuum.mesh": {"kind": "gmsh", "file": "bar1200.msh"}},
+     "handshake.highpass_cutoff = 0"),
+    ("band_outside_gmsh_mesh", "coarse_absorber",
+     {"continuum.mesh": {"kind": "gmsh", "file": "bar500.msh"}, "handshake.highpass_damping": 0.0},
+     "patches.chain.region = {lo = [400.0], hi = [800.0]}"),
     ("schwarz_on_q1", "statics_patch", {"continuum.mesh.simplex": False}, "continuum.mesh.simplex = False"),
     ("cfl", "continuum_wave", {"run.dt": 1.0}, "run.dt = 1"),
     ("cfl_coupled", "wave_transit", {"run.dt": 0.95}, "run.dt = 0.95"),
@@ -131,6 +136,20 @@ REFUSALS = [
 ]
 
 
+def write_gmsh_bar(path, length: float, h: float = 4.0) -> None:
+    """A 1D Gmsh mesh of [0, length] with elements of size h (linear lines)."""
+    import meshio
+    import numpy as np
+
+    n = int(round(length / h))
+    x = np.linspace(0.0, length, n + 1)
+    cells = np.column_stack([np.arange(n), np.arange(1, n + 1)])
+    tags = [np.ones(n, dtype=int)]
+    mesh = meshio.Mesh(np.column_stack([x, 0 * x, 0 * x]), [("line", cells)],
+                       cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags})
+    meshio.write(str(path), mesh, file_format="gmsh22", binary=False)
+
+
 def _run_cli(argv, capsys):
     rc = main(argv)
     cap = capsys.readouterr()
@@ -140,6 +159,9 @@ def _run_cli(argv, capsys):
 @pytest.mark.parametrize("example, changes, expected", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
 def test_check_and_run_refuse(tmp_path, capsys, example, changes, expected):
     """check: exit 2, one line naming key and value; run: the same line, nothing written."""
+    mesh = changes.get("continuum.mesh", {})
+    if mesh.get("kind") == "gmsh":
+        write_gmsh_bar(tmp_path / mesh["file"], float(mesh["file"][3:-4]))
     path, out = write_case(tmp_path, example, changes)
     rc, stdout, stderr = _run_cli(["check", path], capsys)
     lines = stderr.strip().splitlines()
