@@ -32,8 +32,65 @@ def make_potential(pot: PotentialSpec, path: str = "potential"):
     if pot.kind == "eam":
         from .atomistic.eam import EAM
 
-        return EAM.from_file(pot.file)
+        try:
+            eam = EAM.from_file(pot.file, pot.format, pot.elements)
+            for name in pot.elements:
+                eam.type_of(name)
+        except ConfigError as exc:
+            msg = str(exc)
+            msg = msg[len(pot.file) + 2:] if msg.startswith(f"{pot.file}: ") else msg
+            raise ConfigError(f"{path}.file = {pot.file!r}: {msg}") from None
+        return eam
     raise ConfigError(f"{path}.kind = {pot.kind!r}: not supported")  # pragma: no cover
+
+
+#: basis sites of each lattice's conventional cell (fractions of the lattice constant)
+_SITES = {"chain": 1, "triangular": 1, "sc": 1, "bcc": 2, "fcc": 4}
+
+
+def site_species(spec: PatchSpec, pot, x: np.ndarray, coupled_dims: int = 0):
+    """Types ``[N]`` (int32) and per-atom masses ``[N]`` of the patch atoms at lattice sites
+    ``x [N, 3]`` (as laid by :func:`patch_lattice`), or ``(None, spec.mass)`` for one-type
+    potentials.
+
+    EAM: ``potential.elements`` names the element of each basis site of the conventional
+    cell (one name: every site); the masses are the EAM file's (g/mol). The basis site of
+    an atom is found from its position in the cubic cell (fcc order: corner, xy, xz, yz
+    face centres; bcc: corner, centre).
+    """
+    if getattr(pot, "ntypes", 1) == 1 and not getattr(pot, "elements", None):
+        return None, spec.mass
+    key = f"patches.{spec.name}.potential.elements"
+    names = list(spec.potential.elements) or [pot.elements[0]]
+    nsite = _SITES[spec.lattice.kind]
+    if len(names) not in (1, nsite):
+        raise ConfigError(f"{key} = {names}: expected 1 name or {nsite} (one per basis site of the "
+                          f"{spec.lattice.kind} cell)")
+    per_site = np.array([pot.type_of(n) for n in names], dtype=np.int32)
+    if len(per_site) == 1:
+        types = np.full(len(x), per_site[0], dtype=np.int32)
+    else:
+        from .atomistic.lattice import _BASIS
+
+        a = spec.lattice.constant
+        lo = np.array(list(spec.region.lo) + [0.0] * (3 - len(spec.region.lo)))
+        inset = np.array([0.25 * a if k < coupled_dims else 0.0 for k in range(3)])
+        frac = np.mod((np.asarray(x) - lo - inset) / a + 1e-6, 1.0) - 1e-6
+        d = np.abs(frac[:, None, :] - _BASIS[spec.lattice.kind][None, :, :]).sum(axis=2)
+        types = per_site[np.argmin(d, axis=1)]
+    masses = pot.masses if pot.masses is not None else np.ones(pot.ntypes)
+    return types, np.asarray(masses, float)[types]
+
+
+def patch_mass(spec: PatchSpec, pot=None) -> float:
+    """Mean atomic mass of the patch (g/mol or m): the EAM file's masses averaged over the
+    basis sites, else ``spec.mass``."""
+    if spec.potential.kind != "eam":
+        return spec.mass
+    pot = pot if pot is not None else make_potential(spec.potential)
+    names = list(spec.potential.elements) or [pot.elements[0]]
+    m = pot.masses if pot.masses is not None else np.ones(pot.ntypes)
+    return float(np.mean([m[pot.type_of(n)] for n in names]))
 
 
 def patch_lattice(spec: PatchSpec, dim: int, coupled_dims: int = 0):
@@ -87,9 +144,10 @@ def build_patch(comm: Any, spec: PatchSpec, *, units: str, dt: float, dim: int, 
 
     x, box = patch_lattice(spec, dim, coupled_dims)
     pot = make_potential(spec.potential, f"patches.{spec.name}.potential")
+    types, masses = site_species(spec, pot, x, coupled_dims)
     # a chain moves along its line and a triangular lattice in its plane
     dimension = {"chain": 1, "triangular": 2}.get(spec.lattice.kind, 3)
-    system = MDSystem(comm, box, x, pot, masses=spec.mass, units=units, dt=dt, skin=spec.skin,
+    system = MDSystem(comm, box, x, pot, types=types, masses=masses, units=units, dt=dt, skin=spec.skin,
                       dimension=dimension)
     if spec.temperature > 0:
         system.set_velocities(spec.temperature, seed=spec.seed)
@@ -115,7 +173,7 @@ def launch_chain_packet(system, spec: PatchSpec, pot) -> None:
         raise ConfigError(f"patches.{spec.name}.potential: bond stiffness at the lattice spacing "
                           f"is {K:g}; expected a stable chain (K > 0)")
     k = 2 * math.pi / init.wavelength
-    omega = 2 * math.sqrt(K / spec.mass) * abs(math.sin(0.5 * k * a))
+    omega = 2 * math.sqrt(K / (patch_mass(spec, pot) * system.units.mvv2e)) * abs(math.sin(0.5 * k * a))
     X = np.asarray(system.x0)[:, 0]
     g = init.amplitude * np.exp(-0.5 * ((X - init.center) / init.width) ** 2)
     phase = k * (X - init.center)
@@ -139,32 +197,84 @@ def build_mesh(comm: Any, spec: ContinuumSpec, source: str = ""):
     return Mesh.from_gmsh(comm, _resolve(source, m.file), dim=spec.dim)
 
 
-def elastic_material(spec: ContinuumSpec, patch_constants: dict | None = None):
+def elastic_material(spec: ContinuumSpec, patch: PatchSpec | None = None):
+    """The :class:`~mscouple.continuum.materials.ElasticMaterial` of ``[continuum.material]``
+    in the case's unit system (``spec.units``: the inertia factor mvv2e is set once here).
+    ``model = "from_patch"`` takes the Cauchy–Born constants of *patch*'s lattice and
+    potential (:func:`cauchy_born_material`)."""
     from .continuum.materials import ElasticMaterial
+    from .units import get_units
 
+    mvv2e = get_units(getattr(spec, "units", "lj")).mvv2e
     mat = spec.material
     if mat.model == "cubic":
-        return ElasticMaterial.cubic(mat.c11, mat.c12, mat.c44, density=mat.density)
+        return ElasticMaterial.cubic(mat.c11, mat.c12, mat.c44, density=mat.density, mvv2e=mvv2e)
     if mat.model == "from_patch":
-        return cauchy_born_material(patch_constants)
-    return ElasticMaterial.isotropic(mat.youngs_modulus, mat.poisson_ratio, density=mat.density)
+        return cauchy_born_material(patch, spec.dim, mvv2e)
+    return ElasticMaterial.isotropic(mat.youngs_modulus, mat.poisson_ratio, density=mat.density, mvv2e=mvv2e)
 
 
-def cauchy_born_material(patch: PatchSpec):
-    """Continuum constants from the patch's own potential (Cauchy–Born lattice sums), so
-    that both models agree at the interface. Triangular (2D) lattices for now."""
+def patch_constants(patch: PatchSpec):
+    """Cauchy–Born constants (:class:`~mscouple.atomistic.elastic.CauchyBornConstants`) of
+    the patch's lattice and potential at the lattice constant of zero stress nearest to
+    ``lattice.constant``; density from the atomic mass (the EAM file's for EAM)."""
+    from .atomistic.elastic import cauchy_born
+
     if patch is None:
         raise ConfigError("continuum.material.model = 'from_patch' needs continuum.material.patch")
-    if patch.lattice.kind != "triangular":
-        raise ConfigError(f"continuum.material.model = 'from_patch': patch {patch.name!r} has a "
-                          f"{patch.lattice.kind!r} lattice; Cauchy–Born constants are computed for "
-                          "'triangular' lattices (give c11/c12/c44 for the others)")
-    from .coupling.schwarz import cauchy_born_triangular
+    key = f"patches.{patch.name}"
+    pot = make_potential(patch.potential, f"{key}.potential")
+    element = 0
+    if patch.potential.kind == "eam":
+        names = list(patch.potential.elements) or [pot.elements[0]]
+        if len(set(names)) > 1:
+            raise ConfigError(f"continuum.material.model = 'from_patch': patch {patch.name!r} has several "
+                              f"species ({key}.potential.elements = {names}); Cauchy–Born constants are "
+                              "computed for one-species lattices: give c11/c12/c44 (model = 'cubic')")
+        element = pot.type_of(names[0])
+    try:
+        return cauchy_born(pot, patch.lattice.kind, patch.lattice.constant, patch_mass(patch, pot), element)
+    except ConfigError as exc:
+        raise ConfigError(f"continuum.material.model = 'from_patch' (patch {patch.name!r}): {exc}") from None
 
-    pot = make_potential(patch.potential)
-    rho = patch.mass / (patch.lattice.constant ** 2 * 3 ** 0.5 / 2)
-    material, _a, _C2 = cauchy_born_triangular(pot, patch.lattice.constant, density=rho)
-    return material
+
+def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0):
+    """Continuum constants from the patch's own potential (Cauchy–Born lattice sums at the
+    zero-stress lattice constant), so that both models carry waves at the same long-wave
+    speeds. Chain, triangular, sc, bcc and fcc lattices; pair and one-species EAM potentials.
+
+    dim = 1: a bar next to a patch that is periodic (held) across — uniaxial strain, the
+    modulus is C11 (lateral entries decoupled). dim = 2: plane strain of a cubic lattice, or
+    the triangular sheet's own 2D constants (out-of-plane entries are decoupled fillers).
+    The reduced stiffness must be positive definite (sc and bcc lattices of pair potentials
+    are not): refused otherwise, with the constants.
+    """
+    from .atomistic.elastic import LATTICE_DIM
+    from .continuum.materials import ElasticMaterial
+
+    cb = patch_constants(patch)
+    kind = patch.lattice.kind
+    ld = LATTICE_DIM[kind]
+    if dim > ld:
+        raise ConfigError(f"continuum.material.model = 'from_patch': patch {patch.name!r} has a {kind} "
+                          f"lattice ({ld}D); its constants fill a continuum of dim <= {ld}, not {dim}")
+    C = cb.C
+    if dim == 1:
+        C6 = np.eye(6) * cb.c11
+    elif ld == 2:
+        idx = [0, 1, 5]
+        C6 = np.zeros((6, 6))
+        C6[np.ix_(idx, idx)] = C[np.ix_(idx, idx)]
+        C6[2, 2] = C6[3, 3] = C6[4, 4] = float(np.max(np.diag(C)[idx]))
+    else:
+        C6 = C.copy()
+    block = [0, 1, 5] if dim == 2 else list(range(6)) if dim == 3 else [0]
+    if np.linalg.eigvalsh(C6[np.ix_(block, block)]).min() <= 1e-12 * cb.c11:
+        raise ConfigError(f"continuum.material.model = 'from_patch': the {kind} lattice of patch "
+                          f"{patch.name!r} is not mechanically stable with its potential (C11 = {cb.c11:.6g}, "
+                          f"C12 = {cb.c12:.6g}, C44 = {cb.c44:.6g} at a0 = {cb.a0:.10g}): use another lattice "
+                          "or give c11/c12/c44 (model = 'cubic')")
+    return ElasticMaterial(C6, cb.density, mvv2e)
 
 
 def initial_field(init: InitialSpec | None, dim: int):

@@ -94,6 +94,8 @@ class ContinuumSpec:
     boundary: tuple = opt("tables", (), section=BoundarySpec)
     initial: Optional[InitialSpec] = opt("table", None, section=InitialSpec)
     temperature: float = opt("float", 0.0, **_NONNEG, help="initial/reference temperature")
+    # not from the [continuum] table: the case's unit system, set by parse_case
+    units: str = dataclasses.field(default="lj", compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +115,13 @@ class PotentialSpec:
     alpha: float = opt("float", 1.0, **_POS, help="Morse alpha")
     r0: float = opt("float", 1.0, **_POS, help="Morse/harmonic equilibrium distance")
     stiffness: float = opt("float", 1.0, **_POS, help="harmonic spring constant k")
-    file: str = opt("str", "", help="EAM setfl/funcfl table")
+    file: str = opt("str", "", help="EAM table: setfl (*.eam.alloy) or funcfl (*.eam), relative to the case file")
+    format: str = opt("str", "auto", choices=("auto", "setfl", "funcfl"),
+                      help="EAM file format; auto: funcfl for *.eam, setfl otherwise")
+    elements: tuple = opt("strs", (), help="EAM: the element of each basis site of the conventional cell "
+                          "(1 name for chain/triangular/sc or for every site; bcc: 2 = corner, centre; fcc: 4 = "
+                          "corner, xy, xz, yz face centres, e.g. L1_2 Ni3Al = ['Al', 'Ni', 'Ni', 'Ni']); "
+                          "default: the file's first element. Masses come from the EAM file.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,9 +325,12 @@ def _check_case(case: Case, ctx: Context) -> None:
             raise ctx.error(f"{key}.periodic", list(p.periodic), "3 flags (x, y, z)")
         pot = p.potential
         if pot.kind == "eam":
+            if case.units != "metal":
+                raise ctx.error("units", case.units, f"'metal' for the EAM potential of patch '{p.name}' "
+                                "(EAM tables are in eV, Å and g/mol)")
             if not pot.file:
                 raise ctx.error(f"{key}.potential.file", "", "an EAM setfl/funcfl file for kind = 'eam'")
-            path = _resolve(case.source, pot.file)
+            path = os.path.normpath(_resolve(case.source, pot.file))
             if not os.path.isfile(path):
                 raise ctx.error(f"{key}.potential.file", pot.file, f"an existing EAM file (looked for {path})")
         smallest = min(p.region.hi[k] - p.region.lo[k] for k in range(pd))
@@ -413,7 +424,19 @@ def parse_case(text: str, filename: str = "<case>", overrides: Sequence[str] = (
     case = build(Case, table, ctx)
     case = dataclasses.replace(case, source=filename, text=text)
     _check_case(case, ctx)
-    return case
+    return _bind(case)
+
+
+def _bind(case: Case) -> Case:
+    """What later stages need from the whole case: potential files as absolute paths
+    (resolved against the case file's folder) and the unit system on the continuum."""
+    patches = tuple(p if not p.potential.file else dataclasses.replace(
+        p, potential=dataclasses.replace(p.potential, file=os.path.normpath(_resolve(case.source, p.potential.file))))
+        for p in case.patches)
+    cont = case.continuum
+    if cont is not None:
+        cont = dataclasses.replace(cont, units=case.units)
+    return dataclasses.replace(case, patches=patches, continuum=cont)
 
 
 def load_case(path: str, overrides: Sequence[str] = ()) -> Case:

@@ -79,16 +79,12 @@ def estimates(case: Case) -> list[Estimate]:
         out.append(Estimate("smallest element size h", h))
         mat = c.material
         if c.physics in ("elastodynamics", "thermomechanics"):
-            if mat.model == "cubic":
-                modulus = mat.c11
-            else:
-                E, nu = mat.youngs_modulus, mat.poisson_ratio
-                modulus = E if dim == 1 else E * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
-            cw = math.sqrt(modulus / mat.density)
-            cfl = cw * dt / h
-            out.append(Estimate("longitudinal wave speed c", cw))
-            out.append(Estimate("CFL number c*dt/h", cfl,
-                                "unstable: must be < 1 for central differences" if cfl >= 1 else ""))
+            cw = continuum_wave_speed(case)
+            if cw is not None:
+                cfl = cw * dt / h
+                out.append(Estimate("longitudinal wave speed c (along x)", cw))
+                out.append(Estimate("CFL number c*dt/h", cfl,
+                                    "unstable: must be < 1 for central differences" if cfl >= 1 else ""))
         if c.physics in ("heat", "thermomechanics"):
             alpha = mat.conductivity / (mat.density * mat.heat_capacity)
             out.append(Estimate("thermal diffusivity alpha", alpha))
@@ -101,6 +97,7 @@ def estimates(case: Case) -> list[Estimate]:
             out.append(Estimate(f"h/a (element / lattice, patch {p.name})", h / p.lattice.constant))
     for p in case.patches:
         out.append(Estimate(f"atoms in patch {p.name}", atom_estimate(p)))
+        out.extend(lattice_estimates(case, p))
     # scale-separation numbers of the multiscale methods (mscouple.homogenization.scales)
     if c is not None and case.patches and c.mesh.kind in ("box", "graded"):
         from .homogenization.scales import scale_numbers
@@ -126,6 +123,53 @@ def estimates(case: Case) -> list[Estimate]:
             out.append(Estimate(f"handshake width / lattice constant ({p.name})",
                                 case.handshake.width / p.lattice.constant,
                                 "band narrower than 2 lattice constants" if case.handshake.width < 2 * p.lattice.constant else ""))
+    return out
+
+
+def continuum_wave_speed(case: Case) -> float | None:
+    """Longitudinal wave speed along x of the continuum material, √(C_xx/(ρ mvv2e)) in the
+    case's units (the reduced stiffness the dynamics uses: 1D bar, plane strain/stress, 3D);
+    None when the material cannot be built (``check`` refuses it with the reason)."""
+    from .builders import elastic_material
+    from .continuum.factory import plane_mode
+    from .errors import ConfigError
+
+    c = case.continuum
+    try:
+        patch = case.patch(c.material.patch) if c.material.model == "from_patch" else None
+        mat = elastic_material(c, patch)
+    except (ConfigError, KeyError):
+        return None
+    return math.sqrt(mat.voigt(c.dim, plane_mode(c.material))[0, 0] / mat.inertial_density)
+
+
+def lattice_estimates(case: Case, p: PatchSpec) -> list[Estimate]:
+    """Cauchy–Born numbers of a one-species patch: the zero-stress lattice constant (with a
+    warning when ``lattice.constant`` differs from it), C11, C12, C44 and the long-wave
+    longitudinal and transverse speeds along x (case units). Empty when they cannot be
+    computed (alloys, no zero-stress constant near the case's)."""
+    from .builders import patch_constants
+    from .errors import ConfigError
+    from .units import get_units
+
+    try:
+        cb = patch_constants(p)
+    except ConfigError:
+        return []
+    a = p.lattice.constant
+    off = abs(a - cb.a0) / cb.a0
+    note = (f"lattice.constant = {a:g} is not at zero stress (relative misfit {off:.2g}): the patch "
+            f"starts strained; set it to {cb.a0:.10g}" if off > 1e-6 else "")
+    mvv2e = get_units(case.units).mvv2e
+    out = [Estimate(f"zero-stress lattice constant a0 (patch {p.name})", cb.a0, note),
+           Estimate(f"Cauchy-Born C11 (patch {p.name})", cb.c11)]
+    if p.lattice.kind != "chain":
+        out += [Estimate(f"Cauchy-Born C12 (patch {p.name})", cb.c12),
+                Estimate(f"Cauchy-Born C44 (patch {p.name})", cb.c44,
+                         "C44 <= 0: this lattice is not stable under shear" if cb.c44 <= 0 else "")]
+    out.append(Estimate(f"long-wave longitudinal speed (patch {p.name})", cb.longitudinal_speed(mvv2e)))
+    if p.lattice.kind != "chain":
+        out.append(Estimate(f"long-wave transverse speed (patch {p.name})", cb.transverse_speed(mvv2e)))
     return out
 
 

@@ -21,7 +21,7 @@ _NUMBER = (int, float)
 
 @dataclasses.dataclass(frozen=True)
 class Option:
-    kind: str  # "float", "int", "bool", "str", "floats", "ints", "table", "tables"
+    kind: str  # "float", "int", "bool", "str", "strs", "floats", "ints", "table", "tables"
     expect: str = ""  # human description of the constraint
     check: Callable[[Any], bool] | None = None
     choices: Sequence[str] | None = None
@@ -95,6 +95,12 @@ def _coerce(ctx: Context, path: str, value: Any, o: Option) -> Any:
         ):
             raise ctx.error(path, value, o.expect or f"a list of {'numbers' if want is float else 'integers'}")
         value = tuple(want(v) for v in value)
+    elif k == "strs":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ctx.error(path, value, o.expect or "a list of names")
+        value = tuple(value)
     elif k == "table_int":
         if not isinstance(value, dict):
             raise ctx.error(path, value, "a table { name = integer }")

@@ -44,6 +44,19 @@ def hermite_table(y: np.ndarray) -> np.ndarray:
     return c
 
 
+def _spline(tab: np.ndarray, inv_dx: float, x: np.ndarray):
+    """``(y, y', y'')`` of the Hermite table ``tab [n, 4]`` at *x* (same cell choice as the
+    compiled ``spline``: k = floor(x/dx) clamped to 0..n−1)."""
+    p = np.asarray(x, dtype=float) * inv_dx
+    k = np.clip(np.floor(p).astype(np.int64), 0, len(tab) - 1)
+    t = p - k
+    c = tab[k]
+    y = ((c[..., 3] * t + c[..., 2]) * t + c[..., 1]) * t + c[..., 0]
+    d1 = ((3.0 * c[..., 3] * t + 2.0 * c[..., 2]) * t + c[..., 1]) * inv_dx
+    d2 = (6.0 * c[..., 3] * t + 2.0 * c[..., 2]) * inv_dx * inv_dx
+    return y, d1, d2
+
+
 class EAM:
     """EAM potential for ``ntypes`` elements (types 0..ntypes-1 in ``elements`` order).
 
@@ -65,8 +78,12 @@ class EAM:
             raise ConfigError("rho(r) and r*phi(r) tables must have the same length")
         if not (drho > 0 and dr > 0 and cutoff > 0):
             raise ConfigError("drho, dr and cutoff must be > 0")
-        if (rho.shape[1] - 1) * dr < cutoff * (1 - 1e-12):
+        # LAMMPS' own files (e.g. Cu_zhou.eam.alloy) end up to one step short of the
+        # cutoff; the last cell is extended, as in LAMMPS' pair_eam
+        if rho.shape[1] * dr < cutoff * (1 - 1e-12):
             raise ConfigError("the r tables end before the cutoff")
+        if not (np.all(np.isfinite(F)) and np.all(np.isfinite(rho)) and np.all(np.isfinite(z))):
+            raise ConfigError("EAM tables contain non-finite values (nan/inf)")
         self.ntypes = ne
         self.cutoff = float(cutoff)
         self.drho, self.dr = float(drho), float(dr)
@@ -81,6 +98,57 @@ class EAM:
 
     # ------------------------------------------------------------------ files
     @classmethod
+    def from_file(cls, path: str, format: str = "auto", elements=()) -> "EAM":
+        """Read a LAMMPS EAM table: ``setfl`` (``*.eam.alloy``, several elements) or
+        ``funcfl`` (``*.eam``, one element). ``format = "auto"`` decides by the file name
+        (``.eam`` → funcfl, anything else → setfl). ``elements`` names a funcfl file's
+        element (funcfl files carry only its atomic number). Unreadable or malformed files
+        raise a one-line :class:`~mscouple.errors.ConfigError` naming the file.
+        """
+        if format == "auto":
+            format = "funcfl" if str(path).lower().endswith(".eam") else "setfl"
+        if format not in ("setfl", "funcfl"):
+            raise ConfigError(f"EAM format {format!r}: expected 'setfl', 'funcfl' or 'auto'")
+        try:
+            if format == "setfl":
+                return cls.from_setfl(path)
+            names = list(elements)[:1] or None
+            return cls.from_funcfl(path, names)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the EAM file ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file (expected a LAMMPS {format} EAM table)") from None
+
+    def type_of(self, element: str) -> int:
+        """Type index (0-based, the file's order) of *element*; ConfigError naming the file's
+        elements when it has none of that name."""
+        try:
+            return self.elements.index(element)
+        except ValueError:
+            raise ConfigError(f"element {element!r} is not in this EAM file (it has "
+                              f"{', '.join(self.elements)})") from None
+
+    def radial(self, table: str, a: int, b: int = 0, r=None):
+        """Value, first and second derivative ``(y, y', y'')`` of an interpolated table at
+        distances/densities *r* — ``table`` = ``"rho"`` (density contributed by element
+        ``a``, per length), ``"phi"`` (pair energy φ_ab(r) = z_ab(r)/r) or ``"F"``
+        (embedding energy of element ``a`` at host density *r*). The same piecewise cubic
+        as the compiled kernels, so lattice sums agree with the forces to round-off.
+        """
+        r = np.asarray(r, dtype=float)
+        if table == "F":
+            return _spline(self.f_tab[a], 1.0 / self.drho, r)
+        if table == "rho":
+            return _spline(self.rho_tab[a], 1.0 / self.dr, r)
+        if table != "phi":
+            raise ValueError(f"table {table!r}: expected 'rho', 'phi' or 'F'")
+        z, z1, z2 = _spline(self.z_tab[a * self.ntypes + b], 1.0 / self.dr, r)
+        phi = z / r
+        d1 = (z1 - phi) / r
+        d2 = (z2 - 2.0 * d1) / r
+        return phi, d1, d2
+
+    @classmethod
     def from_setfl(cls, path: str) -> "EAM":
         with open(path) as fh:
             lines = fh.readlines()
@@ -92,6 +160,10 @@ class EAM:
             nrho, nr = int(nrho), int(nr)
             drho, dr, cut = float(drho), float(dr), float(cut)
             tok = " ".join(lines[5:]).split()
+            need = ne * (4 + nrho + nr) + ne * (ne + 1) // 2 * nr
+            if len(tok) < need:
+                raise ValueError(f"the file ends early: {len(tok)} values after the header, {need} expected "
+                                 f"for {ne} element(s), Nrho = {nrho}, Nr = {nr}")
             pos = 0
             F, rho, masses = [], [], []
             for _ in range(ne):

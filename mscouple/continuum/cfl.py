@@ -55,7 +55,7 @@ def element_eigenvalues(X: np.ndarray, cell_type: str, material: ElasticMaterial
     pts2, w2 = quadrature(cell_type, 2)
     J2 = np.einsum("cad,qak->cqdk", reps, ref.shape_grad(pts2))
     wdet2 = np.abs(np.linalg.det(J2)) * w2[None, :]
-    me = np.einsum("cq,qa->ca", wdet2, ref.shape(pts2)) * material.density
+    me = np.einsum("cq,qa->ca", wdet2, ref.shape(pts2)) * material.inertial_density  # ρ·mvv2e
     s = 1.0 / np.sqrt(np.repeat(me, d, axis=1))
     lam = np.linalg.eigvalsh(K * s[:, :, None] * s[:, None, :])[:, -1]
     return lam[inverse]

@@ -279,7 +279,10 @@ class ExplicitElastodynamics(_ElasticBase):
     State (global PETSc vectors; ``*_owned`` are writable NumPy views [n_owned, dim]):
     ``u``/``displacement``, ``v``/``velocity``, ``f``/``force`` (total nodal force after
     :meth:`compute_forces`), ``external_force`` (added at every force evaluation: coupling
-    constraint forces, damping), ``mass`` [n_owned] lumped nodal mass (w-weighted).
+    constraint forces, damping), ``mass`` [n_owned] lumped nodal mass (w-weighted; mass
+    units, like the atoms'). ``mvv2e`` (from the materials, :mod:`mscouple.units`) turns
+    mass·velocity² into energy: the kick is v += dt f/(mvv2e m) and the kinetic energy
+    ½ mvv2e m v² (1 in LJ units; amu Å²/ps² → eV in metal units).
 
     Nodes whose mass is zero (all their cells have w = 0) are not integrated.
     Dirichlet conditions (:meth:`add_dirichlet`) fix the displacement of their dofs;
@@ -306,11 +309,16 @@ class ExplicitElastodynamics(_ElasticBase):
     def _rebuild(self) -> None:
         self.assemble()
         dens = np.array([m.density for m in self.materials])[self.cell_material]
+        mvv2e = {float(getattr(m, "mvv2e", 1.0)) for m in self.materials}
+        if len(mvv2e) != 1:
+            raise ConfigError("the materials of one continuum must share one unit system (mvv2e)")
+        self.mvv2e = mvv2e.pop()
         mvec = lumped_mass(self.space, dens, self.cell_weight)
         self.mass = self.space.owned(mvec)[:, 0].copy()
         mvec.destroy()
+        inertia = self.mvv2e * self.mass
         with np.errstate(divide="ignore"):
-            self._inv_mass = np.where(self.mass > 0, 1.0 / np.where(self.mass > 0, self.mass, 1.0), 0.0)
+            self._inv_mass = np.where(inertia > 0, 1.0 / np.where(inertia > 0, inertia, 1.0), 0.0)
         self._inv_mass_dof = np.repeat(self._inv_mass[:, None], self.space.ncomp, axis=1)
         self._forces_valid = False
 
@@ -343,7 +351,7 @@ class ExplicitElastodynamics(_ElasticBase):
         self._forces_valid = True
 
     def kick(self, dt: float) -> None:
-        """v ← v + dt M⁻¹ f (fixed dofs keep zero velocity)."""
+        """v ← v + dt (mvv2e M)⁻¹ f (fixed dofs keep zero velocity)."""
         v = self.velocity
         v += dt * self.force * self._inv_mass_dof
         if len(self._fixed):
@@ -372,8 +380,8 @@ class ExplicitElastodynamics(_ElasticBase):
 
     # ------------------------------------------------------------------ diagnostics
     def kinetic_energy(self) -> float:
-        """½ Σ m v² over all ranks (collective)."""
-        ke = 0.5 * float(np.sum(self.mass[:, None] * self.velocity ** 2))
+        """½ mvv2e Σ m v² over all ranks (energy units; collective)."""
+        ke = 0.5 * self.mvv2e * float(np.sum(self.mass[:, None] * self.velocity ** 2))
         return self.comm.allreduce(ke)
 
     def strain_energy(self, u: PETSc.Vec | None = None) -> float:
@@ -395,7 +403,7 @@ class ExplicitElastodynamics(_ElasticBase):
         Ke = blocks.transpose(0, 1, 3, 2, 4).reshape(mesh.n_cells, npc * d, npc * d)
         _, wdet = mesh.geometry(2)
         pts, _ = quadrature(mesh.cell_type, 2)
-        dens = np.array([m.density for m in self.materials])[self.cell_material]
+        dens = np.array([m.inertial_density for m in self.materials])[self.cell_material]
         me = np.einsum("cq,qa->ca", wdet, mesh.reference.shape(pts)) * dens[:, None]
         s = 1.0 / np.sqrt(np.repeat(me, d, axis=1))  # [nc, npc*d]
         lam = 0.0
