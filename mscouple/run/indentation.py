@@ -122,7 +122,7 @@ class IndenterDriver:
             self._write_csv()
 
     def _write_csv(self) -> None:
-        from ..io_atomic import atomic_write_text
+        from ..io.commit import commit_text as atomic_write_text
 
         lines = ["step,depth,load,E_indenter,W_indenter,hertz_load"]
         lines += [f"{i},{d:.12g},{p:.12g},{e:.12g},{w:.12g},{h:.12g}" for i, d, p, e, w, h in self.rows]

@@ -139,7 +139,13 @@ class PatchModel:
         suffix = {"extxyz": "xyz", "lammps-dump": "dump", "h5md": "h5md"}[fmt]
         path = self.outdir / f"atoms_{self.name}.{suffix}"
         if fmt == "extxyz":
+            # physical masses and element names (when the potential knows them), so that ASE's
+            # momenta / masses and OVITO's velocities are the atoms' own
+            pm = getattr(s.potential, "masses", None)
+            masses = np.asarray(pm if pm is not None else np.atleast_1d(self.spec.mass), float)
+            names = getattr(s.potential, "elements", None)
             self.atoms_writer = A.ExtxyzWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary,
+                                               masses=masses, species_names=list(names) if names else None,
                                                resume_step=resume_step)
         elif fmt == "lammps-dump":
             self.atoms_writer = A.LammpsDumpWriter(self.comm, path, box_lo=lo, box_edges=edges, boundary=boundary,
@@ -152,7 +158,7 @@ class PatchModel:
         if self.atoms_writer is None:
             return
         s = self.system
-        self.atoms_writer.write(step, t, s.ids, s.unwrapped_positions(), s.v)
+        self.atoms_writer.write(step, t, s.ids, s.unwrapped_positions(), s.v, types=np.asarray(s.types) + 1)
 
     def close(self, commit: bool) -> None:
         if self.atoms_writer is not None:

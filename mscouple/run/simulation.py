@@ -163,7 +163,8 @@ class Simulation:
         for c in self.couplers:
             arrays.update(c.checkpoint_arrays())
         if self.world.Get_rank() == 0:  # the ledger's reference: E_total(0), exchanged energy
-            arrays["run/ledger"] = (np.arange(2, dtype=np.int64), np.array([self._e0, self.scale.value]))
+            arrays["run/ledger"] = (np.arange(3, dtype=np.int64),
+                                    np.array([self._e0, self.scale.value, self._drift_max]))
         return write_checkpoint(self.world, path, step=self.step, time=self.time,
                                 case=self._fingerprint_text(), arrays=arrays, metadata=self.metadata)
 
@@ -188,7 +189,7 @@ class Simulation:
         self._ckpt_ledger = None
         if "run/ledger" in ck.names:
             root = self.world.Get_rank() == 0
-            v = ck.take("run/ledger", np.arange(2 if root else 0, dtype=np.int64))
+            v = ck.take("run/ledger", np.arange(3 if root else 0, dtype=np.int64))
             self._ckpt_ledger = self.world.bcast(np.asarray(v) if root else None, root=0)
 
     def _frame_due(self, step: int) -> bool:
@@ -215,8 +216,7 @@ class Simulation:
             self._restore()
         resume = self.step if self.restart else None
         self._first_step, self._booked = self.step, {}
-        series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata, flush_every=10,
-                              resume_step=resume)
+        series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata, resume_step=resume)
         self.model.open_output(self.metadata, resume_step=resume)
         progress = Progress(world, total_steps=case.run.steps, dt=case.run.dt, n_atoms=self.n_atoms,
                             first_step=self.step, every=max(case.output.every, 1), time_unit=self.units.time)
@@ -224,7 +224,7 @@ class Simulation:
         series_due = AnyOf(tr["series"], Periodic(1, phase=last) if last else tr["series"])
         status, committed = "ok", False
         wall0 = _time.perf_counter()
-        drift_max = 0.0
+        self._drift_max = 0.0
         try:
             row = self._ledger_row(first=not self.restart)
             self._e0 = self._e_last = row["E_total"]
@@ -233,6 +233,7 @@ class Simulation:
                 # the reference total and the exchanged energy continue from the checkpoint
                 self._e0 = float(self._ckpt_ledger[0])
                 self.scale.value = max(self.scale.value, float(self._ckpt_ledger[1]))
+                self._drift_max = float(self._ckpt_ledger[2])
             if not self.restart or not series.rows or series.rows[-1][0] != self.step:
                 # fresh run (or a restart into a folder without the earlier table): the state
                 # the run starts from; frames only for a fresh run (a restart's are on file)
@@ -260,7 +261,7 @@ class Simulation:
                         row = self._ledger_row()
                         if self.dynamic:
                             self._check_energy(row)
-                            drift_max = max(drift_max, abs(self._drift(row)))
+                            self._drift_max = max(self._drift_max, abs(self._drift(row)))
                         series.append(self.step, self.time, {**row, "energy_scale": self.scale.value})
                     if self._frame_due(self.step):
                         self.model.write_frame(self.step, self.time)
@@ -297,7 +298,7 @@ class Simulation:
             if "E_total" in final and self.dynamic:
                 summary["energy_scale"] = self.scale.value
                 summary["energy_drift"] = self._drift(final)
-                summary["energy_drift_max"] = max(drift_max, abs(self._drift(final)))
+                summary["energy_drift_max"] = max(self._drift_max, abs(self._drift(final)))
             for e in extras:
                 summary.update(e)
             steps_done = max(self.step - self._first_step, 1)
@@ -305,7 +306,7 @@ class Simulation:
                                              for r, d in timing.items()}
             for line in format_table(timing, steps_done, wall):
                 print(line)
-            from ..io_atomic import atomic_write_text
+            from ..io.commit import commit_text as atomic_write_text
 
             atomic_write_text(str(self.outdir / "summary.json"), json.dumps(summary, indent=1, default=float))
             print(f"done: {self.step} steps, {wall:.2f} s wall, output in {self.outdir}", flush=True)

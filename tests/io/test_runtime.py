@@ -34,7 +34,8 @@ def test_signal_sets_flag_and_restores_handler(serial_comm, sig):
         os.kill(os.getpid(), sig)
         assert g.should_stop(serial_comm) and g.received == sig
         assert g.signal_name == signal.Signals(sig).name
-        assert "--restart ck.h5" in g.restart_hint("ck.h5", "case.toml")
+        hint = g.restart_hint("ck.h5", "case.toml")
+        assert f"--restart {os.path.abspath('ck.h5')}" in hint and "--output" in hint
     assert signal.getsignal(sig) is before
 
 
