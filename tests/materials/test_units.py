@@ -5,8 +5,9 @@ Argon: σ = 3.405 Å, ε = 0.0103 eV, m = 39.948 g/mol; the LJ time unit is
 τ = σ √(m mvv2e / ε) = 2.159 ps (mvv2e: amu Å²/ps² → eV, :mod:`mscouple.units`). Every
 input is converted (lengths × σ, times × τ, energies × ε, moduli × ε/σ³, densities
 × m/σ³, temperatures × ε/k_B) and every output is scaled back; the two runs take the same
-floating-point path up to rounding, so they agree to 1e-10 (measured ~1e-14). Before the
-continuum used mvv2e, a metal-units packet moved 1/√mvv2e ≈ 98× too slowly.
+floating-point path up to rounding, so they agree to 1e-10 (measured: pure MD 1e-13, a
+coupled 1D bar + chain 1e-11; the pure continuum 9e-10, see its test). Before the continuum
+used mvv2e, a metal-units packet moved 1/√mvv2e ≈ 98× too slowly.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import h5py
 import numpy as np
 import pytest
 import tomli_w
-from helpers.mpi_launch import MSCOUPLE, clean_env
+from helpers.mpi_launch import MSCOUPLE, clean_env, mpirun
 
 from mscouple.units import METAL
 
@@ -52,8 +53,11 @@ CRYSTAL = {
 }
 
 
-def to_metal(table: dict) -> dict:
-    """The same physical case in metal units (argon's σ, ε, m, τ)."""
+def to_metal(table: dict, area: float = 1.0) -> dict:
+    """The same physical case in metal units (argon's σ, ε, m, τ). *area*: the 1D bar's
+    cross-section in σ² per Å² of the metal case (a coupled 1D bar has a cross-section of
+    one length unit², 1 σ² in LJ units and 1 Å² in metal units: area = σ² keeps the bar's
+    line density and stiffness equal to the chain's)."""
     t = copy.deepcopy(table)
     t["units"] = "metal"
     t["run"]["dt"] *= TAU
@@ -62,20 +66,26 @@ def to_metal(table: dict) -> dict:
         m = c["mesh"]
         m["lo"] = [v * SIGMA for v in m["lo"]]
         m["hi"] = [v * SIGMA for v in m["hi"]]
-        c["material"]["youngs_modulus"] *= EPS / SIGMA ** 3
-        c["material"]["density"] *= MASS / SIGMA ** 3
+        c["material"]["youngs_modulus"] *= EPS / SIGMA ** 3 * area
+        c["material"]["density"] *= MASS / SIGMA ** 3 * area
         for k in ("center", "width", "amplitude", "wavelength"):
             c["initial"][k] *= SIGMA
     for p in t.get("patches", {}).values():
         p["region"] = {k: [v * SIGMA for v in vals] for k, vals in p["region"].items()}
         p["lattice"]["constant"] *= SIGMA
         pot = p["potential"]
-        pot["epsilon"] *= EPS
-        pot["sigma"] *= SIGMA
-        pot["cutoff"] *= SIGMA
+        if pot["kind"] == "harmonic":
+            pot["stiffness"] *= EPS / SIGMA ** 2
+            pot["r0"] *= SIGMA
+        else:
+            pot["epsilon"] *= EPS
+            pot["sigma"] *= SIGMA
+        pot["cutoff"] = pot.get("cutoff", 2.5) * SIGMA  # the default 2.5 is in the case's length unit
         p["mass"] *= MASS
-        p["temperature"] *= EPS / KB
-        p["skin"] *= SIGMA
+        p["temperature"] = p.get("temperature", 0.0) * EPS / KB
+        p["skin"] = p.get("skin", 0.3) * SIGMA
+    if "handshake" in t:
+        t["handshake"]["width"] *= SIGMA
     return t
 
 
@@ -164,3 +174,45 @@ def test_md_argon_is_the_same_in_lj_and_metal_units(tmp_path):
     for col in ("E_kin_argon", "E_pot_argon", "E_total"):
         assert np.allclose(b[col] / EPS, a[col], rtol=1e-10, atol=0), col
     assert np.allclose(b["T_argon"] * KB / EPS, a["T_argon"], rtol=1e-10, atol=0)
+
+
+COUPLED = {
+    "units": "lj",
+    "layout": {"continuum": 1, "patches": {"chain": 1}},
+    "continuum": {"dim": 1, "physics": "elastodynamics",
+                  "mesh": {"kind": "box", "lo": [0.0], "hi": [300.0], "cells": [300]},
+                  "material": {"youngs_modulus": 1.0, "density": 1.0},
+                  "initial": {"kind": "wave_packet", "field": "displacement", "center": 100.0, "width": 10.0,
+                              "amplitude": 0.01, "wavelength": 16.0, "direction": 1}},
+    "patches": {"chain": {"region": {"lo": [130.0], "hi": [200.0]},
+                          "lattice": {"kind": "chain", "constant": 1.0},
+                          "potential": {"kind": "harmonic", "stiffness": 1.0, "r0": 1.0}, "mass": 1.0}},
+    "handshake": {"width": 8.0, "multipliers": "atoms"},
+    "run": {"dt": 0.1, "steps": 600},
+    "output": {"every": 100},
+}
+
+
+def run_mpi(tmp_path, table: dict, name: str) -> str:
+    table = copy.deepcopy(table)
+    out = str(tmp_path / name)
+    table["output"]["directory"] = out
+    path = tmp_path / f"{name}.toml"
+    path.write_bytes(tomli_w.dumps(table).encode())
+    res = mpirun([(2, MSCOUPLE + ["run", str(path)])], timeout=300, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    return out
+
+
+def test_coupled_1d_wave_is_the_same_in_lj_and_metal_units(tmp_path):
+    """A packet moves from the bar into a harmonic chain through a bridging band (half of
+    its energy is in the chain at the end): every ledger column (energies, constraint work)
+    agrees in ε to 1e-10 of the packet's energy (measured 1e-11)."""
+    a = series(run_mpi(tmp_path, COUPLED, "lj"))
+    b = series(run_mpi(tmp_path, to_metal(COUPLED, area=SIGMA ** 2), "metal"))
+    cols = [n for n in a.dtype.names if n.startswith("E_") or n.startswith("W_")]
+    assert {"E_kin_chain", "E_pot_chain", "W_constraint"} <= set(cols)
+    assert a["E_kin_chain"][-1] > 0.4 * a["E_total"][0]
+    packet = np.max(np.abs(a["E_total"]))
+    for col in cols:
+        assert np.max(np.abs(b[col] / EPS - a[col])) < 1e-10 * packet, col
