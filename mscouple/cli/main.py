@@ -138,6 +138,9 @@ def cmd_check(args, world) -> int:
     say(world, "memory   : " + ", ".join(f"{k} {human_bytes(v)}" for k, v in mem.items())
         + f" (total {human_bytes(sum(mem.values()))})")
     say(world, "checks   :", *report.lines())
+    from ..perfmodel import advice  # which role waits, ranks per role (bridging domain)
+
+    say(world, *advice(case, size))
     say(world, "ok: case is valid (nothing computed)")
     return 0
 

@@ -20,6 +20,20 @@ the scheme symplectic on the constraint manifold, so the coupled NVE energy does
 
 ``A`` is built and factorised once (it depends on masses and reference positions only);
 rebuild the object when atoms migrate.
+
+With per-atom multipliers the projection has a closed form on the *nodes* (the constrained
+atoms are slaved to the mesh: ``v'_α = Σ N_I v'_I``), so the system solved is the band's
+``n_band × n_band`` mass-weighted average instead of the ``m_band × m_band`` ``A``:
+
+    (M + Nᵀ m N) v'_nodes = M v_nodes + Nᵀ m v_atoms,   v'_atoms = N v'_nodes,   μ = m (v'_atoms − v_atoms)
+
+(the same minimiser of ½|Δv|²_mass on ``{v_atoms = N v_nodes}``; Woodbury's identity
+turns one into the other). ``M + Nᵀ m N`` is a consistent mass matrix of the band: sparse,
+SPD, as small as the band's node count (a few per cent of its atoms in 3D). It is *not*
+lumped: a lumped ``diag(M + Nᵀ m 1)`` keeps momentum and the constraint but is no projection
+(``B_L⁻¹ B ≠ I``), so it would filter velocities already on the constraint every half step —
+numerical dissipation in the band, and the coupled step would lose its symplectic energy
+behaviour.
 """
 from __future__ import annotations
 
@@ -34,7 +48,7 @@ from ..errors import ConfigError
 
 __all__ = ["BridgingDomain", "ProjectionResult"]
 
-_DENSE_LIMIT = 3000
+_DENSE_LIMIT = 100  # dense Cholesky below this order (the 1D bands), sparse LU above
 
 
 @dataclass
@@ -89,17 +103,22 @@ class BridgingDomain:
                 "a band atom or node has zero dynamical mass (its weight is 0 or 1 at the band edge): "
                 "put the band edges between atoms/nodes, or drop atoms outside the band")
         self.C = sp.identity(self.N.shape[0], format="csr") if multipliers == "atoms" else self.N
-        minv = sp.diags(1.0 / self.m)
-        Minv = sp.diags(1.0 / self.M)
-        K = minv + self.N @ Minv @ self.N.T
-        A = (self.C.T @ K @ self.C).tocsc()
-        self.size = A.shape[0]
-        if multipliers == "nodes":
+        self._NT = self.N.T.tocsr()
+        if multipliers == "atoms":
+            # the nodes' mass-weighted average (module docstring): n_band × n_band
+            A = (sp.diags(self.M) + self._NT @ sp.diags(self.m) @ self.N).tocsc()
+            self.size = self.N.shape[0]
+        else:
             rank_ok = np.asarray(abs(self.N).sum(axis=0)).ravel() > 0
             if not np.all(rank_ok):
                 raise ConfigError("a band node has no atom in its support: the mesh is too fine for "
                                   "coarse-node multipliers; use multipliers = 'atoms'")
-        if self.size <= _DENSE_LIMIT:
+            K = sp.diags(1.0 / self.m) + self.N @ sp.diags(1.0 / self.M) @ self._NT
+            A = (self._NT @ K @ self.N).tocsc()
+            self.size = A.shape[0]
+        #: order of the linear system factorised once and solved twice per step
+        self.system_size = A.shape[0]
+        if self.system_size <= _DENSE_LIMIT:
             try:
                 self._chol = la.cho_factor(A.toarray(), lower=True, check_finite=True)
             except la.LinAlgError:
@@ -107,7 +126,14 @@ class BridgingDomain:
                                   "needs atoms in its support (refine the atoms or coarsen the mesh)") from None
             self._solve = lambda b: la.cho_solve(self._chol, b, check_finite=False)
         else:
-            lu = spla.splu(A)
+            # sparse LU with a symmetric minimum-degree ordering: the band system is a
+            # mass-matrix-like shell (≈ 10 nonzeros per row); 10× faster than a dense Cholesky
+            # at 1,000 rows and the fill stays O(n^1.5) for a 2D band surface
+            try:
+                lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+            except RuntimeError:
+                raise ConfigError("the bridging-domain constraint matrix is singular: every band node "
+                                  "needs atoms in its support (refine the atoms or coarsen the mesh)") from None
             self._solve = lu.solve
 
     @property
@@ -126,10 +152,16 @@ class BridgingDomain:
         if squeeze:
             va, vn = va[:, None], vn[:, None]
         g = va - self.N @ vn
-        mu = self._solve(-(self.C.T @ g))
-        cmu = self.C @ mu
-        dva = cmu / self.m[:, None]
-        dvn = -(self.N.T @ cmu) / self.M[:, None]
+        if self.multipliers == "atoms":
+            vn_new = self._solve(self.M[:, None] * vn + self._NT @ (self.m[:, None] * va))
+            dvn = vn_new - vn
+            dva = self.N @ vn_new - va
+            mu = self.m[:, None] * dva
+        else:
+            mu = self._solve(-(self._NT @ g))
+            cmu = self.N @ mu
+            dva = cmu / self.m[:, None]
+            dvn = -(self._NT @ cmu) / self.M[:, None]
         work = 0.5 * self.mvv2e * (np.sum(self.m[:, None] * ((va + dva) ** 2 - va ** 2))
                                    + np.sum(self.M[:, None] * ((vn + dvn) ** 2 - vn ** 2)))
         gmax = float(np.max(np.abs(g), initial=0.0))

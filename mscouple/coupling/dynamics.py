@@ -42,6 +42,7 @@ from .bdm import BridgingDomain
 from .damping import ConstrainedDampingBand
 from .exchange import InterfaceExchange
 from .ledger import EnergyLedger
+from .subcycle import ContinuumSubcycler, cycles
 
 __all__ = ["BridgingDomainCoupler"]
 
@@ -91,7 +92,7 @@ class BridgingDomainCoupler:
                  damping_reference: str = "continuum", local_comm=None,
                  highpass_damping: Optional[Callable[[np.ndarray], np.ndarray]] = None,
                  highpass_cutoff: float = 0.0, highpass_order: int = 1,
-                 highpass_node_rate: float = 0.0) -> None:
+                 highpass_node_rate: float = 0.0, subcycle: int = 1) -> None:
         self.ex = exchange
         self.local_comm = local_comm
         self.patch = patch
@@ -149,6 +150,13 @@ class BridgingDomainCoupler:
                                                           temperature, boltzmann, mvv2e, seed,
                                                           highpass=ghp, cutoff=highpass_cutoff,
                                                           order=highpass_order, highpass_nodes=ghn)
+        #: continuum side: its slow impulses, one force evaluation per ``subcycle`` MD steps
+        #: (:mod:`mscouple.coupling.subcycle`; 1: the plain coupled velocity Verlet)
+        self.subcycler = (ContinuumSubcycler(continuum, mvv2e, local_comm if self.gathered else None)
+                          if self.is_continuum else None)
+        self.subcycle = int(subcycle)
+        if self.subcycle < 1:
+            raise ConfigError(f"subcycle = {subcycle}: expected an integer >= 1")
         self.ledger = EnergyLedger()
         self.step_count = 0
         self.last_gap = 0.0
@@ -257,7 +265,7 @@ class BridgingDomainCoupler:
         over a time ``h``)."""
         k = self.k
         up = self._band_values(k) if self.is_patch else None
-        va = self.ex.to_continuum(up, k)
+        va = self.ex.to_continuum(up, k, expect_reply=True)  # the corrections' receives go first
         dva = None
         if self.is_continuum:
             vn = self.continuum.v
@@ -288,19 +296,30 @@ class BridgingDomainCoupler:
         return 0.5 * self.mvv2e * (float(np.sum(b.m[:, None] * va ** 2)) + float(np.sum(b.M[:, None] * vn ** 2)))
 
     def step(self, dt: float, nsteps: int = 1) -> None:
-        """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm)."""
+        """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm).
+
+        With ``subcycle = k > 1`` the continuum's force acts as two impulses per cycle of k
+        MD steps (:mod:`mscouple.coupling.subcycle`); cycles are aligned to ``step_count``
+        and the last one is shortened to end with the call, so the state is synchronised
+        (energies well defined) whenever ``step`` returns."""
         h = 0.5 * dt
-        for _ in range(nsteps):
-            for s in self._sides():
-                s.kick(h)
-            self.project()
-            for s in self._sides():
-                s.drift(dt)
-                s.compute_forces()
-            for s in self._sides():
-                s.kick(h)
-            self.project(dt)  # damping acts on full-step velocities, the ledger's variables
-            self.step_count += 1
+        sub = self.subcycler
+        for j in cycles(nsteps, self.subcycle, self.step_count):
+            for i in range(j):
+                if self.is_patch:
+                    self.patch.kick(h)
+                if sub is not None and i == 0:
+                    sub.open(j, dt)
+                self.project()
+                for s in self._sides():
+                    s.drift(dt)
+                if self.is_patch:
+                    self.patch.compute_forces()
+                    self.patch.kick(h)
+                if sub is not None and i == j - 1:
+                    sub.close(j, dt)
+                self.project(dt)  # damping acts on full-step velocities, the ledger's variables
+                self.step_count += 1
 
     def _sides(self):
         out = []

@@ -80,6 +80,9 @@ class InterfaceExchange:
         # continuum side: slice of its assigned-atom array
         self._peers: list[tuple[int, np.ndarray]] = []
         self.n_assigned = 0
+        #: bytes this rank has sent over the intercomm per step traffic (payload only)
+        self.bytes_sent = 0
+        self._posted = None  # patch side: (ncomp, buffers, requests) of a reply posted early
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -189,18 +192,31 @@ class InterfaceExchange:
         """Remote ranks this rank exchanges with each step."""
         return [r for r, _ in self._peers]
 
-    def to_continuum(self, values: np.ndarray | None, ncomp: int = 1) -> np.ndarray | None:
+    def _post_down(self, ncomp: int):
+        """Patch side: post the receives of a continuum → patch message [n_local, ncomp]."""
+        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
+        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_DOWN) for (r, _), (b, _) in zip(self._peers, bufs)]
+        return ncomp, bufs, reqs
+
+    def to_continuum(self, values: np.ndarray | None, ncomp: int = 1, *,
+                     expect_reply: bool = False) -> np.ndarray | None:
         """Patch rows ``values`` [n_local, ncomp] → continuum array [n_assigned, ncomp].
 
         Patch ranks pass their values and get ``None``; continuum ranks pass ``None``.
+        ``expect_reply``: the next message is a :meth:`to_patch` of the same ``ncomp``; the
+        patch posts its receives *before* sending, so the reply lands in place as soon as
+        the continuum sends it (both sides must then call :meth:`to_patch` next).
         """
         if self.intercomm is None:
             return np.array(values, dtype=float).reshape(self.n_local, ncomp)
         if self.side == "patch":
-            v = np.asarray(values, dtype=float).reshape(self.n_local, ncomp)
-            reqs = [self.intercomm.Isend(np.ascontiguousarray(v[rows]), dest=r, tag=_TAG_UP)
-                    for r, rows in self._peers]
             from mpi4py import MPI
+            if expect_reply and self._posted is None:
+                self._posted = self._post_down(ncomp)
+            v = np.asarray(values, dtype=float).reshape(self.n_local, ncomp)
+            out = [np.ascontiguousarray(v[rows]) for _, rows in self._peers]
+            reqs = [self.intercomm.Isend(b, dest=r, tag=_TAG_UP) for b, (r, _) in zip(out, self._peers)]
+            self.bytes_sent += sum(b.nbytes for b in out)
             MPI.Request.Waitall(reqs)
             return None
         out = np.empty((self.n_assigned, ncomp))
@@ -222,13 +238,17 @@ class InterfaceExchange:
         from mpi4py import MPI
         if self.side == "continuum":
             v = np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)
-            reqs = [self.intercomm.Isend(np.ascontiguousarray(v[rows]), dest=r, tag=_TAG_DOWN)
-                    for r, rows in self._peers]
+            out = [np.ascontiguousarray(v[rows]) for _, rows in self._peers]
+            reqs = [self.intercomm.Isend(b, dest=r, tag=_TAG_DOWN) for b, (r, _) in zip(out, self._peers)]
+            self.bytes_sent += sum(b.nbytes for b in out)
             MPI.Request.Waitall(reqs)
             return None
         out = np.zeros((self.n_local, ncomp))
-        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
-        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_DOWN) for (r, _), (b, _) in zip(self._peers, bufs)]
+        posted, self._posted = self._posted, None
+        if posted is not None and posted[0] != ncomp:
+            raise ConfigError(f"to_patch({ncomp} components) after a reply posted for {posted[0]}: "
+                              "call to_continuum(..., expect_reply=True) with the reply's ncomp")
+        _, bufs, reqs = posted if posted is not None else self._post_down(ncomp)
         MPI.Request.Waitall(reqs)
         for b, rows in bufs:
             out[rows] = b

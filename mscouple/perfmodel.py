@@ -1,0 +1,150 @@
+"""A scaling model of the bridging-domain coupled step: step time, who waits, ranks per role.
+
+The coupled step (``docs/ARCHITECTURE.md``) has two serial points per MD step — the two
+RATTLE projections, where the patch sends band velocities, the continuum solves the band
+system and sends corrections back — and between them both roles compute concurrently:
+
+    T_step = max(T_md, T_fe) + 2 (T_band + T_msg)
+
+    T_md   = c_atom · N / p_md + c_ghost · 6 (N / p_md)^(2/3)        (MD forces, integration,
+                                                                      ghost shell per rank)
+    T_fe   = c_node · n_nodes / (p_fe · k)                            (K u once per k MD steps)
+    T_band = c_band · B / p_band                                      (nodal band solve and
+                                                                      interpolation; p_band = 1
+                                                                      while it is gathered)
+    T_msg  = latency · peers + 8 · dim · B / (bandwidth · min(p_md, p_fe))   (one direction)
+
+``N`` patch atoms, ``B`` band (interface) atoms, ``n_nodes`` continuum nodes, ``p_md`` and
+``p_fe`` ranks per role, ``k`` = ``handshake.subcycle``. The role with the smaller compute
+time waits ``|T_md − T_fe|`` per step. Efficiency is reported against pure MD of the same
+patch on *all* the launched ranks (``c_atom N / p``): what coupling costs compared with
+spending every rank on atoms.
+
+The per-unit costs are :class:`Costs`; the defaults are the measured figures of
+``docs/performance.md`` (quiet machine, one core per rank). Pure: no MPI, no PETSc.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Costs", "Prediction", "predict", "band_atoms", "suggest_layout", "advice"]
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-unit wall costs (seconds, one core) and network figures.
+
+    ``c_atom``  s per atom-step of the MD engine (LJ cut 2.5 σ, fcc): 9.1 ms / 32,000 atoms
+    ``c_ghost`` s per ghost-shell atom per step (pack, exchange, unpack): ~2× an owned atom
+    ``c_node``  s per continuum node per force evaluation + kicks (P1 tets, 3D): 2.6 ms / 23,000
+    ``c_band``  s per band atom per projection (nodal solve M + Nᵀ m N, N v, Nᵀ m v, work)
+    ``latency`` s per message; ``bandwidth`` bytes/s per rank pair
+    """
+
+    c_atom: float = 2.8e-7
+    c_ghost: float = 6.0e-7
+    c_node: float = 1.1e-7
+    c_band: float = 1.5e-7
+    latency: float = 3.0e-6
+    bandwidth: float = 5.0e9
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Seconds per MD step of each part and the whole step; ``waits`` is the role that
+    idles (``"continuum"`` or the patch), ``efficiency`` = pure MD on all ranks / step."""
+
+    p_md: int
+    p_fe: int
+    t_md: float
+    t_fe: float
+    t_band: float
+    t_msg: float
+    t_step: float
+    waits: str
+    wait: float
+    efficiency: float
+    bytes_per_step: float
+
+
+def band_atoms(atoms: float, extents, width: float, free=None) -> float:
+    """Atoms in a band of ``width`` along the free faces of a box patch of ``extents``
+    (lengths per dimension; ``free``: per dimension, whether its faces meet the continuum)."""
+    ext = [float(e) for e in extents]
+    free = [True] * len(ext) if free is None else list(free)
+    inner = 1.0
+    for e, f in zip(ext, free):
+        inner *= max(e - 2.0 * width, 0.0) / e if f else 1.0
+    return atoms * (1.0 - inner)
+
+
+def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, subcycle: int = 1,
+            dim: int = 3, costs: Costs = Costs(), band_distributed: bool = False) -> Prediction:
+    """The model's step for ``atoms`` patch atoms, ``nodes`` continuum nodes, ``band`` band
+    atoms on ``p_md`` + ``p_fe`` ranks (module docstring)."""
+    if p_md < 1 or p_fe < 1:
+        raise ValueError("each role needs at least one rank")
+    c = costs
+    per = atoms / p_md
+    t_md = c.c_atom * per + (c.c_ghost * 6.0 * per ** (2.0 / 3.0) if p_md > 1 else 0.0)
+    t_fe = c.c_node * nodes / (p_fe * max(subcycle, 1))
+    t_band = c.c_band * band / (p_fe if band_distributed else 1)
+    peers = min(p_md, p_fe)
+    nbytes = 8.0 * dim * band  # one direction of one projection, all ranks together
+    t_msg = c.latency * max(1, math.ceil(p_md / p_fe)) + nbytes / (c.bandwidth * peers)
+    t_step = max(t_md, t_fe) + 2.0 * (t_band + t_msg)
+    waits = "continuum" if t_md >= t_fe else "patch"
+    ideal = c.c_atom * atoms / (p_md + p_fe)
+    return Prediction(p_md, p_fe, t_md, t_fe, t_band, t_msg, t_step, waits, abs(t_md - t_fe),
+                      ideal / t_step, 4.0 * nbytes)
+
+
+def suggest_layout(ranks: int, atoms: float, nodes: float, band: float, **kw) -> Prediction:
+    """The split of ``ranks`` (≥ 2) into continuum and patch ranks with the shortest
+    predicted step (fewer continuum ranks on a tie)."""
+    if ranks < 2:
+        raise ValueError("a coupled run needs at least two ranks (one per role)")
+    best = None
+    for p_fe in range(1, ranks):
+        p = predict(atoms, nodes, band, ranks - p_fe, p_fe, **kw)
+        if best is None or p.t_step < best.t_step * (1 - 1e-9):
+            best = p
+    return best
+
+
+def advice(case, launched: int) -> list[str]:
+    """``mscouple check``: the model's lines for a bridging-domain case — the planned
+    layout's step, which role waits, and the best split of the launched (or planned) ranks.
+    Empty for other cases."""
+    from .scales import atom_estimate
+
+    hs, c = case.handshake, case.continuum
+    if hs is None or c is None or not case.patches or c.physics not in ("elastodynamics", "thermomechanics"):
+        return []
+    atoms = float(sum(atom_estimate(p) for p in case.patches))
+    band = 0.0
+    for p in case.patches:
+        ext = [h - lo for lo, h in zip(p.region.lo, p.region.hi)][: c.dim]
+        free = [not bool(x) for x in list(p.periodic)[: c.dim]] if p.periodic else None
+        band += band_atoms(atom_estimate(p), ext, hs.width, free)
+    m = c.mesh
+    nodes = float(math.prod(n + 1 for n in m.cells)) if m.cells else atoms
+    kw = dict(subcycle=hs.subcycle, dim=c.dim)
+    p_md, p_fe = sum(case.layout.patches.values()), max(case.layout.continuum, 1)
+    planned = predict(atoms, nodes, band, p_md, p_fe, **kw)
+    ranks = max(launched, p_md + p_fe)
+    best = suggest_layout(ranks, atoms, nodes, band, **kw)
+
+    def line(p: Prediction) -> str:
+        return (f"{p.p_fe} continuum + {p.p_md} patch ranks: {1e3 * p.t_step:.3g} ms per MD step "
+                f"(MD {1e3 * p.t_md:.3g}, FE {1e3 * p.t_fe:.3g}, band {1e3 * 2 * p.t_band:.3g}, "
+                f"messages {1e3 * 2 * p.t_msg:.3g}); the {p.waits} waits {1e3 * p.wait:.3g} ms; "
+                f"efficiency {100 * p.efficiency:.0f}% of pure MD on all ranks")
+    out = [f"model    : ~{atoms:.3g} atoms, ~{band:.3g} in bands, {nodes:.3g} nodes, subcycle {hs.subcycle} "
+           "(docs/performance.md)",
+           f"  planned   {line(planned)}"]
+    if (best.p_fe, best.p_md) != (p_fe, p_md):
+        out.append(f"  suggested {line(best)}  -> [layout] continuum = {best.p_fe}, "
+                   f"patches total {best.p_md}")
+    return out
