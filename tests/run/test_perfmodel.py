@@ -1,0 +1,25 @@
+"""mscouple.perfmodel: the band of a box patch, who waits, and the suggested split."""
+from __future__ import annotations
+
+import pytest
+
+from mscouple.perfmodel import band_atoms, predict, suggest_layout
+
+
+def test_band_of_a_cube_and_of_a_slab():
+    # 10 × 10 × 10 box, band 1 wide on every face: 1 − 8³/10³ of the atoms
+    assert band_atoms(1000, [10, 10, 10], 1.0) == pytest.approx(1000 * (1 - 0.512))
+    # periodic in y and z: only the two x faces
+    assert band_atoms(1000, [10, 10, 10], 1.0, [True, False, False]) == pytest.approx(200)
+
+
+def test_subcycling_moves_the_wait_and_the_best_split():
+    p1 = predict(32000, 200000, 15616, 1, 1, subcycle=1)
+    p10 = predict(32000, 200000, 15616, 1, 1, subcycle=10)
+    assert p1.waits == "patch" and p10.waits == "continuum"
+    assert p10.t_fe == pytest.approx(p1.t_fe / 10)
+    band = band_atoms(1e6, [98.0] * 3, 3.12)
+    best = suggest_layout(64, 1e6, 1e5, band, band_distributed=True)
+    assert best.p_fe + best.p_md == 64
+    assert all(best.t_step <= predict(1e6, 1e5, band, 64 - q, q, band_distributed=True).t_step
+               for q in range(1, 64))
