@@ -213,11 +213,11 @@ class ElasticDynamicsPart:
         """Travelling longitudinal packet: u = f(x), v = −direction · c · f′(x)."""
         p = self.problem
         X = mesh.coordinates[mesh.owned_nodes]
+        from ..builders import initial_gradient
+
         cwave = p.materials[0].wave_speed(mesh.dim)
-        eps = 1e-6 * spec.width
-        e = np.array([eps] + [0.0] * (X.shape[1] - 1))
         p.displacement[:, 0] = init(X)
-        p.velocity[:, 0] = -spec.direction * cwave * (init(X + e) - init(X - e)) / (2 * eps)
+        p.velocity[:, 0] = -spec.direction * cwave * initial_gradient(spec, mesh.dim)(X)  # exact f'(x)
         p.u.stateIncrease()
         p.v.stateIncrease()
 

@@ -161,9 +161,6 @@ def test_continuum_wave_is_the_same_in_lj_and_metal_units(wave_runs):
     assert moved == pytest.approx(vg * (t[-1] - t[0]), rel=0.01)
 
 
-@pytest.mark.xfail(strict=True, reason="run/models.py ElasticDynamicsPart._set_wave differentiates the packet "
-                   "by finite differences (4e-10 apart between unit systems); with "
-                   "mscouple.builders.initial_gradient the runs agree to 6e-15")
 def test_continuum_wave_agrees_to_1e_10(wave_runs):
     assert wave_mismatch(*wave_runs) < 1e-10
 

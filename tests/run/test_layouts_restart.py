@@ -103,8 +103,6 @@ def test_restart_is_bit_for_bit(restart_pair, kind):
         assert a["E_damping_heat"] > mid["E_damping_heat"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="run layer: energy_drift_max / thermal_intervals restart from zero "
-                                       "after --restart (see _KNOWN_RESTART_GAPS)")
 @pytest.mark.parametrize("kind", ["bridging", "thermal"])
 def test_restart_keeps_run_long_summaries(restart_pair, kind):
     full, resumed = restart_pair(kind)
