@@ -79,6 +79,7 @@ def test_collective_commit_agrees_across_ranks(comm, shared_tmp):
     assert comm.allgather(ok) == [False] * comm.Get_size()
     comm.Barrier()
     assert not path.exists() and not _leftovers(shared_tmp)
+    comm.Barrier()  # every rank has looked before the next temp name is made
     tmp = C.collective_tmp_path(comm, path)
     if comm.Get_rank() == 0:
         tmp.write_text("v2")
