@@ -195,14 +195,22 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         lo = np.where(np.abs(lo - np.array(m.lo[:dim])) < tol, lo - pad - overlap, lo)
         hi = np.where(np.abs(hi - np.array(m.hi[:dim])) < tol, hi + pad + overlap, hi)
     regions = SchwarzRegions(lo, hi, pad=pad, overlap=overlap)
+    # the energy partition: the atoms account for the box through the middle of the overlap,
+    # the continuum for the cells outside it (the core and the overlap are modelled twice)
+    split_lo, split_hi = lo + pad + 0.5 * overlap, hi - pad - 0.5 * overlap
+
+    def in_split(X: np.ndarray) -> np.ndarray:
+        return np.all((X[:, :dim] > split_lo) & (X[:, :dim] < split_hi), axis=1)
+
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
     if layout.is_continuum:
-        model = ContinuumModel(layout.comm, case, outdir)
+        model = ContinuumModel(layout.comm, case, outdir,
+                               elastic_energy_weight=lambda C: (~in_split(C)).astype(float))
         sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=layout.intercomms[p.name], **opts)
         half = SchwarzContinuum(sw, model)
         half.per_step = indented  # a loading path: one Schwarz solve per increment
         return model, [half]
-    model = PatchModel(layout.comm, case, p.name, outdir, coupled=True)
+    model = PatchModel(layout.comm, case, p.name, outdir, coupled=True, energy_region=in_split)
     sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
     half = SchwarzPatch(sw, model)
     drivers = _indenter(case, model, outdir, drives=False)

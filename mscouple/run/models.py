@@ -54,7 +54,8 @@ class PatchModel:
     kind = "patch"
 
     def __init__(self, comm: Any, case: Case, name: str, outdir: Path, *, coupled: bool,
-                 weight_fn: Callable[[np.ndarray], np.ndarray] | None = None):
+                 weight_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+                 energy_region: Callable[[np.ndarray], np.ndarray] | None = None):
         import dataclasses
 
         from ..builders import build_patch, launch_chain_packet
@@ -78,6 +79,12 @@ class PatchModel:
             md.invalidate_neighbors()
             md.compute_forces()
         self.rest_potential = float(md.potential_energy())
+        # an energy partition (Schwarz statics): only the atoms whose reference position is
+        # in ``energy_region`` count; their rest energies travel with them
+        self._energy_region = energy_region
+        if energy_region is not None:
+            md.add_per_atom("e_rest")[:] = md.per_atom_energy()
+            self.rest_potential = self._region_sum(md.per_atom("e_rest"))
         if packet:
             launch_chain_packet(md, spec, md.potential)
             md.compute_forces()
@@ -100,10 +107,17 @@ class PatchModel:
         """The MD system's own phases (force, neighbor, ghost, integrate) as ``md.*``."""
         return {f"md.{k}": v for k, v in self.system.timing.items() if v > 0}
 
+    def _region_sum(self, per_atom: np.ndarray) -> float:
+        """Σ over the owned atoms inside ``energy_region`` (collective on the patch comm)."""
+        inside = np.asarray(self._energy_region(np.asarray(self.system.x0)[:, :self.dim]), bool)
+        return float(self.comm.allreduce(float(np.sum(np.asarray(per_atom)[inside]))))
+
     def ledger_terms(self) -> list[L.Term]:
         s = self.system
+        epot = (s.potential_energy() if self._energy_region is None
+                else self._region_sum(s.per_atom_energy()))
         return [L.state(f"E_kin_{self.name}", s.kinetic_energy()),
-                L.state(f"E_pot_{self.name}", s.potential_energy(), rest=self.rest_potential),
+                L.state(f"E_pot_{self.name}", epot, rest=self.rest_potential),
                 L.info(f"T_{self.name}", s.temperature())]
 
     def check_finite(self, step: int) -> None:
@@ -253,7 +267,8 @@ class ElasticStaticsPart:
 
     name = "elastic"
 
-    def __init__(self, model: "ContinuumModel", cell_weight: np.ndarray | None):
+    def __init__(self, model: "ContinuumModel", cell_weight: np.ndarray | None,
+                 energy_weight: np.ndarray | None = None):
         from ..builders import elastic_material
         from ..continuum.elasticity import ElasticStatics
         from ..continuum.factory import apply_boundaries, plane_mode
@@ -267,6 +282,10 @@ class ElasticStaticsPart:
         self.dim = model.mesh.dim
         self.solution = None  # PETSc Vec once solved
         self.solved_by_coupler = False
+        # per-cell weight of the booked strain energy (an energy partition with the atoms in
+        # Schwarz statics: 0 in the cells the atoms account for); None: every cell counts
+        self.energy_weight = energy_weight
+        self.mesh = model.mesh
 
     def set_solution(self, u) -> None:
         """The displacement found by a coupler (Schwarz statics); no own solve then."""
@@ -280,7 +299,20 @@ class ElasticStaticsPart:
     def ledger_terms(self) -> list[L.Term]:
         if self.solution is None:
             return []
-        return [L.state("E_strain_continuum", self.problem.strain_energy(self.solution))]
+        return [L.state("E_strain_continuum", self.strain_energy())]
+
+    def strain_energy(self) -> float:
+        """½ uᵀ K u of the solution, each cell's share scaled by ``energy_weight`` (collective)."""
+        if self.energy_weight is None:
+            return self.problem.strain_energy(self.solution)
+        from ..continuum.elasticity import stiffness_blocks
+
+        p = self.problem
+        w = self.energy_weight * p.cell_weight
+        Kc = stiffness_blocks(self.vspace, p.materials, p.cell_material, w, p.mode)  # [c, a, b, i, j]
+        uc = self.vspace.to_local(self.solution).reshape(-1, self.dim)[self.mesh.cells]  # [c, a, i]
+        e = 0.5 * float(np.einsum("cai,cabij,cbj->", uc, Kc, uc))
+        return float(self.problem.comm.allreduce(e))
 
     def fields(self) -> dict[str, np.ndarray]:
         u = (self.vspace.owned(self.solution) if self.solution is not None
@@ -374,7 +406,7 @@ class ContinuumModel:
     n_atoms = 0
 
     def __init__(self, comm: Any, case: Case, outdir: Path, *, elastic_weight=None, heat_weight=None,
-                 heat_dt: float | None = None):
+                 heat_dt: float | None = None, elastic_energy_weight=None):
         from ..builders import build_mesh
         from ..continuum.space import FunctionSpace
 
@@ -389,8 +421,12 @@ class ContinuumModel:
             if part.startswith("elastic"):
                 self.vspace = FunctionSpace(self.mesh, c.dim)
                 w = None if elastic_weight is None else np.asarray(elastic_weight(C), float)
-                cls = ElasticDynamicsPart if part == "elastic_dynamics" else ElasticStaticsPart
-                self.elastic = cls(self, w)
+                if part == "elastic_dynamics":
+                    self.elastic = ElasticDynamicsPart(self, w)
+                else:
+                    ew = (None if elastic_energy_weight is None
+                          else np.asarray(elastic_energy_weight(C), float))
+                    self.elastic = ElasticStaticsPart(self, w, ew)
                 self.parts.append(self.elastic)
             else:
                 w = None if heat_weight is None else np.asarray(heat_weight(C), float)
