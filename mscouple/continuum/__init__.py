@@ -22,7 +22,7 @@ See ``docs/continuum.md``.
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # Lazy re-exports (PEP 562): importing a pure-NumPy submodule (meshgen, reference,
 # materials: used by the pre-flight check on every rank) must not import petsc4py, which
@@ -43,15 +43,4 @@ __all__ = ["Mesh", "MeshData", "FunctionSpace", "ElasticMaterial", "ThermalMater
            "box", "graded_box", "grading_map", "read_gmsh"]
 
 
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
