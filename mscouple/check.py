@@ -130,10 +130,13 @@ class _Checker:
         if not hs.thermal and physics == "heat":
             raise self.refuse("handshake.thermal", False, "true with continuum.physics = 'heat' (the heat "
                               "equation couples to the atoms through the power-matched thermostat)")
-        if coupling in ("schwarz", "thermostat") and len(case.patches) != 1:
+        if coupling == "thermostat" and len(case.patches) != 1:
             raise self.refuse("patches", [p.name for p in case.patches],
-                              f"one patch for {'Schwarz statics' if coupling == 'schwarz' else 'thermal coupling'} "
-                              "(several patches per continuum: bridging-domain dynamics only)")
+                              "one patch for thermal coupling (several patches per continuum: "
+                              "bridging-domain dynamics and Schwarz statics)")
+        if coupling == "schwarz" and len(case.patches) != 1 and case.indenter is not None:
+            raise self.refuse("patches", [p.name for p in case.patches],
+                              "one patch under an [indenter] (the indenter acts on one patch's atoms)")
         if coupling == "thermostat":
             if hs.damping > 0:
                 raise self.refuse("handshake.damping", hs.damping, "0 with continuum.physics = 'heat' (no "

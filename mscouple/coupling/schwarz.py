@@ -181,13 +181,34 @@ class SchwarzResult:
 
 
 # ---------------------------------------------------------------------------- driver
+class _Link:
+    """One patch as the continuum (or the patch itself) sees it: its regions, its
+    intercommunicator and the per-patch exchange state."""
+
+    def __init__(self, regions: SchwarzRegions, intercomm) -> None:
+        self.regions = regions
+        self.intercomm = intercomm
+        self.reach = 0.0            # continuum side: how far from ∂C the fit elements reach
+        self.reach_shared = 0.0     # the same number on every rank of the link
+        self.layer_owned = None     # [n_owned] bool: the layer nodes of this core
+        self.pad_cells = self.fit_cells = None
+        self.ex_pad = self.ex_fit = None
+        self.pad_ids = self.fit_ids = None  # patch side: global ids of the pad / fit atoms
+        self.fit = None             # sparse [n_nodes, m_fit]: atom → layer-node fit
+        self.pad_values = None      # [m_pad, dim] last pad displacements sent
+
+
 class SchwarzStatics:
     """Alternating Schwarz statics between an :class:`~mscouple.continuum.ElasticStatics`
-    (continuum comm) and an :class:`~mscouple.atomistic.system.MDSystem` (patch comm).
+    (continuum comm) and one or several :class:`~mscouple.atomistic.system.MDSystem`
+    patches (each on its own patch comm).
 
     Parameters
     ----------
-    regions : :class:`SchwarzRegions` (same on every rank).
+    regions : :class:`SchwarzRegions` (same on every rank); on continuum ranks a list of
+        them, one per patch, is accepted together with a list of intercommunicators (the
+        patches relax concurrently, each on its ranks; the continuum solves once per
+        iteration with every core's Dirichlet nodes).
     statics : the continuum problem with its own loads and outer Dirichlet conditions
         (``add_dirichlet`` …, not yet set up), on continuum ranks; None on patch ranks.
         P1 simplices only. Its stiffness must be the Cauchy–Born one of the potential for
@@ -214,10 +235,19 @@ class SchwarzStatics:
         convergence needs change < tol *and* a relaxation to ``fmax``. 0: always to ``fmax``.
     """
 
-    def __init__(self, regions: SchwarzRegions, *, statics=None, system=None, intercomm=None,
+    def __init__(self, regions, *, statics=None, system=None, intercomm=None,
                  tol: float = 1e-8, max_iter: int = 200, fmax: float = 1e-8, relax: str = "fire",
                  relax_options: Optional[dict] = None, direct: bool = False, rtol: float = 1e-12,
                  aitken: bool = True, relax_reduction: float = 0.05):
+        many = isinstance(regions, (list, tuple))
+        if many:
+            if statics is None or not isinstance(intercomm, (list, tuple)) or len(intercomm) != len(regions):
+                raise ConfigError("several patches: give the continuum problem with one intercommunicator "
+                                  "per SchwarzRegions (lists of equal length)")
+            self.links = [_Link(r, ic) for r, ic in zip(regions, intercomm)]
+        else:
+            self.links = [_Link(regions, intercomm)]
+        regions, intercomm = self.links[0].regions, self.links[0].intercomm
         self.regions = regions
         self.intercomm = intercomm
         self.statics = statics
@@ -241,70 +271,106 @@ class SchwarzStatics:
         self.direct, self.rtol, self.aitken = bool(direct), float(rtol), bool(aitken)
         self.relax_reduction = float(relax_reduction)
         self.dim = regions.dim
+        if any(k.regions.dim != self.dim for k in self.links):
+            raise ConfigError("every patch's SchwarzRegions must have the same dimension")
         self.u: Optional[PETSc.Vec] = None
         if statics is not None:
             self._continuum_setup()
-        reach = self._from_continuum(self._reach if statics is not None else -np.inf)
-        self._reach_shared = float(reach)
+        for k in self.links:
+            k.reach_shared = float(self._from_continuum(k.reach if statics is not None else -np.inf, k))
         if system is not None:
             self._patch_setup()
-        self._build_exchanges()
+        for k in self.links:
+            self._build_exchanges(k)
+
+    @property
+    def ex_pad(self):
+        return self.links[0].ex_pad
+
+    @property
+    def ex_fit(self):
+        return self.links[0].ex_fit
 
     # ------------------------------------------------------------------ intercomm helpers
-    def _from_continuum(self, value: float) -> float:
-        """A scalar known on the continuum ranks, on every rank (max over continuum ranks)."""
-        if self.intercomm is None:
+    def _from_continuum(self, value: float, link: _Link | None = None) -> float:
+        """A scalar known on the continuum ranks, on every rank of the link (max over the
+        continuum ranks)."""
+        ic = (link or self.links[0]).intercomm
+        if ic is None:
             return value
-        got = self.intercomm.allreduce(float(value) if self.statics is not None else -np.inf, op=MPI.MAX)
+        got = ic.allreduce(float(value) if self.statics is not None else -np.inf, op=MPI.MAX)
         return float(value) if self.statics is not None else float(got)
 
-    def _from_patch(self, value: float) -> float:
-        """A scalar known on the patch ranks (max over them), on every rank."""
-        if self.intercomm is None:
+    def _from_patch(self, value: float, link: _Link | None = None) -> float:
+        """A scalar known on the patch ranks (max over them), on every rank of the link."""
+        ic = (link or self.links[0]).intercomm
+        if ic is None:
             return value
-        got = self.intercomm.allreduce(float(value) if self.system is not None else -np.inf, op=MPI.MAX)
+        got = ic.allreduce(float(value) if self.system is not None else -np.inf, op=MPI.MAX)
         if self.system is not None:
             return float(self.system.comm.allreduce(float(value), op=MPI.MAX))
         return float(got)
 
+    def _from_patches(self, value: float) -> float:
+        """Max over every patch (patch ranks pass their value, continuum ranks anything), on
+        the continuum ranks; on a patch rank its own patch's max."""
+        if self.statics is None:
+            return self._from_patch(value)
+        return max(self._from_patch(value, k) for k in self.links)
+
     # ------------------------------------------------------------------ continuum side
     def _continuum_setup(self) -> None:
         st = self.statics
-        sp, mesh, R = st.space, st.space.mesh, self.regions
+        sp, mesh = st.space, st.space.mesh
         if not mesh.reference.simplex:
             raise ConfigError("Schwarz statics supports P1 simplex meshes (triangles/tetrahedra)")
         if st.solver is not None:
             raise ConfigError("pass the ElasticStatics before its setup()/solve(): the Schwarz "
                               "driver adds the core Dirichlet nodes and sets it up itself")
-        if mesh.dim != R.dim:
-            raise ConfigError(f"the regions are {R.dim}D, the mesh {mesh.dim}D")
         X = mesh.coordinates
-        tol = 1e-9 * R.scale
-        inD = R.core_distance(X) <= tol  # [n_nodes], consistent on every rank (geometry)
-        cD = inD[mesh.cells]
-        mixed = cD.any(axis=1) & ~cD.all(axis=1)
-        layer_loc = np.zeros(mesh.n_nodes, dtype=bool)
-        layer_loc[mesh.cells[mixed][cD[mixed]]] = True
-        self._layer_owned = sp.owned_node_mask(layer_loc)
-        # layer status on local nodes, ghosts included
-        v = sp.create_vec()
-        sp.owned(v)[:] = self._layer_owned[:, None]
-        layer_all = sp.to_local(v)[:, 0] > 0.5
-        v.destroy()
-        fit_cells = np.flatnonzero(layer_all[mesh.cells].any(axis=1))
-        Xf = X[mesh.cells[fit_cells]] if len(fit_cells) else np.zeros((0, mesh.nodes_per_cell, mesh.dim))
-        reach = float(np.max(np.abs(R.core_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else 0.0)
-        self._reach = float(st.comm.allreduce(reach, op=MPI.MAX)) * (1 + 1e-9) + tol
-        far = float(np.max(R.patch_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else -np.inf
-        far = st.comm.allreduce(far, op=MPI.MAX)
-        if far > -R.pad + tol:
-            raise ConfigError(
-                f"elements at the core boundary reach {far + R.pad:.4g} into the pad: the overlap "
-                f"({R.overlap:g}) must exceed the element size there; refine the mesh near the patch "
-                "or widen the overlap")
-        if st.comm.allreduce(int(self._layer_owned.sum())) == 0:
-            raise ConfigError("no continuum node lies in the core box: refine the mesh in the patch")
-        self._D_owned = inD[mesh.owned_nodes]
+        inD_all = np.zeros(mesh.n_nodes, dtype=bool)
+        for k in self.links:
+            R = k.regions
+            if mesh.dim != R.dim:
+                raise ConfigError(f"the regions are {R.dim}D, the mesh {mesh.dim}D")
+            tol = 1e-9 * R.scale
+            inD = R.core_distance(X) <= tol  # [n_nodes], consistent on every rank (geometry)
+            if np.any(inD & inD_all):
+                raise ConfigError("two patches' cores share continuum nodes: move the patches apart")
+            inD_all |= inD
+            cD = inD[mesh.cells]
+            mixed = cD.any(axis=1) & ~cD.all(axis=1)
+            layer_loc = np.zeros(mesh.n_nodes, dtype=bool)
+            layer_loc[mesh.cells[mixed][cD[mixed]]] = True
+            k.layer_owned = sp.owned_node_mask(layer_loc)
+            # layer status on local nodes, ghosts included
+            v = sp.create_vec()
+            sp.owned(v)[:] = k.layer_owned[:, None]
+            layer_all = sp.to_local(v)[:, 0] > 0.5
+            v.destroy()
+            fit_cells = np.flatnonzero(layer_all[mesh.cells].any(axis=1))
+            Xf = X[mesh.cells[fit_cells]] if len(fit_cells) else np.zeros((0, mesh.nodes_per_cell, mesh.dim))
+            reach = float(np.max(np.abs(R.core_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else 0.0)
+            k.reach = float(st.comm.allreduce(reach, op=MPI.MAX)) * (1 + 1e-9) + tol
+            far = float(np.max(R.patch_distance(Xf.reshape(-1, mesh.dim)))) if len(fit_cells) else -np.inf
+            far = st.comm.allreduce(far, op=MPI.MAX)
+            if far > -R.pad + tol:
+                raise ConfigError(
+                    f"elements at the core boundary reach {far + R.pad:.4g} into the pad: the overlap "
+                    f"({R.overlap:g}) must exceed the element size there; refine the mesh near the patch "
+                    "or widen the overlap")
+            if st.comm.allreduce(int(k.layer_owned.sum())) == 0:
+                raise ConfigError("no continuum node lies in the core box: refine the mesh in the patch")
+            # cells whose bounding box meets the pad layer / the fit annulus (exchange look-up)
+            cx = X[mesh.cells]
+            bmin, bmax = cx.min(axis=1) - tol, cx.max(axis=1) + tol
+            k.pad_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, R.patch_lo - tol, R.patch_hi + tol)
+                                         & ~_bbox_inside(bmin, bmax, R.patch_lo + R.pad, R.patch_hi - R.pad))
+            r = k.reach
+            k.fit_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, R.core_lo - r, R.core_hi + r)
+                                         & ~_bbox_inside(bmin, bmax, R.core_lo + r, R.core_hi - r))
+        self._layer_owned = np.any([k.layer_owned for k in self.links], axis=0)
+        self._D_owned = inD_all[mesh.owned_nodes]
         self.bc = st.add_dirichlet(self._D_owned, 0.0)
         st.rtol = self.rtol
         st.setup()
@@ -319,59 +385,51 @@ class SchwarzStatics:
         self.u = sp.create_vec()
         self._g = sp.create_vec()
         self._b = sp.create_vec()
-        self._layer_values = np.zeros((int(self._layer_owned.sum()), mesh.dim))
-        self._r_prev, self._omega = None, 1.0
+        self._layer_values = np.zeros((mesh.n_owned, mesh.dim))
+        self._r_prev, self._omega = None, [1.0] * len(self.links)
         pos, _ = self._merged()
         free = np.ones(sp.n_owned_dofs, dtype=bool)
         free[pos] = False
         self._free_dofs = free
-        # cells whose bounding box meets the pad layer / the fit annulus (exchange look-up)
-        cx = X[mesh.cells]
-        bmin, bmax = cx.min(axis=1) - tol, cx.max(axis=1) + tol
-        P_lo, P_hi = R.patch_lo, R.patch_hi
-        self._pad_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, P_lo - tol, P_hi + tol)
-                                         & ~_bbox_inside(bmin, bmax, P_lo + R.pad, P_hi - R.pad))
-        r = self._reach
-        self._fit_cells = np.flatnonzero(_bbox_overlaps(bmin, bmax, R.core_lo - r, R.core_hi + r)
-                                         & ~_bbox_inside(bmin, bmax, R.core_lo + r, R.core_hi - r))
 
     def _merged(self):
         from ..continuum.loads import merge_bcs
 
         return merge_bcs(self.statics.bcs)
 
-    def _fit_operator(self) -> None:
+    def _fit_operator(self, k: _Link) -> None:
         """Hat-weighted local linear least squares, atoms → layer nodes, as a sparse matrix
         (continuum side): u_I = Σ_α c_αI u_α, exact for linear fields."""
         st = self.statics
         sp, mesh = st.space, st.space.mesh
         d = mesh.dim
-        T = self.ex_fit.transfer.matrix.tocoo()
+        T = k.ex_fit.transfer.matrix.tocoo()
         X = mesh.coordinates
-        Xa = self.ex_fit.reference[:, :d]
+        Xa = k.ex_fit.reference[:, :d]
         rows, cols, w = T.row, T.col, T.data
         dx = Xa[rows] - X[cols]  # [nnz, d]
         phi = np.concatenate([np.ones((len(rows), 1)), dx], axis=1)  # [nnz, 1+d]
-        k = 1 + d
-        contrib = (w[:, None, None] * phi[:, :, None] * phi[:, None, :]).reshape(len(rows), k * k)
-        loc = np.zeros((mesh.n_nodes, k * k))
-        for c in range(k * k):
+        n = 1 + d
+        contrib = (w[:, None, None] * phi[:, :, None] * phi[:, None, :]).reshape(len(rows), n * n)
+        loc = np.zeros((mesh.n_nodes, n * n))
+        for c in range(n * n):
             loc[:, c] = np.bincount(cols, weights=contrib[:, c], minlength=mesh.n_nodes)
         from ..continuum.space import FunctionSpace
 
-        aux = FunctionSpace(mesh, ncomp=k * k)
+        aux = FunctionSpace(mesh, ncomp=n * n)
         try:
             Avec = aux.add_local(loc)
-            A = aux.owned(Avec).reshape(-1, k, k).copy()
+            A = aux.owned(Avec).reshape(-1, n, n).copy()
             Avec.destroy()
-            lay = self._layer_owned
-            g = np.zeros((mesh.n_owned, k * k))
+            lay = k.layer_owned
+            g = np.zeros((mesh.n_owned, n * n))
+            err = None
             if lay.any():
                 Al = A[lay]
                 # normalise lengths by the spread of the atoms for the conditioning test
-                s = np.sqrt(np.maximum(np.trace(Al[:, 1:, 1:], axis1=1, axis2=2) / np.maximum(Al[:, 0, 0], 1e-300), 1e-300))
-                Dn = np.ones((len(Al), k))
-                Dn[:, 1:] = 1.0 / s[:, None]
+                sc = np.sqrt(np.maximum(np.trace(Al[:, 1:, 1:], axis1=1, axis2=2) / np.maximum(Al[:, 0, 0], 1e-300), 1e-300))
+                Dn = np.ones((len(Al), n))
+                Dn[:, 1:] = 1.0 / sc[:, None]
                 An = Al * Dn[:, :, None] * Dn[:, None, :]
                 ev = np.linalg.eigvalsh(An)
                 bad = (Al[:, 0, 0] <= 0) | (ev[:, 0] < 1e-8 * ev[:, -1])
@@ -381,52 +439,53 @@ class SchwarzStatics:
                            f"{Xb[0].tolist()}) have too few atoms in their elements for the atom→node "
                            "fit: coarsen the mesh there (elements ≳ 2 lattice spacings) or move the core")
                 else:
-                    err = None
                     G = np.linalg.inv(Al)[:, 0, :]  # first row: value at the node
-                    g[lay, :k] = G
-            else:
-                err = None
+                    g[lay, :n] = G
             err = st.comm.allgather(err)
             err = next((e for e in err if e), None)
             if err:
                 raise ConfigError(err)
             gv = aux.create_vec()
             aux.owned(gv)[:] = g
-            gl = aux.to_local(gv)[:, :k]
+            gl = aux.to_local(gv)[:, :n]
             gv.destroy()
         finally:
             aux.destroy()
         coef = np.einsum("nk,nk->n", gl[cols], phi) * w
         import scipy.sparse as sps
 
-        self._fit = sps.csr_matrix((coef, (cols, rows)), shape=(mesh.n_nodes, len(Xa)))
+        k.fit = sps.csr_matrix((coef, (cols, rows)), shape=(mesh.n_nodes, len(Xa)))
 
-    def _continuum_iterate(self, u_fit: np.ndarray) -> tuple[np.ndarray, float]:
-        """Layer values from the fit, continuum solve, pad values; returns (pad values, change)."""
+    def _continuum_iterate(self, u_fits: list) -> tuple[list, float]:
+        """Layer values from the fits (one per patch), continuum solve, pad values per patch;
+        returns (pad values per patch, change)."""
         st = self.statics
         sp = st.space
-        part = self._fit @ u_fit  # [n_nodes, d] partial sums over this rank's atoms
+        part = sum(k.fit @ u for k, u in zip(self.links, u_fits))  # [n_nodes, d] partial sums
         vec = sp.add_local(part)
         owned = sp.owned(vec)
-        fit = owned[self._layer_owned].copy()
+        lay = self._layer_owned
+        fit = owned[lay].copy()
         vec.destroy()
-        r = fit - self._layer_values  # fixed-point residual of the layer values
+        r = fit - self._layer_values[lay]  # fixed-point residual of the layer values
         dlayer = float(np.max(np.abs(r), initial=0.0))
-        omega = 1.0
-        if self.aitken and self._r_prev is not None:
-            dr = r - self._r_prev
-            num = st.comm.allreduce(float(np.sum(self._r_prev * dr)))
-            den = st.comm.allreduce(float(np.sum(dr * dr)))
-            if den > 0:
-                omega = float(np.clip(-self._omega * num / den, 0.05, 2.0))
-            else:
-                omega = self._omega
-        self._r_prev, self._omega = r, omega
-        new_layer = self._layer_values + omega * r
-        self._layer_values = new_layer
-        vals = np.zeros((sp.mesh.n_owned, sp.ncomp))
-        vals[self._layer_owned] = new_layer
-        self.bc.values = vals[self.bc.nodes][:, self.bc.components].ravel()
+        # Aitken per patch: the patches' fixed-point maps are nearly independent, each with its
+        # own contraction rate (one scalar ω for all of them stalls the iteration)
+        step = np.empty_like(r)
+        for i, k in enumerate(self.links):
+            sel = k.layer_owned[lay]
+            rk = r[sel]
+            omega = 1.0
+            if self.aitken and self._r_prev is not None:
+                dr = rk - self._r_prev[i]
+                num = st.comm.allreduce(float(np.sum(self._r_prev[i] * dr)))
+                den = st.comm.allreduce(float(np.sum(dr * dr)))
+                omega = float(np.clip(-self._omega[i] * num / den, 0.05, 2.0)) if den > 0 else self._omega[i]
+            self._omega[i] = omega
+            step[sel] = omega * rk
+        self._r_prev = [r[k.layer_owned[lay]] for k in self.links]
+        self._layer_values[lay] += step
+        self.bc.values = self._layer_values[self.bc.nodes][:, self.bc.components].ravel()
         pos, val = self._merged()
         g, b = self._g, self._b
         g.set(0.0)
@@ -437,11 +496,14 @@ class SchwarzStatics:
         b.getArray()[pos] = val
         st.solver.solve(b, self.u)
         u_loc = sp.to_local(self.u)
-        pad_vals = np.asarray(self.ex_pad.transfer.interpolate(u_loc))
-        dpad = float(np.max(np.abs(pad_vals - self._pad_values), initial=0.0))
-        self._pad_values = pad_vals
+        pads, dpad = [], 0.0
+        for k in self.links:
+            pad_vals = np.asarray(k.ex_pad.transfer.interpolate(u_loc))
+            dpad = max(dpad, float(np.max(np.abs(pad_vals - k.pad_values), initial=0.0)))
+            k.pad_values = pad_vals
+            pads.append(pad_vals)
         change = st.comm.allreduce(max(dlayer, dpad), op=MPI.MAX)
-        return pad_vals, change
+        return pads, change
 
     # ------------------------------------------------------------------ patch side
     def _patch_setup(self) -> None:
@@ -466,7 +528,7 @@ class SchwarzStatics:
         s, R = self.system, self.regions
         X0 = s.x0[:, :self.dim]
         pad = np.flatnonzero(R.pad_mask(X0))
-        near = np.abs(R.core_distance(X0)) <= self._reach_shared
+        near = np.abs(R.core_distance(X0)) <= self.links[0].reach_shared
         fit = np.flatnonzero(near & ~R.pad_mask(X0))
         return pad, fit
 
@@ -484,34 +546,35 @@ class SchwarzStatics:
         if self.system is None:
             return False
         ids = self.system.ids
-        need = np.concatenate([self._pad_ids, self._fit_ids])
+        k = self.links[0]
+        need = np.concatenate([k.pad_ids, k.fit_ids])
         return bool(np.any(~np.isin(need, ids)))
 
     # ------------------------------------------------------------------ exchanges
-    def _build_exchanges(self) -> None:
+    def _build_exchanges(self, k: _Link) -> None:
         d = self.dim
         if self.system is not None:
             s = self.system
             pad, fit = self._patch_sets()
-            self._pad_ids = s.ids[pad].copy()
-            self._fit_ids = s.ids[fit].copy()
+            k.pad_ids = s.ids[pad].copy()
+            k.fit_ids = s.ids[fit].copy()
             pad_X, fit_X = s.x0[pad, :d], s.x0[fit, :d]
         if self.statics is not None:
             mesh = self.statics.space.mesh
             nodes = mesh.coordinates
-            pc, fc = mesh.cells[self._pad_cells], mesh.cells[self._fit_cells]
-        if self.intercomm is None:
-            self.ex_pad = InterfaceExchange.local(self._pad_ids, pad_X, nodes, pc, "P1")
-            self.ex_fit = InterfaceExchange.local(self._fit_ids, fit_X, nodes, fc, "P1")
+            pc, fc = mesh.cells[k.pad_cells], mesh.cells[k.fit_cells]
+        if k.intercomm is None:
+            k.ex_pad = InterfaceExchange.local(k.pad_ids, pad_X, nodes, pc, "P1")
+            k.ex_fit = InterfaceExchange.local(k.fit_ids, fit_X, nodes, fc, "P1")
         elif self.system is not None:
-            self.ex_pad = InterfaceExchange.setup(self.intercomm, "patch", ids=self._pad_ids, reference=pad_X, dim=d)
-            self.ex_fit = InterfaceExchange.setup(self.intercomm, "patch", ids=self._fit_ids, reference=fit_X, dim=d)
+            k.ex_pad = InterfaceExchange.setup(k.intercomm, "patch", ids=k.pad_ids, reference=pad_X, dim=d)
+            k.ex_fit = InterfaceExchange.setup(k.intercomm, "patch", ids=k.fit_ids, reference=fit_X, dim=d)
         else:
-            self.ex_pad = InterfaceExchange.setup(self.intercomm, "continuum", nodes=nodes, cells=pc, kind="P1", dim=d)
-            self.ex_fit = InterfaceExchange.setup(self.intercomm, "continuum", nodes=nodes, cells=fc, kind="P1", dim=d)
+            k.ex_pad = InterfaceExchange.setup(k.intercomm, "continuum", nodes=nodes, cells=pc, kind="P1", dim=d)
+            k.ex_fit = InterfaceExchange.setup(k.intercomm, "continuum", nodes=nodes, cells=fc, kind="P1", dim=d)
         if self.statics is not None:
-            self._fit_operator()
-            self._pad_values = np.full((self.ex_pad.n_assigned, d), np.inf)
+            self._fit_operator(k)
+            k.pad_values = np.full((k.ex_pad.n_assigned, d), np.inf)
 
     # ------------------------------------------------------------------ the iteration
     def _relax(self) -> tuple[int, bool, bool]:
@@ -529,15 +592,15 @@ class SchwarzStatics:
 
     def _place_pad(self, u_pad: np.ndarray) -> None:
         s, d = self.system, self.dim
-        rows = self._rows(self._pad_ids)
+        rows = self._rows(self.links[0].pad_ids)
         L = s.box.lengths[:d]
         s.x[rows, :d] = s.x0[rows, :d] + u_pad - s.image[rows, :d] * L
         s.v[rows] = 0.0
         s.invalidate_neighbors()
 
-    def _status(self, code: int) -> int:
-        """A patch status code (max over patch ranks) on every rank."""
-        return int(self._from_patch(float(code)))
+    def _status(self, code: int, link: _Link | None = None) -> int:
+        """A patch status code (max over the link's patch ranks) on every rank of the link."""
+        return int(self._from_patch(float(code), link))
 
     def solve(self) -> SchwarzResult:
         """Iterate to convergence (collective over both groups). Raises
@@ -547,32 +610,37 @@ class SchwarzStatics:
         history, steps = [], []
         relax_failed = False
         for it in range(1, self.max_iter + 1):
-            if self._status(1 if self._migrated() else 0) == 1:
-                self._build_exchanges()
-            u_fit = None
-            if self.system is not None:
-                rows = self._rows(self._fit_ids)
-                u_fit = self.system.displacements()[rows, :d]
-            got = self.ex_fit.to_continuum(u_fit, ncomp=d)
-            pad_vals, change = None, 0.0
+            for k in self.links:  # a patch whose interface atoms moved rank rebuilds its exchange
+                if self._status(1 if self._migrated() else 0, k) == 1:
+                    self._build_exchanges(k)
+            u_fits = []
+            for k in self.links:
+                u_fit = None
+                if self.system is not None:
+                    u_fit = self.system.displacements()[self._rows(k.fit_ids), :d]
+                u_fits.append(k.ex_fit.to_continuum(u_fit, ncomp=d))
+            pads, change = [None] * len(self.links), 0.0
             if self.statics is not None:
                 try:
-                    pad_vals, change = self._continuum_iterate(got)
+                    pads, change = self._continuum_iterate(u_fits)
                 except ConvergenceError:
                     change = -1.0
-            change = self._from_continuum(change)
+            change = max(self._from_continuum(change, k) for k in self.links)
             if change < 0:
                 raise ConvergenceError("the continuum solve of a Schwarz iteration failed: see the "
                                        "KSP message on the continuum ranks; try direct=True")
-            u_pad = self.ex_pad.to_patch(pad_vals, ncomp=d)
+            u_pads = [k.ex_pad.to_patch(v, ncomp=d) for k, v in zip(self.links, pads)]
             history.append(change)
             code = 0
             if self.system is not None:
-                self._place_pad(u_pad)
+                self._place_pad(u_pads[0])
                 n, ok, full = self._relax()
                 steps.append(n)
                 code = 0 if (ok and full) else (3 if ok else 2)
-            code = self._status(code)  # 0 relaxed to fmax, 3 to a looser target, 2 failed
+            # 0 relaxed to fmax, 3 to a looser target, 2 failed: the worst over every patch,
+            # known to the continuum and handed back to every patch
+            code = self._from_patches(code) if self.statics is not None else self._status(code)
+            code = int(max(self._from_continuum(code, k) for k in self.links))
             if code == 2:
                 relax_failed = True
                 break
@@ -605,20 +673,29 @@ class SchwarzStatics:
         return float(s.comm.allreduce(loc, op=MPI.MAX))
 
     def residuals(self) -> tuple[float, float]:
-        """(max free-atom force, max free-node force) on every rank (collective)."""
+        """(max free-atom force, max free-node force) on every rank (collective; with several
+        patches a patch rank sees its own patch's atom residual)."""
         fa = self.atom_residual() if self.system is not None else -np.inf
         fn = self.continuum_residual() if self.statics is not None else -np.inf
-        return self._from_patch(fa), self._from_continuum(fn)
+        fa = self._from_patches(fa)  # on a patch rank: its own patch's
+        fn = max(self._from_continuum(fn, k) for k in self.links)
+        return fa, fn
 
     def dofs(self) -> tuple[int, int]:
-        """(free atomic dofs, free continuum dofs) in ``dim`` components (collective)."""
+        """(free atomic dofs, free continuum dofs) in ``dim`` components (collective; every
+        patch's atoms on the continuum ranks, a patch's own on its ranks)."""
         na = -np.inf
         if self.system is not None:
             na = self.system._sum(int(np.count_nonzero(self.system.fixed == 0))) * self.dim
         nc = -np.inf
         if self.statics is not None:
             nc = self.statics.comm.allreduce(int(self._free_dofs.sum()))
-        return int(self._from_patch(na)), int(self._from_continuum(nc))
+        if self.statics is not None:  # every patch's, summed
+            na = sum(self._from_patch(na, k) for k in self.links)
+        else:
+            na = self._from_patch(na)
+        nc = max(self._from_continuum(nc, k) for k in self.links)
+        return int(na), int(nc)
 
     def destroy(self) -> None:
         for v in (self.u, getattr(self, "_g", None), getattr(self, "_b", None)):

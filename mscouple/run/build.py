@@ -177,39 +177,54 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
 
 
 def _schwarz(case: Case, layout: Layout, outdir: Path):
-    """Alternating Schwarz statics: elastostatics ⇄ FIRE-relaxed patch."""
+    """Alternating Schwarz statics: elastostatics ⇄ FIRE-relaxed patches (one or several,
+    each on its own ranks; the continuum solves once per iteration with every core)."""
     from ..coupling.schwarz import SchwarzRegions, SchwarzStatics
     from .couplers import SchwarzContinuum, SchwarzPatch
 
-    p = case.patches[0]
     dim = case.continuum.dim
-    lo, hi = np.array(p.region.lo[:dim], float), np.array(p.region.hi[:dim], float)
-    pad, overlap = p.potential.cutoff + p.skin, case.handshake.width
     indented = case.indenter is not None
-    if indented and case.continuum.mesh.kind != "gmsh":
-        # a patch face on the continuum's outer boundary is the indented free surface: the
-        # Schwarz box reaches pad + overlap beyond it, so the atoms there are free (no pad)
-        # and the continuum's core reaches the surface
-        m = case.continuum.mesh
-        tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))))
-        lo = np.where(np.abs(lo - np.array(m.lo[:dim])) < tol, lo - pad - overlap, lo)
-        hi = np.where(np.abs(hi - np.array(m.hi[:dim])) < tol, hi + pad + overlap, hi)
-    regions = SchwarzRegions(lo, hi, pad=pad, overlap=overlap)
-    # the energy partition: the atoms account for the box through the middle of the overlap,
-    # the continuum for the cells outside it (the core and the overlap are modelled twice)
-    split_lo, split_hi = lo + pad + 0.5 * overlap, hi - pad - 0.5 * overlap
+    overlap = case.handshake.width
 
-    def in_split(X: np.ndarray) -> np.ndarray:
-        return np.all((X[:, :dim] > split_lo) & (X[:, :dim] < split_hi), axis=1)
+    def boxes(p):
+        """(Schwarz regions, in-split predicate) of patch *p*."""
+        lo, hi = np.array(p.region.lo[:dim], float), np.array(p.region.hi[:dim], float)
+        pad = p.potential.cutoff + p.skin
+        if indented and case.continuum.mesh.kind != "gmsh":
+            # a patch face on the continuum's outer boundary is the indented free surface: the
+            # Schwarz box reaches pad + overlap beyond it, so the atoms there are free (no pad)
+            # and the continuum's core reaches the surface
+            m = case.continuum.mesh
+            tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))))
+            lo = np.where(np.abs(lo - np.array(m.lo[:dim])) < tol, lo - pad - overlap, lo)
+            hi = np.where(np.abs(hi - np.array(m.hi[:dim])) < tol, hi + pad + overlap, hi)
+        # the energy partition: the atoms account for the box through the middle of the
+        # overlap, the continuum for the cells outside it (core and overlap are modelled twice)
+        split_lo, split_hi = lo + pad + 0.5 * overlap, hi - pad - 0.5 * overlap
+
+        def in_split(X: np.ndarray) -> np.ndarray:
+            return np.all((X[:, :dim] > split_lo) & (X[:, :dim] < split_hi), axis=1)
+
+        return SchwarzRegions(lo, hi, pad=pad, overlap=overlap), in_split
 
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
     if layout.is_continuum:
-        model = ContinuumModel(layout.comm, case, outdir,
-                               elastic_energy_weight=lambda C: (~in_split(C)).astype(float))
-        sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=layout.intercomms[p.name], **opts)
+        parts = [boxes(p) for p in case.patches]
+
+        def outside_every_split(C: np.ndarray) -> np.ndarray:
+            return (~np.any([inside(C) for _, inside in parts], axis=0)).astype(float)
+
+        model = ContinuumModel(layout.comm, case, outdir, elastic_energy_weight=outside_every_split)
+        regions = [r for r, _ in parts]
+        inters = [layout.intercomms[p.name] for p in case.patches]
+        if len(regions) == 1:
+            regions, inters = regions[0], inters[0]
+        sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=inters, **opts)
         half = SchwarzContinuum(sw, model)
         half.per_step = indented  # a loading path: one Schwarz solve per increment
         return model, [half]
+    p = case.patch(layout.role)
+    regions, in_split = boxes(p)
     model = PatchModel(layout.comm, case, p.name, outdir, coupled=True, energy_region=in_split)
     sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
     half = SchwarzPatch(sw, model)
