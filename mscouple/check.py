@@ -23,8 +23,9 @@ What is checked, in order (the first problem is reported):
    the atoms, every interface node thermostatted), Schwarz statics (simplex mesh, core
    nodes, overlap wider than the elements, atoms inside the patch box).
 
-Warnings (printed, not refused): neighbour lists far larger than the first shell, LJ/Morse
-lattice constants away from the potential's zero-stress constant, steps the check skipped.
+Warnings (printed, not refused): neighbour lists far larger than the first shell, steps the
+check skipped. A lattice constant away from the potential's zero-stress constant is flagged
+once, on its row of the estimates table (:func:`mscouple.scales.lattice_estimates`).
 Lengths, times and energies are in the case's units.
 """
 from __future__ import annotations
@@ -257,6 +258,12 @@ class _Checker:
             d1, d2 = d1f * a, d2f * a
             if p.potential.kind == "harmonic":
                 rc = float(pot.cutoff)
+                if p.potential.cutoff <= d1 * (1 + 1e-12):
+                    # springs act on pairs closer than the cutoff: none at all in this lattice
+                    raise self.refuse(f"{key}.cutoff", p.potential.cutoff,
+                                      f"a cutoff above the first-neighbour distance {d1:g} of this "
+                                      f"{p.lattice.kind} lattice (springs act on pairs closer than the "
+                                      f"cutoff: this one bonds no atom): e.g. cutoff = {0.5 * (d1 + d2):.6g}")
                 if rc >= d2 * (1 - 1e-12):
                     raise self.refuse(f"{key}.cutoff", p.potential.cutoff,
                                       f"a cutoff below the second-neighbour distance {d2:g} of this "
@@ -267,8 +274,6 @@ class _Checker:
                                       f"the zero-stress constant {p.potential.r0 / d1f:.10g} of springs with "
                                       f"r0 = {p.potential.r0:g} (nearest neighbours at r0; else the lattice "
                                       "is prestressed)")
-            elif p.potential.kind in ("lj", "morse"):
-                self._zero_stress_warning(p, pot)
             if p.initial is not None and p.initial.kind == "wave_packet" and p.lattice.kind == "chain":
                 h = 1e-4 * a
                 _, fp = pot.energy_force([a + h])
@@ -285,27 +290,6 @@ class _Checker:
             except ConfigError as exc:
                 raise self.refuse("continuum.material.model", "from_patch", f"a patch whose constants "
                                   f"can be computed ({exc})") from None
-
-    def _zero_stress_warning(self, p: PatchSpec, pot) -> None:
-        """LJ/Morse: the 0 K zero-stress lattice constant from lattice sums (cheap)."""
-        kind = p.lattice.kind
-        try:
-            if kind == "triangular":
-                from .coupling.schwarz import cauchy_born_triangular
-
-                _, a0, _ = cauchy_born_triangular(pot)
-            else:
-                from .hmm.cauchy_born import equilibrium_spacing
-
-                a0 = equilibrium_spacing(pot, kind)
-        except (ConfigError, ValueError, RuntimeError):
-            return
-        a = p.lattice.constant
-        if abs(a - a0) > 1e-3 * a0:
-            self.report.warnings.append(
-                f"patches.{p.name}.lattice.constant = {a:g}: the 0 K zero-stress constant of this "
-                f"{kind} lattice is {a0:.6g} (the patch starts {'stretched' if a > a0 else 'compressed'}; "
-                "fine if it is the thermally expanded constant)")
 
     # -- 3. resources -------------------------------------------------------------------
     def resources(self) -> None:
@@ -333,16 +317,18 @@ class _Checker:
             ball = {1: 2 * reach, 2: math.pi * reach ** 2, 3: 4 / 3 * math.pi * reach ** 3}[ldim]
             z = _SHELLS[p.lattice.kind][2]
             ratio = rho * ball / z
+            # the cutoff the run uses: the key's for pair potentials, the table's for EAM
+            rc_key, rc_value = ((f"{key}.potential.file", p.potential.file) if p.potential.kind == "eam"
+                                else (f"{key}.potential.cutoff", p.potential.cutoff))
             if ratio > NEIGHBOUR_REFUSE:
-                raise self.refuse(f"{key}.potential.cutoff", p.potential.cutoff,
+                raise self.refuse(rc_key, rc_value,
                                   f"a cutoff with at most {NEIGHBOUR_REFUSE}x the first shell's {z} neighbours "
                                   f"per atom (cutoff + skin = {reach:g} holds about {rho * ball:.0f}: the force "
                                   f"loop would be ~{ratio:.0f}x slower than a first-shell potential)")
             if ratio > NEIGHBOUR_WARN:
                 self.report.warnings.append(
-                    f"{key}.potential.cutoff = {p.potential.cutoff:g}: about {rho * ball:.0f} neighbours per "
-                    f"atom within cutoff + skin, {ratio:.0f}x the first shell ({z}): the force loop is that "
-                    "much slower")
+                    f"{rc_key} = {rc_value}: cutoff {pot_rc:g} + skin {p.skin:g} holds about {rho * ball:.0f} "
+                    f"neighbours per atom, {ratio:.0f}x the first shell ({z}): the force loop is that much slower")
             if _atom_count(p) > GEOMETRY_LIMIT:
                 continue
             box = self.lattice(p)[1]

@@ -159,7 +159,8 @@ def lattice_estimates(case: Case, p: PatchSpec) -> list[Estimate]:
     a = p.lattice.constant
     off = abs(a - cb.a0) / cb.a0
     note = (f"lattice.constant = {a:g} is not at zero stress (relative misfit {off:.2g}): the patch "
-            f"starts strained; set it to {cb.a0:.10g}" if off > 1e-6 else "")
+            f"starts {'stretched' if a > cb.a0 else 'compressed'}; set it to {cb.a0:.10g} (or keep it if "
+            "it is the thermally expanded constant at the patch temperature)" if off > 1e-6 else "")
     mvv2e = get_units(case.units).mvv2e
     out = [Estimate(f"zero-stress lattice constant a0 (patch {p.name})", cb.a0, note),
            Estimate(f"Cauchy-Born C11 (patch {p.name})", cb.c11)]

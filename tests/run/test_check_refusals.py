@@ -133,6 +133,9 @@ REFUSALS = [
     ("harmonic_fcc_second_neighbours", "md_lj",
      {"patches.crystal.potential": {"kind": "harmonic", "r0": 1.6796 / 2 ** 0.5}},
      "patches.crystal.potential.cutoff = 2.5"),
+    ("harmonic_fcc_no_bonds", "md_lj",
+     {"patches.crystal.potential": {"kind": "harmonic", "r0": 1.6796 / 2 ** 0.5, "cutoff": 1.1}},
+     "patches.crystal.potential.cutoff = 1.1: expected a cutoff above the first-neighbour distance 1.18766 "),
 ]
 
 
