@@ -143,6 +143,46 @@ cdef inline void lj_force_1type(const double* c, const double* x, int nlocal,
         f[3 * i + 2] += fzi
 
 
+cdef inline void lj_force_1type_w(const double* c, const double* x, const double* w, int nlocal,
+                                  const int32_t* nstart, const int32_t* nlist,
+                                  double* f) noexcept nogil:
+    """One atom type, forces only, energy weights w: the bridging-domain patch's hot loop
+    (each pair's force scaled by (w_i + w_j)/2, the same arithmetic as ``pair_general``, so
+    the forces agree with it bit for bit)."""
+    cdef int i, j, jj, jend
+    cdef double xi, yi, zi, wi, fxi, fyi, fzi, dx, dy, dz, rsq, r2inv, r6inv, fpair
+    cdef double cutsq = c[0], lj1 = c[1], lj2 = c[2]
+    for i in range(nlocal):
+        xi = x[3 * i]
+        yi = x[3 * i + 1]
+        zi = x[3 * i + 2]
+        wi = w[i]
+        fxi = 0.0
+        fyi = 0.0
+        fzi = 0.0
+        jend = nstart[i + 1]
+        for jj in range(nstart[i], jend):
+            j = nlist[jj]
+            dx = xi - x[3 * j]
+            dy = yi - x[3 * j + 1]
+            dz = zi - x[3 * j + 2]
+            rsq = dx * dx + dy * dy + dz * dz
+            if rsq < cutsq:
+                r2inv = 1.0 / rsq
+                r6inv = r2inv * r2inv * r2inv
+                fpair = r6inv * (lj1 * r6inv - lj2) * r2inv
+                fpair = fpair * (0.5 * (wi + w[j]))
+                fxi = fxi + dx * fpair
+                fyi = fyi + dy * fpair
+                fzi = fzi + dz * fpair
+                f[3 * j] -= dx * fpair
+                f[3 * j + 1] -= dy * fpair
+                f[3 * j + 2] -= dz * fpair
+        f[3 * i] += fxi
+        f[3 * i + 1] += fyi
+        f[3 * i + 2] += fzi
+
+
 cdef inline void pair_general(int style, const double* coef, int ntypes, const double* x,
                               const int32_t* typ, const double* w,
                               int nlocal, const int32_t* nstart, const int32_t* nlist,
@@ -248,6 +288,9 @@ cdef inline void pair_dispatch(int style, const double* coef, int ntypes, const 
     if (style == STYLE_LJ and ntypes == 1 and w == NULL and eatom == NULL and vatom == NULL
             and not has_smooth and not eflag and not vflag):
         lj_force_1type(coef, x, nlocal, nstart, nlist, f)
+    elif (style == STYLE_LJ and ntypes == 1 and w != NULL and eatom == NULL and vatom == NULL
+            and not has_smooth and not eflag and not vflag):
+        lj_force_1type_w(coef, x, w, nlocal, nstart, nlist, f)
     elif style == STYLE_LJ and w == NULL and eatom == NULL and vatom == NULL and not has_smooth:
         lj_fast(coef, ntypes, x, typ, nlocal, nstart, nlist, f, eflag, vflag, glob)
     else:

@@ -239,7 +239,9 @@ class BridgingPatch:
                 md.drift(self.dt)
             if self.indenter is not None:
                 self.indenter.move(self.dt)
-            md.compute_forces()  # booked by the MD system (md.force, md.neighbor, md.ghost)
+            # forces only (the compiled weighted loop; energy and virial are evaluated when
+            # the ledger or a writer asks); booked by the MD system (md.force, .neighbor, .ghost)
+            md.compute_forces(energy=False, virial=False)
             if self.indenter is not None:
                 self.indenter.book_step()
             with T.phase("md.integrate"):
