@@ -1,0 +1,71 @@
+"""Point-defect energetics of an fcc EAM metal with the cascade's own potential, for the
+kinetic Monte Carlo rates: vacancy formation energy, vacancy migration energy (NEB with a
+climbing image, :mod:`mscouple.atomistic.neb`) and the divacancy binding energy.
+
+Units: metal (Å, eV). Cells: periodic ``reps³`` conventional fcc cells at lattice
+constant ``a``; atoms relaxed by FIRE at fixed box to ``fmax``.
+
+    E_f(V)   = E(N−1) − (N−1)/N · E(N)
+    E_b(2V)  = 2 E(1V) − E(2V) − E(0)     (nearest-neighbour divacancy; > 0 = bound)
+    E_m(V)   = max_NEB E − E(1V)          (one nearest-neighbour jump)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from mpi4py import MPI
+
+from ..atomistic.lattice import fcc
+from ..atomistic.minimize import fire
+from ..atomistic.neb import NEBResult, neb
+from ..atomistic.system import MDSystem
+
+
+@dataclass
+class VacancyEnergetics:
+    """formation, migration, divacancy_binding [eV]; neb: the migration path."""
+
+    formation: float
+    migration: float
+    divacancy_binding: float
+    neb: NEBResult
+    natoms: int
+
+
+def _relaxed(comm, box, x, pot, mass, fmax):
+    s = MDSystem(comm, box, x, pot, masses=mass, units="metal", dt=1e-3, skin=1.0, sort_every=0)
+    res = fire(s, fmax=fmax, max_steps=5000, dt=1e-3, dt_max=5e-3)
+    xu = s.gather("x") + s.gather("image") * box.lengths
+    return res.energy, xu, s
+
+
+def vacancy_energetics(pot, a: float, reps: int = 5, mass: float = 63.546, images: int = 5,
+                       fmax: float = 2e-3, comm=MPI.COMM_SELF) -> VacancyEnergetics:
+    """The energies of the module docstring for ``pot`` (an EAM or pair potential) in a
+    ``reps³``-cell fcc block (collective on ``comm``)."""
+    x, box = fcc(a, (reps, reps, reps))
+    N = len(x)
+    c = 0.5 * (box.lo + box.hi)
+    order = np.argsort(np.linalg.norm(x - c, axis=1))
+    v = order[0]
+    d = np.linalg.norm(x - x[v], axis=1)
+    nn = np.flatnonzero(np.abs(d - a / np.sqrt(2)) < 1e-6)
+    j = nn[0]
+    e0, _, _ = _relaxed(comm, box, x, pot, mass, fmax)
+    keep = np.setdiff1d(np.arange(N), [v])
+    e1, xi, s = _relaxed(comm, box, x[keep], pot, mass, fmax)
+    xf0 = x[keep].copy()
+    jj = int(np.flatnonzero(keep == j)[0])
+    xf0[jj] = x[v]
+    _, xf, _ = _relaxed(comm, box, xf0, pot, mass, fmax)
+    # continuous coordinates: the final image must differ from the initial by the jump only
+    dx = xf - xi
+    dx -= box.lengths * np.round(dx / box.lengths)
+    xf = xi + dx
+    path = neb(s, xi, xf, images=images, fmax=max(fmax, 5e-3))
+    keep2 = np.setdiff1d(np.arange(N), [v, j])
+    e2, _, _ = _relaxed(comm, box, x[keep2], pot, mass, fmax)
+    ef = e1 - (N - 1) / N * e0
+    return VacancyEnergetics(ef, float(path.energies.max() - path.energies[0]),
+                             2 * e1 - e2 - e0, path, N)
