@@ -70,6 +70,15 @@ def run_guarded(world: Any, fn: Callable[[], int | None], debug: bool = False) -
         msg = f"[rank {world.Get_rank()}] interrupted (Ctrl-C): stopping all ranks"
         _abort(world, msg, 130)
     except BaseException as exc:  # noqa: BLE001 - any failure must end every rank
+        if getattr(exc, "collective", False):
+            # raised on every rank at the same point (e.g. a full disk): one line, clean exit
+            from ..io.rundir import release_all
+
+            release_all()
+            if world.Get_rank() == 0:
+                sys.stderr.write(f"error: {exc}\n")
+                sys.stderr.flush()
+            raise SystemExit(getattr(exc, "exit_code", 1))
         msg = format_exception(exc, world.Get_rank() if world.Get_size() > 1 else None, debug)
         code = EXIT_CONFIG if isinstance(exc, ConfigError) else 1
         _abort(world, msg, code)

@@ -156,17 +156,35 @@ class Simulation:
         got = self.world.allgather((role, mx) if self.model.comm.Get_rank() == 0 else None)
         return {r: d for r, d in (g for g in got if g is not None)}
 
-    def _checkpoint(self, path: Path) -> Path:
-        from ..io.checkpoint import write_checkpoint
-
+    def _state_arrays(self) -> dict:
         arrays = self.model.checkpoint_arrays()
         for c in self.couplers:
             arrays.update(c.checkpoint_arrays())
+        return arrays
+
+    def _checkpoint(self, path: Path) -> Path:
+        from ..io.checkpoint import write_checkpoint
+        from ..io.space import ensure_space
+
+        arrays = self._state_arrays()
         if self.world.Get_rank() == 0:  # the ledger's reference: E_total(0), exchanged energy
             arrays["run/ledger"] = (np.arange(3, dtype=np.int64),
                                     np.array([self._e0, self.scale.value, self._drift_max]))
-        return write_checkpoint(self.world, path, step=self.step, time=self.time,
-                                case=self._fingerprint_text(), arrays=arrays, metadata=self.metadata)
+        ensure_space(self.world, path.parent, _nbytes(arrays), f"checkpoint {path.name}",
+                     step=self.step, last_good=self._last_checkpoint)
+        out = write_checkpoint(self.world, path, step=self.step, time=self.time,
+                               case=self._fingerprint_text(), arrays=arrays, metadata=self.metadata)
+        self._last_checkpoint = str(out)
+        return out
+
+    def _ensure_output_space(self) -> None:
+        """Before a step that writes rows or frames: room for one state's worth of data
+        (a frame holds at most the fields a checkpoint holds, plus text overhead)."""
+        from ..io.space import ensure_space
+
+        # x2: text frames (extxyz, dump) take about twice the bytes of the binary state
+        ensure_space(self.world, self.outdir, 2 * self._frame_bytes, "the next output frame",
+                     step=self.step, last_good=self._last_checkpoint)
 
     def _fingerprint_text(self) -> str:
         """The case minus what may change on restart (run length, output settings, layout)."""
@@ -216,6 +234,8 @@ class Simulation:
             self._restore()
         resume = self.step if self.restart else None
         self._first_step, self._booked = self.step, {}
+        self._last_checkpoint = self.restart
+        self._frame_bytes = _nbytes(self._state_arrays())
         series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata, resume_step=resume)
         self.model.open_output(self.metadata, resume_step=resume)
         progress = Progress(world, total_steps=case.run.steps, dt=case.run.dt, n_atoms=self.n_atoms,
@@ -256,6 +276,8 @@ class Simulation:
                     self.step += n
                     self.time = self.step * case.run.dt
                     progress.update(self.step - 1, self.time)
+                    if series_due(self.step) or tr["atoms"](self.step) or tr["fields"](self.step):
+                        self._ensure_output_space()  # collective: a full disk ends every rank here
                     if series_due(self.step):
                         self.model.check_finite(self.step)
                         row = self._ledger_row()
@@ -325,3 +347,8 @@ def build_simulation(case: Case, layout: Layout, *, restart: str | None = None,
         raise CheckpointError(f"--restart {restart}: no such checkpoint file")
     model, couplers = build(case, layout, outdir)
     return Simulation(case, layout, model, couplers, outdir=outdir, restart=restart)
+
+
+def _nbytes(arrays: dict) -> int:
+    """Bytes of this rank's rows in ``name -> (ids, values)``."""
+    return int(sum(np.asarray(i).nbytes + np.asarray(v).nbytes for i, v in arrays.values()))
