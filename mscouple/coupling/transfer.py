@@ -112,6 +112,31 @@ def _inside(kind: str, xi: np.ndarray, tol: float) -> np.ndarray:
     return np.all((xi >= -tol) & (xi <= 1.0 + tol), axis=1)
 
 
+def _candidate_pairs(xc: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, point) pairs with the point inside the cell's bounding sphere (centroid, largest
+    vertex distance, enlarged by 1e-9 relative): a superset of the containing cells, since a
+    convex cell lies inside that sphere. All in compiled code — two k-d trees and one
+    ``sparse_distance_matrix`` per group of cells of similar size (radii within a factor 2,
+    so a graded mesh does not test its small cells at its large cells' distance); no Python
+    loop over cells or points. Returns two int64 arrays of equal length.
+    """
+    centre = xc.mean(axis=1)
+    radius = np.linalg.norm(xc - centre[:, None, :], axis=2).max(axis=1)
+    reach = radius * (1.0 + 1e-9) + 1e-12 * (1.0 + radius)
+    ptree = cKDTree(points)
+    group = np.floor(np.log2(np.maximum(reach, 1e-300))).astype(np.int64)
+    cells_out, pts_out = [], []
+    for g in np.unique(group):
+        sel = np.flatnonzero(group == g)
+        pairs = cKDTree(centre[sel]).sparse_distance_matrix(ptree, float(reach[sel].max()),
+                                                            output_type="ndarray")
+        c = sel[pairs["i"]]
+        ok = pairs["v"] <= reach[c]
+        cells_out.append(c[ok].astype(np.int64))
+        pts_out.append(pairs["j"][ok].astype(np.int64))
+    return np.concatenate(cells_out), np.concatenate(pts_out)
+
+
 def locate_points(nodes: np.ndarray, cells: np.ndarray, points: np.ndarray, kind: str = "P1",
                   tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
     """Find, for each point, a cell containing it and its shape-function values there.
@@ -145,16 +170,23 @@ def locate_points(nodes: np.ndarray, cells: np.ndarray, points: np.ndarray, kind
     if m == 0 or cells.shape[0] == 0:
         return cell_of, values
     xc = nodes[cells]  # [n_cells, npc, dim]
-    centre = xc.mean(axis=1)
-    radius = np.linalg.norm(xc - centre[:, None, :], axis=2).max(axis=1)
-    tree = cKDTree(points)
-    lists = tree.query_ball_point(centre, radius * (1.0 + 1e-9) + 1e-12 * (1.0 + radius))
-    counts = np.fromiter((len(l) for l in lists), dtype=np.int64, count=len(lists))
-    if counts.sum() == 0:
+    pair_cell, pair_pt = _candidate_pairs(xc, points)
+    # cheaper second sieve: the point inside the cell's bounding box (same relative slack)
+    lo, hi = xc.min(axis=1), xc.max(axis=1)
+    slack = 1e-9 * (hi - lo).max(axis=1, keepdims=True) + 1e-12
+    p = points[pair_pt]
+    ok = np.all((p >= lo[pair_cell] - slack[pair_cell]) & (p <= hi[pair_cell] + slack[pair_cell]), axis=1)
+    pair_cell, pair_pt = pair_cell[ok], pair_pt[ok]
+    if pair_cell.size == 0:
         return cell_of, values
-    pair_cell = np.repeat(np.arange(cells.shape[0], dtype=np.int64), counts)
-    pair_pt = np.fromiter((i for l in lists for i in l), dtype=np.int64, count=int(counts.sum()))
-    xi = _reference_coords(kind, xc[pair_cell], points[pair_pt])
+    if kind == "P1":
+        # affine cells: one inverse Jacobian per cell, then a matrix-vector product per pair
+        used = np.unique(pair_cell)
+        jinv = np.zeros((xc.shape[0], dim, dim))
+        jinv[used] = np.linalg.inv(np.transpose(xc[used, 1:, :] - xc[used, :1, :], (0, 2, 1)))
+        xi = np.einsum("pij,pj->pi", jinv[pair_cell], points[pair_pt] - xc[pair_cell, 0, :])
+    else:
+        xi = _reference_coords(kind, xc[pair_cell], points[pair_pt])
     ok = _inside(kind, xi, tol)
     pair_cell, pair_pt, xi = pair_cell[ok], pair_pt[ok], xi[ok]
     # lowest cell index wins: sort by (point, cell), keep first per point
