@@ -1,0 +1,240 @@
+"""Fit an NNP to energies, forces and virials (SciPy L-BFGS on analytic NumPy gradients).
+
+PyTorch and JAX are not installed here; the loss gradient is exact and hand-derived instead
+(:mod:`mscouple.mlip.network` for the networks' double back-propagation, the linear maps of
+:mod:`mscouple.mlip.features` for forces and virials), and checked against finite differences
+in ``tests/mlip/test_train.py``. Inference never depends on the trainer.
+
+Loss (units: eV, Å), over training frames f with N_f atoms:
+
+    L = c_E <((E_f − E_f^ref)/N_f)²> + c_F <|F − F^ref|²>/3 + c_W <((W_f − W_f^ref)/N_f)²>/6
+        + λ |θ|²,     c_X = 1/σ_X²
+
+(σ_E in eV/atom, σ_F in eV/Å, σ_W in eV/atom; the virial term only for frames periodic in
+3D). Optimisation: L-BFGS in chunks of ``chunk`` iterations; after each chunk the validation
+loss is evaluated, the best parameters are kept, and training stops after ``patience``
+chunks without improvement (early stopping) or at ``max_iter`` iterations.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .descriptors import default_table
+from .features import frame_features
+from .model import NNPModel
+from .network import evaluate, init_params, n_params, param_grad
+
+
+@dataclass
+class TrainSettings:
+    """Hyper-parameters (lengths Å, energies eV)."""
+
+    cutoff: float = 5.2
+    n_radial: int = 8
+    hidden: tuple = (20, 20)
+    activation: str = "tanh"
+    sigma_e: float = 0.002
+    sigma_f: float = 0.05
+    sigma_w: float = 0.02
+    l2: float = 1e-6
+    chunk: int = 100
+    max_iter: int = 3000
+    patience: int = 4
+    seed: int = 11
+    sf: list = field(default_factory=list)
+
+
+class Batch:
+    """Training arrays of a list of frames, with the sparse maps of the module doc."""
+
+    def __init__(self, frames: list, sf: np.ndarray, rc: float, dtype=np.float64) -> None:
+        feats = [frame_features(f, sf, rc) for f in frames]
+        nat = np.array([f.natoms for f in frames])
+        off = np.concatenate([[0], np.cumsum(nat)])
+        N, nF = int(off[-1]), len(frames)
+        self.natoms, self.nframes = nat, nF
+        self.G = np.concatenate([q.G for q in feats])
+        self.types = np.concatenate([np.asarray(f.types, int) for f in frames])
+        self.dG = np.concatenate([q.dG for q in feats]).astype(dtype, copy=False)
+        centre = np.concatenate([q.centre + off[k] for k, q in enumerate(feats)])
+        neigh = np.concatenate([q.neigh + off[k] for k, q in enumerate(feats)])
+        self.rvec = np.concatenate([q.rvec for q in feats])
+        P = len(centre)
+        self.centre = centre
+        pidx = np.arange(P)
+        self.A = (sp.csr_matrix((np.ones(P), (centre, pidx)), shape=(N, P))
+                  - sp.csr_matrix((np.ones(P), (neigh, pidx)), shape=(N, P))).tocsr()
+        self.S = sp.csr_matrix((np.ones(P), (centre, pidx)), shape=(N, P))
+        fr_of_atom = np.repeat(np.arange(nF), nat)
+        self.frame_atoms = sp.csr_matrix((np.ones(N), (fr_of_atom, np.arange(N))), shape=(nF, N))
+        self.frame_pairs = sp.csr_matrix((np.ones(P), (fr_of_atom[centre], pidx)), shape=(nF, P))
+        self.E = np.array([f.energy for f in frames])
+        self.F = np.concatenate([f.forces for f in frames])
+        self.has_w = np.array([f.virial is not None for f in frames])
+        self.W = np.array([f.virial if f.virial is not None else np.zeros(6) for f in frames])
+
+
+_VOIGT = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+
+
+class Objective:
+    """Loss and gradient over a :class:`Batch` for flat parameters θ = [weights (ne ×
+    nparam), e0 (ne)]."""
+
+    def __init__(self, batch: Batch, layers, activation: str, ne: int, g_shift, g_scale,
+                 s: TrainSettings) -> None:
+        self.b, self.layers, self.act, self.ne = batch, list(layers), activation, ne
+        self.np = n_params(layers)
+        self.Gn = (batch.G - g_shift) / g_scale
+        self.g_scale = g_scale
+        self.s = s
+
+    def predict(self, theta: np.ndarray, grad_cache: bool = False):
+        b, ne = self.b, self.ne
+        w = theta[:ne * self.np].reshape(ne, self.np)
+        e0 = theta[ne * self.np:]
+        N = len(b.types)
+        Eat = np.zeros(N)
+        Y = np.zeros_like(self.Gn)
+        caches = []
+        for t in range(ne):
+            m = b.types == t
+            e, y, c = evaluate(w[t], self.layers, self.act, self.Gn[m])
+            Eat[m] = e + e0[t]
+            Y[m] = y
+            caches.append((m, c))
+        y = (Y / self.g_scale).astype(b.dG.dtype)
+        g = np.einsum("psd,ps->pd", b.dG, y[b.centre]).astype(float)
+        F = b.A @ g
+        Ef = b.frame_atoms @ Eat
+        outer = -(b.rvec[:, :, None] * g[:, None, :])
+        Wm = np.stack([b.frame_pairs @ (0.5 * (outer[:, p, q] + outer[:, q, p])) for p, q in _VOIGT], axis=1)
+        return Ef, F, Wm, (g, caches)
+
+    def loss_grad(self, theta: np.ndarray):
+        b, s, ne = self.b, self.s, self.ne
+        Ef, F, Wm, (g, caches) = self.predict(theta)
+        nat = b.natoms
+        cE, cF, cW = 1 / s.sigma_e ** 2, 1 / s.sigma_f ** 2, 1 / s.sigma_w ** 2
+        rE = (Ef - b.E) / nat
+        rF = F - b.F
+        rW = np.where(b.has_w[:, None], (Wm - b.W) / nat[:, None], 0.0)
+        nW = max(int(b.has_w.sum()), 1)
+        L = (cE * np.mean(rE ** 2) + cF * np.sum(rF ** 2) / (3 * len(rF))
+             + cW * np.sum(rW ** 2) / (6 * nW))
+        # adjoints
+        Ebar = 2 * cE * rE / nat / b.nframes
+        Fbar = 2 * cF * rF / (3 * len(rF))
+        Wbar = 2 * cW * rW / nat[:, None] / (6 * nW)
+        gbar = b.A.T @ Fbar
+        fr_pair = b.frame_pairs.T  # [P, nF]
+        for c, (p, q) in enumerate(_VOIGT):
+            wb = fr_pair @ Wbar[:, c]
+            if p == q:
+                gbar[:, q] -= wb * b.rvec[:, p]
+            else:
+                gbar[:, q] -= 0.5 * wb * b.rvec[:, p]
+                gbar[:, p] -= 0.5 * wb * b.rvec[:, q]
+        tmp = np.einsum("psd,pd->ps", b.dG, gbar.astype(b.dG.dtype)).astype(float)
+        ybar = (b.S @ tmp) / self.g_scale
+        e_adj = b.frame_atoms.T @ Ebar
+        grad = np.zeros_like(theta)
+        w = theta[:ne * self.np].reshape(ne, self.np)
+        for t, (m, c) in enumerate(caches):
+            grad[t * self.np:(t + 1) * self.np] = param_grad(c, self.layers, e_adj[m], ybar[m])
+            grad[ne * self.np + t] = e_adj[m].sum()
+        L += s.l2 * np.sum(w ** 2)
+        grad[:ne * self.np] += 2 * s.l2 * w.ravel()
+        return L, grad
+
+
+def errors(model: NNPModel, frames: list) -> dict:
+    """RMSEs of the model against the frames' labels, computed by our MD engine (the compiled
+    kernel through :class:`~mscouple.atomistic.nnp.NNP`): energy meV/atom, force meV/Å,
+    virial meV/atom (3D-periodic frames)."""
+    from ..atomistic.box import Box
+    from ..atomistic.nnp import NNP
+    from .data import label
+
+    pot = NNP(model)
+    dE, dF, dW = [], [], []
+    for f in frames:
+        box = Box(np.zeros(3), f.lengths, f.periodic)
+        x = np.array(f.x)
+        box.wrap(x)
+        if not all(f.periodic):  # free directions: the MD box is only the decomposition's
+            lo = np.where(f.periodic, 0.0, x.min(axis=0) - 1.0)
+            hi = np.where(f.periodic, f.lengths, x.max(axis=0) + 1.0)
+            box = Box(lo, hi, f.periodic)
+        e, F, W = label(pot, x, box, f.types)
+        dE.append((e - f.energy) / f.natoms)
+        dF.append(F - f.forces)
+        if f.virial is not None:
+            dW.append((W - f.virial) / f.natoms)
+    out = {"energy_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(np.square(dE)))),
+           "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(np.square(np.concatenate(dF))))),
+           "frames": len(frames), "atoms": int(sum(f.natoms for f in frames))}
+    if dW:
+        out["virial_rmse_meV_atom"] = 1e3 * float(np.sqrt(np.mean(np.square(dW))))
+    return out
+
+
+def train(train_frames: list, val_frames: list, elements: list, masses, s: TrainSettings,
+          log=print) -> NNPModel:
+    """Fit a model (see the module doc); returns it with training metadata."""
+    from scipy.optimize import minimize
+
+    t0 = time.time()
+    ne = len(elements)
+    sf = np.asarray(s.sf, float) if len(s.sf) else default_table(ne, s.cutoff, s.n_radial)
+    tb = Batch(train_frames, sf, s.cutoff)
+    vb = Batch(val_frames, sf, s.cutoff)
+    g_shift = tb.G.mean(axis=0)
+    sd = tb.G.std(axis=0)
+    g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0)
+    layers = [len(sf), *s.hidden, 1]
+    rng = np.random.default_rng(s.seed)
+    npar = n_params(layers)
+    e_mean = np.sum(tb.E) / np.sum(tb.natoms)
+    theta = np.concatenate([np.concatenate([init_params(layers, rng) * 0.5 for _ in range(ne)]),
+                            np.full(ne, e_mean)])
+    obj = Objective(tb, layers, s.activation, ne, g_shift, g_scale, s)
+    vobj = Objective(vb, layers, s.activation, ne, g_shift, g_scale, s)
+    log(f"train: {tb.nframes} frames / {len(tb.types)} atoms, validation: {vb.nframes} / "
+        f"{len(vb.types)}; {len(sf)} symmetry functions, layers {layers} ({ne * npar + ne} "
+        f"parameters); setup {time.time() - t0:.1f} s")
+    best, best_val, bad, it = theta.copy(), np.inf, 0, 0
+    history = []
+    while it < s.max_iter and bad < s.patience:
+        r = minimize(obj.loss_grad, theta, jac=True, method="L-BFGS-B",
+                     options={"maxiter": s.chunk, "maxcor": 30})
+        it += int(r.nit)
+        theta = r.x
+        vl = vobj.loss_grad(theta)[0]
+        history.append([it, float(r.fun), float(vl)])
+        log(f"  iter {it:5d}  train loss {r.fun:.4g}  validation loss {vl:.4g}  ({time.time() - t0:.0f} s)")
+        if vl < best_val * (1 - 1e-3):
+            best, best_val, bad = theta.copy(), vl, 0
+        else:
+            bad += 1
+        if r.nit < s.chunk and r.success:
+            bad += 1  # converged: a further chunk restarts from the same point
+    w = best[:ne * npar].reshape(ne, npar)
+    meta = {"optimizer": "scipy L-BFGS-B on analytic NumPy gradients (no PyTorch/JAX)",
+            "settings": {k: v for k, v in asdict(s).items() if k != "sf"},
+            "iterations": it, "history": history, "best_validation_loss": best_val,
+            "train_frames": tb.nframes, "validation_frames": vb.nframes,
+            "train_atoms": int(len(tb.types)), "seconds": round(time.time() - t0, 1),
+            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return NNPModel(elements=elements, masses=masses, cutoff=s.cutoff, sf=sf, g_shift=g_shift,
+                    g_scale=g_scale, layers=layers, activation=s.activation, weights=w,
+                    e0=best[ne * npar:], metadata=meta)
+
+
+def describe(model: NNPModel) -> str:
+    return json.dumps(model.metadata, indent=1, sort_keys=True)
