@@ -164,9 +164,6 @@ class _Checker:
             if hs.damping <= 0:
                 raise self.refuse("handshake.damping", hs.damping, "a positive damping rate for a "
                                   "thermo-mechanical run (the band turns short waves into heat)")
-            if len(self.plan.continuum) > 1:
-                raise self.refuse("layout.continuum", len(self.plan.continuum),
-                                  "1: the damping-to-heat hand-over runs on a one-rank continuum")
         if hs.highpass_damping > 0:
             hot = [p.name for p in case.patches if p.temperature > 0]
             if hot:

@@ -329,28 +329,46 @@ class DampingToHeat:
         = row ``i`` of the mechanical side's ``v``), with a writable nodal power ``source``
         [n] (``Heat1D.source``, ``HeatConductionSide.source``).
 
-    Only a one-rank continuum is supported (the band system and the heat nodes then share the
-    local numbering); several continuum ranks raise :class:`ConfigError`.
+    On several continuum ranks the band system lives on the continuum root (the coupler's
+    gathered mode): the root computes ``S`` on the band nodes and scatters each rank its
+    owned band nodes' share, so the energy handed over is the same for any rank count. The
+    heat side must number its owned nodes as the mechanical side does (checked).
     """
 
     def __init__(self, coupler, heat) -> None:
         if not coupler.is_continuum:
             raise ConfigError("DampingToHeat runs on the continuum ranks only")
-        if coupler.gathered:
-            raise ConfigError("DampingToHeat: the continuum runs on several ranks; the damping-to-heat "
-                              "hand-over supports a one-rank continuum for now")
-        if coupler.damping is None:
-            raise ConfigError("DampingToHeat: the coupler has no damping band (pass damping= to it)")
         self.cp = coupler
         self.heat = heat
-        bdm = coupler.bdm
-        self.rows = np.asarray(bdm.nodes, dtype=np.int64)
-        self.N = sp.csr_matrix(bdm.N)
-        rs = np.asarray(self.N.sum(axis=1)).ravel()
-        if np.any(np.abs(rs - 1.0) > 1e-10):
+        self.comm = coupler.local_comm if coupler.gathered else None
+        self._root = coupler._root
+        if self.comm is not None:
+            mech = np.asarray(coupler.continuum.owned_global, dtype=np.int64)
+            own = np.asarray(getattr(heat, "owned_global", mech), dtype=np.int64)
+            if self.comm.allreduce(int(not np.array_equal(mech, own))):
+                raise ConfigError("DampingToHeat: the heat and mechanical sides number their owned "
+                                  "nodes differently (build both on one mesh)")
+            self.rows = np.asarray(coupler._own_rows, dtype=np.int64)  # owned band rows, this rank
+        else:
+            self.rows = np.asarray(coupler.bdm.nodes, dtype=np.int64)
+        has_band = self._root and coupler.damping is not None
+        if self.comm is not None:
+            has_band = bool(self.comm.bcast(has_band, root=0))
+        if not has_band:
+            raise ConfigError("DampingToHeat: the coupler has no damping band (pass damping= to it)")
+        if self._root:
+            self.N = sp.csr_matrix(coupler.bdm.N)
+            rs = np.asarray(self.N.sum(axis=1)).ravel()
+            bad = bool(np.any(np.abs(rs - 1.0) > 1e-10))
+        else:
+            self.N, bad = None, False
+        if self.comm is not None:
+            bad = bool(self.comm.bcast(bad, root=0))
+        if bad:
             raise ConfigError("DampingToHeat: shape functions of a band atom do not sum to one")
-        c = np.asarray(self.N.sum(axis=0)).ravel()
-        self._share = c / c.sum()
+        if self._root:
+            c = np.asarray(self.N.sum(axis=0)).ravel()
+            self._share = c / c.sum()
         self._seen = coupler.ledger.damping_removed
         self._applied = np.zeros(self.rows.size)
         self.handed = 0.0
@@ -366,16 +384,22 @@ class DampingToHeat:
         """Set the heat source for the next heat step of length ``dt``; return the energy
         handed over (removed since the last call)."""
         led = self.cp.ledger
-        dE = led.damping_removed - self._seen
-        self._seen = led.damping_removed
-        band = self.cp.damping
-        e = band.removed_per_atom.copy()
-        band.removed_per_atom[:] = 0.0
-        S = (self.N.T @ e + (dE - float(np.sum(e))) * self._share) / dt
+        S, dE = None, 0.0
+        if self._root:  # the damping band and the flux terms live on the continuum root
+            dE = led.damping_removed - self._seen
+            self._seen = led.damping_removed
+            band = self.cp.damping
+            e = band.removed_per_atom.copy()
+            band.removed_per_atom[:] = 0.0
+            S = (self.N.T @ e + (dE - float(np.sum(e))) * self._share) / dt
+            led.add(damping_heat=dE)
+        if self.comm is not None:  # each rank its owned band nodes (band positions → rows)
+            parts = [S[pos] for pos in self.cp._pos_parts] if self._root else None
+            S = self.comm.scatter(parts, root=0)
+            dE = float(self.comm.bcast(dE, root=0))
         src = self.heat.source
         src[self.rows] += S - self._applied
         self._applied = S
-        led.add(damping_heat=dE)
         self.handed += dE
         return dE
 

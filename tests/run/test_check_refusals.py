@@ -75,7 +75,6 @@ REFUSALS = [
      "patches.block.periodic = [1, 1, 1]"),
     ("thermomechanics_without_damping", "flagship", {"handshake.damping": 0.0, "handshake.damping_width": 0.0},
      "handshake.damping = 0"),
-    ("damping_to_heat_two_ranks", "flagship", {"layout.continuum": 2}, "layout.continuum = 2"),
     ("highpass_at_temperature", "coarse_absorber", {"patches.chain.temperature": 0.1},
      "handshake.highpass_damping = 1"),
     ("atoms_beyond_band_edge", "two_patches", {"patches.left.region.hi": [40.2958, 20.0]},
