@@ -20,7 +20,9 @@ directions) is ≤ r_p + r_q, with capture radius r(n) = r0_kind · n^{1/3}, rea
 same kind → one cluster of the summed size (at the larger one's site); V_n + I_m →
 |n − m| of the larger kind (recombination of min(n, m) Frenkel pairs). Sinks: along
 non-periodic directions the box faces are free surfaces; an object that leaves the box
-is absorbed. The random stream is NumPy's PCG64 from ``seed``: runs are reproducible.
+is absorbed. The random stream is xoshiro256** seeded through splitmix64 from ``seed``:
+runs are reproducible, and the compiled loop (``csrc/okmc.pyx``) and the NumPy reference
+(``backend="numpy"``) draw the same numbers for the same events.
 
 For a single walker, D = Γ b²/6 with Γ = z ν exp(−E_m/k_B T), i.e. D = ν a² exp(−E_m/k_B T)
 (the lattice random walk).
@@ -129,51 +131,100 @@ class KMCStats:
         return self.events / self.wall if self.wall > 0 else 0.0
 
 
+_M64 = (1 << 64) - 1
+
+
+def _rotl(x: int, k: int) -> int:
+    return ((x << k) | (x >> (64 - k))) & _M64
+
+
+def seed_state(seed: int) -> np.ndarray:
+    """xoshiro256** state [4] uint64 from an integer seed (splitmix64, Vigna)."""
+    z = int(seed) & _M64
+    out = []
+    for _ in range(4):
+        z = (z + 0x9E3779B97F4A7C15) & _M64
+        x = z
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+        out.append(x ^ (x >> 31))
+    return np.array(out, dtype=np.uint64)
+
+
+def uniform(s: list) -> float:
+    """Next number in [0, 1) of the xoshiro256** state ``s`` (a list of 4 Python ints,
+    advanced in place); the NumPy reference of the compiled stream."""
+    result = (_rotl((s[1] * 5) & _M64, 7) * 9) & _M64
+    t = (s[1] << 17) & _M64
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return (result >> 11) * (1.0 / 9007199254740992.0)
+
+
 class KMC:
     """The OKMC state and its BKL loop.
 
     box_lo, box_hi: [3] Å; periodic: [3] bool (False: free surfaces = sinks); kinds: [k]
-    "V"/"I"; sizes: [k] ints; positions: [k,3] Å (lattice sites); params: :class:`KMCParams`.
-    Positions are kept unwrapped (``positions``); ``wrapped()`` maps them into the box.
+    "V"/"I"; sizes: [k] ints; positions: [k,3] Å (lattice sites); params: :class:`KMCParams`;
+    backend: "compiled" (``mscouple._kernels.okmc``) or "numpy" (the reference). Positions
+    are kept unwrapped (``pos``); :meth:`wrapped` maps them into the box.
     """
 
     def __init__(self, box_lo, box_hi, periodic, kinds, sizes, positions, params: KMCParams,
-                 seed: int = 1) -> None:
+                 seed: int = 1, backend: str = "compiled") -> None:
         self.lo = np.asarray(box_lo, float).reshape(3)
         self.hi = np.asarray(box_hi, float).reshape(3)
         self.L = self.hi - self.lo
         if np.any(self.L <= 0):
             raise ConfigError(f"KMC box lo = {self.lo.tolist()}, hi = {self.hi.tolist()}: expected lo < hi")
+        if backend not in ("compiled", "numpy"):
+            raise ConfigError(f"kmc backend = {backend!r}: expected 'compiled' or 'numpy'")
+        self.backend = backend
         self.periodic = np.array([bool(p) for p in np.broadcast_to(periodic, (3,))])
         self.p = params
-        self.rng = np.random.default_rng(seed)
+        self.rng_state = seed_state(seed)
         kinds = [_KIND[k] if isinstance(k, str) else int(k) for k in kinds]
-        self.kind = np.array(kinds, dtype=np.int64)
+        self.kind = np.array(kinds, dtype=np.int64).reshape(-1)
         self.size = np.array(sizes, dtype=np.int64).reshape(-1)
         self.pos = np.array(positions, float).reshape(-1, 3)
         if not (len(self.kind) == len(self.size) == len(self.pos)):
             raise ConfigError("KMC: kinds, sizes and positions must have the same length")
-        if np.any(self.size < 1):
-            raise ConfigError("KMC: object sizes must be >= 1")
+        if np.any(self.size < 1) or np.any(np.abs(self.kind) != 1):
+            raise ConfigError("KMC: object sizes must be >= 1 and kinds V or I")
         self.time = 0.0
         self.stats = KMCStats()
         self._jump = self.p.a / 2.0 * JUMPS
+        self._tables()
         self._refresh()
         # objects handed over within capture distance react at once
         k = 0
         while k < len(self.kind):
-            if not self._react(k):
-                k += 1
-            else:
-                k = 0
+            k = 0 if self._react(k) else k + 1
 
     # ------------------------------------------------------------------ rates
+    def _tables(self) -> None:
+        nmax = int(self.size.sum()) + 1
+        s = range(nmax + 1)
+        self._jv = np.array([self.p.jump_rate(VAC, n) if n else 0.0 for n in s])
+        self._ji = np.array([self.p.jump_rate(INT, n) if n else 0.0 for n in s])
+        self._ev = np.array([self.p.emission_rate(VAC, n) if n else 0.0 for n in s])
+        self._r0v = float(self.p.capture_radius(VAC, 1))
+        self._r0i = float(self.p.capture_radius(INT, 1))
+
     def _refresh(self) -> None:
-        n = len(self.kind)
-        self.rc = np.array([self.p.capture_radius(k, s) for k, s in zip(self.kind, self.size)]).reshape(n)
-        self.r_jump = np.array([self.p.jump_rate(k, s) for k, s in zip(self.kind, self.size)]).reshape(n)
-        self.r_emit = np.array([self.p.emission_rate(k, s) for k, s in zip(self.kind, self.size)]).reshape(n)
-        self._cum = np.cumsum(np.concatenate([self.r_jump, self.r_emit]))
+        v = self.kind == VAC
+        self.rc = np.where(v, self._r0v, self._r0i) * np.cbrt(self.size.astype(float))
+        self.r_jump = np.where(v, self._jv[self.size], self._ji[self.size])
+        self.r_emit = np.where(v, self._ev[self.size], 0.0)
+        acc, cum = 0.0, []
+        for r in np.concatenate([self.r_jump, self.r_emit]):
+            acc += float(r)  # sequential sum: the compiled loop's order
+            cum.append(acc)
+        self._cum = np.array(cum)
 
     @property
     def total_rate(self) -> float:
@@ -182,7 +233,7 @@ class KMC:
     # ------------------------------------------------------------------ geometry
     def _delta(self, d: np.ndarray) -> np.ndarray:
         per = self.periodic
-        d[..., per] -= self.L[per] * np.round(d[..., per] / self.L[per])
+        d[..., per] -= self.L[per] * np.floor(d[..., per] / self.L[per] + 0.5)
         return d
 
     def wrapped(self) -> np.ndarray:
@@ -202,7 +253,7 @@ class KMC:
         if n < 2:
             return False
         d = self._delta(self.pos - self.pos[k])
-        r2 = np.einsum("ij,ij->i", d, d)
+        r2 = np.sum(d * d, axis=1)
         reach = (self.rc + self.rc[k]) ** 2
         r2[k] = np.inf
         hit = np.flatnonzero(r2 <= reach)
@@ -235,78 +286,114 @@ class KMC:
             self._refresh()
             return
         if self._react(k):
-            # the product (now somewhere in the arrays) may reach further partners
             j = 0
             while j < len(self.kind):
                 j = 0 if self._react(j) else j + 1
 
     # ------------------------------------------------------------------ events
-    def _waiting_time(self) -> float:
-        """A BKL waiting time −ln(u)/R (inf when no event is possible)."""
-        R = self.total_rate
-        return -np.log(1.0 - self.rng.random()) / R if R > 0 else np.inf
-
-    def _execute(self) -> None:
-        """Pick an event with probability r_k / R and carry it out (time not advanced)."""
-        u1, u3 = self.rng.random(2)
-        e = int(np.searchsorted(self._cum, u1 * self.total_rate, side="right"))
-        e = min(e, len(self._cum) - 1)
-        n = len(self.kind)
-        d = self._jump[int(u3 * 12)]
-        self.stats.events += 1
-        if e < n:
-            self.pos[e] += d
-            self.stats.jumps += 1
-            self._settle(e)
-            return
-        k = e - n
-        self.size[k] -= 1
-        reach = self.p.capture_radius(VAC, self.size[k]) + self.p.capture_radius(VAC, 1)
-        hops = int(np.floor(reach / np.linalg.norm(d))) + 1
-        self.kind = np.append(self.kind, VAC)
-        self.size = np.append(self.size, 1)
-        self.pos = np.vstack([self.pos, self.pos[k] + hops * d])
-        self.stats.emissions += 1
-        self._refresh()
-        self._settle(len(self.kind) - 1)
-
-    def step(self) -> bool:
-        """One BKL event (time advanced by its waiting time); False when none is possible."""
-        dt = self._waiting_time()
-        if not np.isfinite(dt):
-            return False
-        self.time += dt
-        self._execute()
-        return True
-
-    def run(self, t_end: float, max_events: int | None = None, observe=None,
-            observe_times=()) -> KMCStats:
-        """Events until ``t_end`` [s], or until ``max_events`` events. The waiting time that
-        would carry past ``t_end`` is discarded and ``time`` set to ``t_end`` (waiting
-        times are memoryless, so a later ``run`` continues correctly). ``observe(kmc, t)``
-        is called for each of the sorted ``observe_times`` reached, with the state that
-        holds at time t."""
-        t0 = perf_counter()
-        times = sorted(float(t) for t in observe_times if t >= self.time)
-        ti, done = 0, 0
+    def _advance_numpy(self, t_stop: float, max_events: int) -> int:
+        """The reference loop: the compiled kernel's steps, one Python iteration each."""
+        s = [int(v) for v in self.rng_state]
+        done = 0
         try:
-            while max_events is None or done < max_events:
-                dt = self._waiting_time()
-                t_next = self.time + dt
-                while observe and ti < len(times) and times[ti] < min(t_next, t_end):
-                    observe(self, times[ti])
-                    ti += 1
-                if t_next >= t_end:
-                    self.time = max(self.time, float(t_end))
+            while max_events < 0 or done < max_events:
+                R = self.total_rate
+                if not R > 0:
+                    self.time = max(self.time, t_stop)
                     break
-                self.time = t_next
-                self._execute()
+                dt = -np.log(1.0 - uniform(s)) / R
+                if self.time + dt >= t_stop:
+                    self.time = t_stop
+                    break
+                self.time += dt
+                u = uniform(s) * R
+                e = int(np.searchsorted(self._cum, u, side="right"))
+                n = len(self.kind)
+                if e >= 2 * n:
+                    e = int(np.flatnonzero(np.diff(np.r_[0.0, self._cum]) > 0)[-1])
+                d = self._jump[int(uniform(s) * 12.0)]
+                self.stats.events += 1
                 done += 1
-            while observe and ti < len(times) and times[ti] <= self.time:
-                observe(self, times[ti])
-                ti += 1
+                if e < n:
+                    self.pos[e] += d
+                    self.stats.jumps += 1
+                    self._settle(e)
+                    continue
+                k = e - n
+                self.size[k] -= 1
+                reach = self._r0v * np.cbrt(float(self.size[k])) + self._r0v
+                hops = int(np.floor(reach / (0.5 * self.p.a * np.sqrt(2.0)))) + 1
+                self.kind = np.append(self.kind, VAC)
+                self.size = np.append(self.size, 1)
+                self.pos = np.vstack([self.pos, self.pos[k] + hops * d])
+                self.stats.emissions += 1
+                self._refresh()
+                self._settle(len(self.kind) - 1)
+        finally:
+            self.rng_state[:] = np.array(s, dtype=np.uint64)
+        return done
+
+    def _advance_compiled(self, t_stop: float, max_events: int) -> int:
+        from .._kernels.okmc import okmc_advance
+
+        cap = int(self.size.sum()) + 1
+        n = len(self.kind)
+        K = np.zeros(cap, np.int64)
+        S = np.zeros(cap, np.int64)
+        P = np.zeros((cap, 3))
+        K[:n], S[:n], P[:n] = self.kind, self.size, self.pos
+        cnt = np.zeros(6, np.int64)
+        n, t, done = okmc_advance(K, S, P, n, self._jv, self._ji, self._ev, self._r0v,
+                                  self._r0i, self.p.a, self.lo, self.L,
+                                  self.periodic.astype(np.uint8), self.rng_state, self.time,
+                                  t_stop, max_events, cnt)
+        self.kind, self.size, self.pos = K[:n].copy(), S[:n].copy(), P[:n].copy()
+        self.time = t
+        st = self.stats
+        st.events += int(cnt[0])
+        st.jumps += int(cnt[1])
+        st.emissions += int(cnt[2])
+        st.recombined += int(cnt[3])
+        st.clustered += int(cnt[4])
+        st.absorbed += int(cnt[5])
+        self._refresh()
+        return int(done)
+
+    def advance(self, t_stop: float, max_events: int | None = None) -> int:
+        """Events until ``t_stop`` [s] or ``max_events``; returns the number of events.
+        The waiting time that would carry past ``t_stop`` is discarded and ``time`` set to
+        ``t_stop`` (waiting times are memoryless: continuing later is exact in law)."""
+        m = -1 if max_events is None else int(max_events)
+        t0 = perf_counter()
+        try:
+            if self.backend == "compiled":
+                return self._advance_compiled(float(t_stop), m)
+            return self._advance_numpy(float(t_stop), m)
         finally:
             self.stats.wall += perf_counter() - t0
+
+    def step(self) -> bool:
+        """One event (no time limit); False when no event is possible."""
+        if not self.total_rate > 0:
+            return False
+        return self.advance(np.inf, 1) == 1
+
+    def run(self, t_end: float, observe=None, observe_times=(), max_events: int | None = None
+            ) -> KMCStats:
+        """Advance to ``t_end`` [s]; ``observe(kmc, t)`` at each of ``observe_times`` in
+        (time, t_end] with the state that holds at t. Stops early after ``max_events``."""
+        left = None if max_events is None else int(max_events)
+        for t in sorted(float(t) for t in observe_times if self.time < t <= t_end):
+            left_before = left
+            done = self.advance(t, left)
+            if left is not None:
+                left -= done
+                if left <= 0 and self.time < t:
+                    return self.stats
+            if observe:
+                observe(self, t)
+            del left_before
+        self.advance(t_end, left)
         return self.stats
 
     # ------------------------------------------------------------------ observables
