@@ -65,7 +65,8 @@ class EAM:
     """
 
     implemented_properties = ("energy", "forces", "virial", "energies", "virials")
-    fusable = False
+    #: one rank runs whole chunks of steps in ``csrc/eam_step.pyx``'s ``run_fused``
+    fusable = True
 
     def __init__(self, elements, F, drho: float, rho, z, dr: float, cutoff: float,
                  masses=None) -> None:
@@ -93,8 +94,20 @@ class EAM:
         self.rho_tab = np.ascontiguousarray(np.stack([hermite_table(a) for a in rho]))
         self.z_tab = np.ascontiguousarray(
             np.stack([hermite_table(z[a, b]) for a in range(ne) for b in range(ne)]))
+        # packed for the compiled passes: row (a, b) = [rho_b | z_ab] per r interval, so
+        # that one pair evaluation reads one 64-byte line (csrc/eam_step.pyx)
+        nr = rho.shape[1]
+        rz = np.empty((ne, ne, nr, 8))
+        for a in range(ne):
+            for b in range(ne):
+                rz[a, b, :, :4] = self.rho_tab[b]
+                rz[a, b, :, 4:] = self.z_tab[a * ne + b]
+        self.rz_tab = rz
         self._rho = np.zeros(0)
         self._fp = np.zeros(0)
+        self._cstart = np.zeros(0, dtype=np.int32)
+        self._cj = np.zeros(0, dtype=np.int32)
+        self._cr = np.zeros(0)
 
     # ------------------------------------------------------------------ files
     @classmethod
@@ -235,29 +248,53 @@ class EAM:
                     fh.write(block(self.z_values[a, b]))
 
     # ------------------------------------------------------------------ compute
+    def _scratch(self, n: int):
+        """rho and fp buffers of at least n entries (owned + ghost atoms)."""
+        if len(self._rho) < n:
+            self._rho = np.zeros(n)
+            self._fp = np.zeros(n)
+        return self._rho, self._fp
+
+    def _cutoff_list(self, nlocal: int, npairs: int):
+        """Buffers of the pairs-inside-the-cutoff list (cstart [nlocal+1], cj, cr [npairs])."""
+        if len(self._cstart) < nlocal + 1:
+            self._cstart = np.zeros(int(1.2 * nlocal) + 2, dtype=np.int32)
+        if len(self._cj) < npairs:
+            self._cj = np.zeros(int(1.2 * npairs) + 16, dtype=np.int32)
+            self._cr = np.zeros(len(self._cj))
+        return self._cstart, self._cj, self._cr
+
     def compute(self, ctx: ForceContext, eflag: bool, vflag: bool, eatom, vatom):
-        from .._kernels.eam import eam_density, eam_embed, eam_force
+        from .._kernels import eam_step as k
 
         nall = ctx.nall
-        if len(self._rho) < len(ctx.x):
-            self._rho = np.zeros(len(ctx.x))
-            self._fp = np.zeros(len(ctx.x))
-        rho, fp = self._rho, self._fp
+        rho, fp = self._scratch(len(ctx.x))
         cutsq = self.cutoff ** 2
-        inv_dr = 1.0 / self.dr
-        eam_density(ctx.x, ctx.types, ctx.nlocal, nall, ctx.nstart, ctx.nlist, self.rho_tab,
-                    inv_dr, cutsq, rho)
+        inv_dr, inv_drho = 1.0 / self.dr, 1.0 / self.drho
+        cl = self._cutoff_list(ctx.nlocal, int(ctx.nstart[ctx.nlocal]))
+        k.density(ctx.x, ctx.types, ctx.nlocal, nall, ctx.nstart, ctx.nlist, self.rz_tab,
+                  self.f_tab, inv_dr, inv_drho, cutsq, rho, *cl)
         ctx.reverse(rho)
         if eatom is not None:
             eatom[:nall] = 0.0
             vatom[:nall] = 0.0
-        e_embed = eam_embed(rho, ctx.types, ctx.weight, ctx.nlocal, self.f_tab,
-                            1.0 / self.drho, fp, eatom)
+        e_embed = k.embed(rho, ctx.types, ctx.weight, ctx.nlocal, self.rz_tab, self.f_tab,
+                          inv_drho, fp, eatom)
         ctx.forward(fp)
-        e_pair, vir = eam_force(ctx.x, ctx.types, ctx.weight, ctx.nlocal, nall, ctx.nstart,
-                                ctx.nlist, fp, self.rho_tab, self.z_tab, self.ntypes, inv_dr,
-                                cutsq, ctx.f, eatom, vatom, eflag, vflag)
+        e_pair, vir = k.forces(ctx.x, ctx.types, ctx.weight, ctx.nlocal, nall, *cl, fp,
+                               self.rz_tab, self.f_tab, inv_dr, ctx.f, eatom, vatom, eflag,
+                               vflag)
         return e_embed + e_pair, vir
+
+    def fused_kernel(self, capacity: int):
+        """``(run_fused, args)``: the compiled one-rank run loop and this potential's
+        arguments to it (tables, grid steps, cutoff², rho/fp scratch of ``capacity``), in
+        the place where pair potentials pass ``(style, coef, ntypes)``."""
+        from .._kernels import eam_step as k
+
+        rho, fp = self._scratch(capacity)
+        return k.run_fused, (self.rz_tab, self.f_tab, 1.0 / self.dr, 1.0 / self.drho,
+                             self.cutoff ** 2, rho, fp)
 
     def densities(self) -> np.ndarray:
         """Host electron densities of the owned atoms from the last evaluation."""

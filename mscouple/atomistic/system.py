@@ -538,13 +538,16 @@ class MDSystem:
                 eatom, vatom = self._eatom[:nall], self._vatom[:nall]
             L = self._loc
             nhc_m = int(th.length) if isinstance(th, NoseHooverChain) else 1
-            k, need, ago, e, vir, heat = _ki.run_fused(
+            pot = self.potential
+            # a many-body potential brings its own compiled loop (EAM: csrc/eam_step.pyx)
+            kernel, pargs = (pot.fused_kernel(self._cap) if hasattr(pot, "fused_kernel")
+                             else (_ki.run_fused, (pot.style, pot.coef, pot.ntypes)))
+            k, need, ago, e, vir, heat = kernel(
                 nsteps - done, n, self.nghost, self._xall, L["v"], self._fall, L["mass"],
                 L["fixed"], L["external_force"], L["ids"], self._tall,
                 self._wall if self._weights_active else None, self._xhold, self._nstart,
-                self._nlist, self.decomp.gsrc, self.decomp.gshift, self.potential.style,
-                self.potential.coef, self.potential.ntypes, self.dt, self.units.ftm2v,
-                self.units.mvv2e, self.neigh_every, self.neigh_check, self._ago,
+                self._nlist, self.decomp.gsrc, self.decomp.gshift, *pargs, self.dt,
+                self.units.ftm2v, self.units.mvv2e, self.neigh_every, self.neigh_check, self._ago,
                 0.25 * self.skin ** 2, code, self._kT(), L["langevin_gamma"], self.step_count,
                 int(th.seed) if isinstance(th, Langevin) else 0, self._nhc_state, nhc_m,
                 float(th.tau) if isinstance(th, NoseHooverChain) else 1.0, float(self.dof()),
