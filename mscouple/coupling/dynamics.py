@@ -111,6 +111,9 @@ class BridgingDomainCoupler:
         if damping_reference not in ("continuum", "zero"):
             raise ConfigError(f"damping_reference = {damping_reference!r}: expected 'continuum' or 'zero'")
         self.damping_reference = damping_reference
+        #: a damping band acts at each step's second projection (known on both halves): the
+        #: run layer may then not merge a step's end projection into the next step's first
+        self.damped = bool(damping is not None or highpass_damping is not None or highpass_node_rate > 0)
         self._band = None
         self._band_ids = None
         self._reorder_seen = None

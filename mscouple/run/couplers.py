@@ -62,6 +62,24 @@ def _root_array(comm, key: str, st: np.ndarray) -> dict:
 # ---------------------------------------------------------------------------------------
 # bridging-domain dynamics (Xiao & Belytschko 2004), optionally with damping → heat
 
+def merge_projections(case, couplers) -> bool:
+    """Whether a step's end projection may be merged into the next step's first one.
+
+    The bridging-domain projection ``P`` is linear and idempotent, and between a step's end
+    projection and the next step's first one only kicks act (``y``: the atoms' half kick, the
+    continuum's slow impulse at a cycle start), so ``P(P(x) + y) = P(x + y)``: the end
+    projection changes nothing the next step computes. It is skipped inside an ``advance``
+    (one band solve and one round trip per MD step instead of two) and kept at its end,
+    where the full-step velocities are observed (ledger, frames, checkpoints): the state
+    there is the same to round-off. Not with a damping band (it acts at the end projection,
+    on full-step velocities) nor in thermo-mechanics (the continuum half steps in heat
+    intervals). Decided from the case and the couplers' ``damped`` flags, identically on
+    both halves; the ledger's ``W_constraint`` then books one projection per step.
+    """
+    thermo = case.continuum.physics == "thermomechanics"
+    return not thermo and not any(getattr(cp, "damped", True) for cp in couplers)
+
+
 class BridgingContinuum:
     """Continuum half of a bridging-domain run with one or several patches.
 
@@ -121,8 +139,11 @@ class BridgingContinuum:
         forces → kick(dt/2) every step). The patches step the same way whatever ``k``."""
         dt, side, T, k = self.dt, self.side, self.timers, self.subcycle
         step0 = self.interfaces[0][1].step_count if self.interfaces else 0
+        merge = merge_projections(self.model.case, [cp for _, cp, _ in self.interfaces])
+        left = n
         for j in cycles(n, k, step0):
             for i in range(j):
+                left -= 1
                 if i == 0:
                     with T.phase("fe.integrate"):
                         side.kick(0.5 * j * dt)
@@ -138,7 +159,8 @@ class BridgingContinuum:
                         side.kick(0.5 * j * dt)
                 with T.phase("handshake.exchange"):
                     for _, cp, _ in self.interfaces:
-                        cp.project(dt)  # damping acts on full-step velocities
+                        if left == 0 or not merge:
+                            cp.project(dt)  # damping acts on full-step velocities
                         cp.step_count += 1
         solve = sum(cp.solve_seconds for _, cp, _ in self.interfaces)
         T.add("handshake.solve", solve - self._solve_booked)
@@ -228,9 +250,12 @@ class BridgingPatch:
         self.cp.project()
 
     def advance(self, n: int) -> None:
-        """The coupler's step, phase by phase (the same arithmetic as ``cp.step``)."""
+        """The coupler's step, phase by phase (``cp.step``'s arithmetic; with
+        :func:`merge_projections` the end projection only on the last step, the same state to
+        round-off)."""
         md, cp, T, h = self.model.system, self.cp, self.timers, 0.5 * self.dt
-        for _ in range(n):
+        merge = merge_projections(self.model.case, [cp])
+        for s in range(n):
             with T.phase("md.integrate"):
                 md.kick(h)
             with T.phase("handshake.exchange"):
@@ -246,8 +271,9 @@ class BridgingPatch:
                 self.indenter.book_step()
             with T.phase("md.integrate"):
                 md.kick(h)
-            with T.phase("handshake.exchange"):
-                cp.project(self.dt)
+            if s == n - 1 or not merge:
+                with T.phase("handshake.exchange"):
+                    cp.project(self.dt)
             cp.step_count += 1
 
     def ledger_terms(self) -> list[L.Term]:
@@ -418,8 +444,9 @@ class ThermalContinuum:
     ``W_thermostat_requested`` (what the continuum handed over; equal to round-off),
     ``Q_boundary`` (heat that entered through the continuum's boundaries: reservoirs + flux;
     enters E_total with sign −1), ``Q_<where>`` per temperature boundary,
-    ``Q_interface_lo``/``_hi`` (energy handed to the atoms below/above the patch centre),
-    ``T_interface_lo``/``_hi`` (filtered interface temperatures), ``power_residual``
+    ``Q_interface_lo``/``_hi`` (energy handed to the atoms below/above the patch centre;
+    with several patches ``Q_interface_<patch>`` per patch), ``T_interface_lo``/``_hi``
+    (``T_interface_<patch>``: filtered interface temperatures), ``power_residual``
     (max_I |Σ_α N_Iα f_α·v_α − P_I| / max|P| over the run).
     """
 
@@ -457,7 +484,7 @@ class ThermalContinuum:
         out += [L.exchanged(name, float(v)) for name, v in zip(hs.names, e)]
         T = self.tc.T_filtered
         if T is not None:
-            for k, lab in enumerate(("lo", "hi")):
+            for k, lab in enumerate(getattr(hs, "side_names", ("lo", "hi"))):
                 sel = hs.if_side == k
                 if np.any(sel):
                     out.append(L.info(f"T_interface_{lab}", float(np.mean(T[sel]))))
