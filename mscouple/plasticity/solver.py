@@ -240,14 +240,17 @@ class PlasticityProblem:
         return out
 
     # ------------------------------------------------------------------ results
-    def reaction(self, bc: DirichletBC, component: int) -> float:
-        """Total internal force on the dofs of *bc* along *component* (the reaction; collective)."""
+    def internal_force(self) -> np.ndarray:
+        """Nodal internal forces ∫ Bᵀσ dx of the converged state, owned rows [n_owned, dim]
+        (on constrained dofs: the reactions; collective)."""
         fint = self._internal_force(self.stress)
-        a = self.space.owned(fint)
-        sel = bc.nodes
-        val = float(a[sel, component].sum())
+        out = self.space.owned(fint).copy()
         fint.destroy()
-        return self.comm.allreduce(val)
+        return out
+
+    def reaction(self, bc: DirichletBC, component: int) -> float:
+        """Total internal force on the nodes of *bc* along *component* (the reaction; collective)."""
+        return self.comm.allreduce(float(self.internal_force()[bc.nodes, component].sum()))
 
     def cell_average(self, q: np.ndarray) -> np.ndarray:
         """Volume average per cell of a quadrature field [n_cells·nq]."""
