@@ -131,10 +131,6 @@ class _Checker:
         if not hs.thermal and physics == "heat":
             raise self.refuse("handshake.thermal", False, "true with continuum.physics = 'heat' (the heat "
                               "equation couples to the atoms through the power-matched thermostat)")
-        if coupling == "thermostat" and len(case.patches) != 1:
-            raise self.refuse("patches", [p.name for p in case.patches],
-                              "one patch for thermal coupling (several patches per continuum: "
-                              "bridging-domain dynamics and Schwarz statics)")
         if coupling == "schwarz" and len(case.patches) != 1 and case.indenter is not None:
             raise self.refuse("patches", [p.name for p in case.patches],
                               "one patch under an [indenter] (the indenter acts on one patch's atoms)")
@@ -145,17 +141,17 @@ class _Checker:
             if case.run.steps % hs.thermal_every:
                 raise self.refuse("run.steps", case.run.steps, f"a multiple of handshake.thermal_every = "
                                   f"{hs.thermal_every} (whole coupling intervals)")
-            p = case.patches[0]
-            if p.lattice.kind in ("chain", "triangular"):
-                raise self.refuse(f"patches.{p.name}.lattice.kind", p.lattice.kind,
-                                  "a 3D lattice (fcc, bcc, sc): the thermal coupling counts 3 degrees "
-                                  "of freedom per atom")
             from .coupling.geometry import free_dirs
 
-            if not any(free_dirs(case, p.name)):
-                raise self.refuse(f"patches.{p.name}.periodic", list(p.periodic),
-                                  "a patch free (0) along at least one continuum direction: the thermal "
-                                  "coupling needs surfaces facing the continuum")
+            for p in case.patches:
+                if p.lattice.kind in ("chain", "triangular"):
+                    raise self.refuse(f"patches.{p.name}.lattice.kind", p.lattice.kind,
+                                      "a 3D lattice (fcc, bcc, sc): the thermal coupling counts 3 degrees "
+                                      "of freedom per atom")
+                if not any(free_dirs(case, p.name)):
+                    raise self.refuse(f"patches.{p.name}.periodic", list(p.periodic),
+                                      "a patch free (0) along at least one continuum direction: the thermal "
+                                      "coupling needs surfaces facing the continuum")
         if hs.subcycle > 1 and coupling != "bridging":
             raise self.refuse("handshake.subcycle", hs.subcycle,
                               "1 unless the run is bridging-domain dynamics (the continuum's force "
@@ -448,26 +444,26 @@ class _Checker:
         from .coupling.transfer import TransferOperator, locate_points
 
         case, hs = self.case, self.case.handshake
-        p = case.patches[0]
         X, cells, cell_type, tags = self.mesh()
         dim = case.continuum.dim
-        lo, hi = thermal_core(case, p.name)
         m = case.continuum.mesh
         tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))) if m.lo and m.hi else 1.0)
-        core_cell = in_core(X[cells].mean(axis=1), lo, hi, tol)
+        for i, p in enumerate(case.patches):  # one heat step serves disjoint patches
+            for q in case.patches[i + 1:]:
+                if all(p.region.lo[k] < q.region.hi[k] and q.region.lo[k] < p.region.hi[k] for k in range(dim)):
+                    raise self.refuse(f"patches.{q.name}.region", _region(q),
+                                      f"a region apart from patch '{p.name}' ({_region(p)}): thermally "
+                                      "coupled patches must not overlap")
+        cores = [thermal_core(case, p.name) for p in case.patches]
+        centroids = X[cells].mean(axis=1)
+        core_cell = np.zeros(len(cells), dtype=bool)
+        for lo, hi in cores:
+            core_cell |= in_core(centroids, lo, hi, tol)
         t1 = np.unique(cells[~core_cell])
         t0 = np.unique(cells[core_cell])
-        if_n = np.intersect1d(t1, t0)
+        if_all = np.intersect1d(t1, t0)
         core_n = np.setdiff1d(t0, t1)
-        Xi = X[if_n][:, :dim]
-        atol = 1e-6 * max(1.0, hs.width)
-        on_edge = np.any(np.isclose(Xi, lo[None, :], atol=atol) | np.isclose(Xi, hi[None, :], atol=atol), axis=1)
-        if if_n.size == 0 or not np.all(on_edge):
-            raise self.refuse("handshake.width", hs.width,
-                              f"a band whose inner edges (patch region ± width: {lo.tolist()} .. "
-                              f"{hi.tolist()}) fall on mesh nodes; choose the mesh, region and width so "
-                              "that they do")
-        atoms = np.concatenate([if_n, core_n])
+        atoms = np.concatenate([if_all, core_n])
         for i, bc in enumerate(case.continuum.boundary):
             if bc.kind != "temperature":
                 continue
@@ -475,19 +471,38 @@ class _Checker:
                 raise self.refuse(f"continuum.boundary[{i}].where", bc.where,
                                   "a boundary away from the patch's interface and core nodes (a "
                                   "temperature reservoir must not touch the atoms)")
-        x0 = self.lattice(p)[0][:, :dim]
-        thermo = x0[~in_core(x0, lo, hi, tol)]
+        atol = 1e-6 * max(1.0, hs.width)
         kind = "P1" if cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
-        cell_of, values = locate_points(X, cells, thermo, kind)
-        if np.any(cell_of < 0):
-            raise self.refuse(f"patches.{p.name}.region", _region(p),
-                              f"a region whose band atoms lie inside the continuum mesh "
-                              f"({int(np.sum(cell_of < 0))} outside it)")
-        N = TransferOperator.from_located(cells, cell_of, values, len(X)).matrix.tocsc()[:, if_n]
-        if np.any(np.asarray(N.sum(axis=0)).ravel() <= 0):
+        claimed = np.zeros(if_all.size, dtype=bool)
+        for p, (lo, hi) in zip(case.patches, cores):
+            Xa = X[if_all][:, :dim]
+            mine = (np.all((Xa >= lo - atol) & (Xa <= hi + atol), axis=1)
+                    & np.any(np.isclose(Xa, lo[None, :], atol=atol) | np.isclose(Xa, hi[None, :], atol=atol), axis=1))
+            claimed |= mine
+            if_n = if_all[mine]
+            if if_n.size == 0:
+                raise self.refuse("handshake.width", hs.width,
+                                  f"a band whose inner edges (patch '{p.name}' region ± width: {lo.tolist()} .. "
+                                  f"{hi.tolist()}) fall on mesh nodes; choose the mesh, region and width so "
+                                  "that they do")
+            x0 = self.lattice(p)[0][:, :dim]
+            thermo = x0[~in_core(x0, lo, hi, tol)]
+            cell_of, values = locate_points(X, cells, thermo, kind)
+            if np.any(cell_of < 0):
+                raise self.refuse(f"patches.{p.name}.region", _region(p),
+                                  f"a region whose band atoms lie inside the continuum mesh "
+                                  f"({int(np.sum(cell_of < 0))} outside it)")
+            N = TransferOperator.from_located(cells, cell_of, values, len(X)).matrix.tocsc()[:, if_n]
+            if np.any(np.asarray(N.sum(axis=0)).ravel() <= 0):
+                raise self.refuse("handshake.width", hs.width,
+                                  "a band one element wide whose atoms reach every interface node (an "
+                                  f"interface node of patch '{p.name}' has no thermostatted atom in its support)")
+        if if_all.size == 0 or not np.all(claimed):
+            lo, hi = cores[0]
             raise self.refuse("handshake.width", hs.width,
-                              "a band one element wide whose atoms reach every interface node (an "
-                              "interface node has no thermostatted atom in its support)")
+                              f"a band whose inner edges (patch region ± width: {lo.tolist()} .. "
+                              f"{hi.tolist()}) fall on mesh nodes; choose the mesh, region and width so "
+                              "that they do")
 
     def _schwarz(self) -> None:
         from .coupling.schwarz import SchwarzRegions

@@ -25,11 +25,12 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import ConfigError
 from .transfer import TransferOperator, locate_points
 
-__all__ = ["InterfaceExchange"]
+__all__ = ["InterfaceExchange", "StackedExchange"]
 
 _TAG_UP = 7301  # patch -> continuum
 _TAG_DOWN = 7302  # continuum -> patch
@@ -261,3 +262,58 @@ def _rows(reference, n: int, dim: int) -> np.ndarray:
     if X.ndim == 1:
         X = X.reshape(n, -1) if n else X.reshape(0, dim)
     return X.reshape(n, X.shape[-1])[:, :dim]
+
+
+class _StackedIntercomm:
+    """The collectives a coupler calls on ``exchange.intercomm``, over several intercomms:
+    reductions sum the patches' contributions; an allgather returns the patches' lists one
+    after the other (each patch sees its own intercomm only)."""
+
+    def __init__(self, intercomms: list) -> None:
+        self.parts = intercomms
+
+    def allreduce(self, value):
+        got = [ic.allreduce(value) for ic in self.parts]
+        return np.sum([np.asarray(g, dtype=float) for g in got], axis=0)
+
+    def allgather(self, value) -> list:
+        return [x for ic in self.parts for x in ic.allgather(value)]
+
+
+class StackedExchange:
+    """Continuum side of several patches' interfaces seen as one (thermal coupling with
+    several patches per continuum): the assigned atoms of patch 1, then of patch 2, …
+
+    ``transfer.matrix`` stacks the patches' N (same columns: the continuum's local nodes);
+    :meth:`to_continuum` concatenates what each patch sends and :meth:`to_patch` splits a
+    stacked array back, one message set per intercomm. Each patch keeps its own ordinary
+    :class:`InterfaceExchange`, so the patch side does not know it shares the continuum.
+    """
+
+    side = "continuum"
+
+    def __init__(self, exchanges: list[InterfaceExchange]) -> None:
+        if not exchanges or any(e.side != "continuum" for e in exchanges):
+            raise ConfigError("StackedExchange: continuum-side exchanges of every patch expected")
+        self.parts = list(exchanges)
+        mats = [e.transfer.matrix for e in self.parts]
+        self.transfer = TransferOperator(sp.vstack(mats).tocsr(), np.concatenate([e.transfer.cell for e in self.parts]))
+        self.counts = [m.shape[0] for m in mats]
+        self.n_assigned = int(sum(self.counts))
+        self.atom_ids = np.concatenate([e.atom_ids for e in self.parts])
+        self.reference = np.concatenate([np.asarray(e.reference, float).reshape(c, -1)
+                                         for e, c in zip(self.parts, self.counts)])
+        self.intercomm = _StackedIntercomm([e.intercomm for e in self.parts])
+
+    @property
+    def bytes_sent(self) -> int:
+        return int(sum(e.bytes_sent for e in self.parts))
+
+    def to_continuum(self, values=None, ncomp: int = 1, *, expect_reply: bool = False) -> np.ndarray:
+        return np.concatenate([e.to_continuum(None, ncomp) for e in self.parts]).reshape(self.n_assigned, ncomp)
+
+    def to_patch(self, values, ncomp: int = 1) -> None:
+        v = np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)
+        for e, part in zip(self.parts, np.split(v, np.cumsum(self.counts)[:-1])):
+            e.to_patch(part, ncomp)
+        return None

@@ -59,7 +59,7 @@ def _indenter(case: Case, model, outdir: Path, *, drives: bool) -> list:
     if model.comm.Get_rank() == 0:
         outdir.mkdir(parents=True, exist_ok=True)
     return [IndenterDriver(model, ind, mode=case.run.mode, dt=case.run.dt, fmax=case.run.tolerance, drives=drives,
-                           outdir=outdir, modulus=hertz_modulus(case))]
+                           outdir=outdir, modulus=hertz_modulus(case), atoms_every=case.output.atoms_every)]
 
 
 def _md_statics(case: Case, layout: Layout, outdir: Path):
@@ -232,36 +232,42 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     if indented:
         half.per_step = True
         half.loading = drivers[0]
+        # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc)
+        if p.lattice.kind in ("fcc", "bcc", "sc"):
+            drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind)
     return model, [half] + drivers
 
 
 def _thermostat(case: Case, layout: Layout, outdir: Path):
-    """Heat continuum ⇄ patch through the power-matched thermostat (Wagner et al. 2008).
+    """Heat continuum ⇄ patches through the power-matched thermostat (Wagner et al. 2008).
 
-    The continuum exists outside the patch core [lo + width, hi − width] (along the patch's
-    free directions): heat cells there have weight 1, cells in the core weight 0 (the atoms
+    The continuum exists outside each patch core [lo + width, hi − width] (along the patch's
+    free directions): heat cells there have weight 1, cells in a core weight 0 (the atoms
     carry the heat there). *Interface nodes* are the nodes shared by weight-1 and weight-0
-    cells (on the band's inner edge): their temperature is the atoms' projected, filtered
+    cells (on a band's inner edge): their temperature is the atoms' projected, filtered
     kinetic temperature; the power the continuum passes into them goes to the band atoms.
-    The case's temperature boundaries become the coupler's reservoirs.
+    With several patches one heat step per interval serves every interface (the patches'
+    exchanges are stacked, :class:`~mscouple.coupling.exchange.StackedExchange`). The case's
+    temperature boundaries become the coupler's reservoirs.
     """
-    from ..coupling.exchange import InterfaceExchange
+    from ..coupling.exchange import InterfaceExchange, StackedExchange
     from ..coupling.geometry import free_dirs, in_core, thermal_core
     from ..coupling.thermal import ThermalCoupler
     from .couplers import ThermalContinuum, ThermalPatch
 
     hs = case.handshake
-    name = case.patches[0].name
-    p = case.patch(name)
     dim = case.continuum.dim
     units = get_units(case.units)
-    lo, hi = thermal_core(case, name)
+    cores = {p.name: thermal_core(case, p.name) for p in case.patches}
     m = case.continuum.mesh
     tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[m.lo, m.hi]))) if m.lo and m.hi else 1.0)
     every = hs.thermal_every
     opts = dict(filter_time=hs.filter_time, boltzmann=units.boltzmann, mvv2e=units.mvv2e, dof_per_atom=3,
                 local_comm=layout.comm)
     if not layout.is_continuum:
+        name = layout.role
+        p = case.patch(name)
+        lo, hi = cores[name]
         model = PatchModel(layout.comm, case, name, outdir, coupled=True)
         md = model.system
         if p.temperature > 0:
@@ -273,9 +279,16 @@ def _thermostat(case: Case, layout: Layout, outdir: Path):
         tc = ThermalCoupler(ex, patch=md, thermo_atoms=idx, **opts)
         return model, [ThermalPatch(tc, model, case.run.dt, every)]
 
+    def core_of(X) -> np.ndarray:
+        """Index of the patch whose core holds each point, −1 for none [n]."""
+        out = np.full(len(X), -1, dtype=np.int64)
+        for k, (lo, hi) in enumerate(cores.values()):
+            out[in_core(X, lo, hi, tol)] = k
+        return out
+
     comm = layout.comm
     model = ContinuumModel(comm, case, outdir, heat_dt=every * case.run.dt,
-                           heat_weight=lambda C: np.where(in_core(C, lo, hi, tol), 0.0, 1.0))
+                           heat_weight=lambda C: np.where(core_of(C) >= 0, 0.0, 1.0))
     heat, mesh = model.heat.problem, model.mesh
     _direct_solver(heat, comm)
     where = [bc.where for bc in case.continuum.boundary if bc.kind == "temperature"]
@@ -283,7 +296,8 @@ def _thermostat(case: Case, layout: Layout, outdir: Path):
     l2g = np.asarray(mesh.node_global, dtype=np.int64)
     own = np.asarray(mesh.owned_nodes, dtype=np.int64)
     cells = np.asarray(mesh.cells, dtype=np.int64)
-    w = np.where(in_core(mesh.cell_centroids(), lo, hi, tol), 0.0, 1.0)
+    which = core_of(mesh.cell_centroids())
+    w = np.where(which >= 0, 0.0, 1.0)
     touch1 = np.unique(l2g[cells[w > 0]]) if cells.size else np.zeros(0, np.int64)
     touch0 = np.unique(l2g[cells[w == 0]]) if cells.size else np.zeros(0, np.int64)
     t1 = np.unique(np.concatenate(comm.allgather(touch1)))
@@ -295,12 +309,18 @@ def _thermostat(case: Case, layout: Layout, outdir: Path):
     mine = np.isin(gown, if_g)
     Xi = Xo[mine][:, :dim]
     atol = 1e-6 * max(1.0, hs.width)
-    on_edge = np.any(np.isclose(Xi, lo[None, :], atol=atol) | np.isclose(Xi, hi[None, :], atol=atol), axis=1)
-    bad = comm.allreduce(int(np.count_nonzero(~on_edge)))
+    # the patch each owned interface node belongs to: the one whose core edge it lies on
+    owner = np.full(Xi.shape[0], -1, dtype=np.int64)
+    for k, (lo, hi) in enumerate(cores.values()):
+        inside = np.all((Xi >= lo - atol) & (Xi <= hi + atol), axis=1)
+        edge = np.any(np.isclose(Xi, lo[None, :], atol=atol) | np.isclose(Xi, hi[None, :], atol=atol), axis=1)
+        owner[(owner < 0) & inside & edge] = k
+    bad = comm.allreduce(int(np.count_nonzero(owner < 0)))
     if if_g.size == 0 or bad:
+        edges = "; ".join(f"{n}: {lo.tolist()} .. {hi.tolist()}" for n, (lo, hi) in cores.items())
         raise ConfigError(f"{case.source}: handshake.width = {hs.width:g}: the band's inner edges "
-                          f"(patch region ± width: {lo.tolist()} .. {hi.tolist()}) must fall on mesh "
-                          "nodes; choose the mesh, region and width so that they do")
+                          f"(patch region ± width: {edges}) must fall on mesh nodes; choose the mesh, "
+                          "regions and width so that they do")
     # reservoir nodes (global, with values and labels), from the removed Dirichlet conditions
     b_g, b_v, b_lab = [], [], []
     for i, bc in enumerate(bcs):
@@ -319,25 +339,34 @@ def _thermostat(case: Case, layout: Layout, outdir: Path):
         raise ConfigError(f"{case.source}: continuum.boundary: a temperature boundary touches the patch's "
                           "interface or core nodes; keep the reservoirs away from the atoms")
     names = [f"Q_{w_}" for w_ in where]
-    # interface sides: below / above the patch centre along the first free direction
-    k0 = free_dirs(case, name).index(True)
-    centre = 0.5 * (p.region.lo[k0] + p.region.hi[k0])
-    names_all = names + ["Q_interface_lo", "Q_interface_hi"]
+    if len(cores) == 1:
+        # one patch: interface sides below / above its centre along the first free direction
+        name = case.patches[0].name
+        k0 = free_dirs(case, name).index(True)
+        p = case.patch(name)
+        centre = 0.5 * (p.region.lo[k0] + p.region.hi[k0])
+        side_of = (Xo[mine][:, k0] > centre).astype(np.int64)
+        side_names = ["lo", "hi"]
+    else:  # several patches: one interface column per patch
+        side_of = owner
+        side_names = list(cores)
+    names_all = names + [f"Q_interface_{s_}" for s_ in side_names]
     labels = np.full(own.size, -1, dtype=np.int64)
     pos_b = np.searchsorted(bg, gown)
     in_b = np.isin(gown, bg)
     labels[in_b] = bl[pos_b[in_b]]
-    labels[mine] = len(names) + (Xo[mine][:, k0] > centre).astype(np.int64)
+    labels[mine] = len(names) + side_of
     core_rows = np.flatnonzero(np.isin(gown, core_g))
-    sides = comm.allgather((gown[mine], (Xo[mine][:, k0] > centre).astype(np.int64)))
+    sides = comm.allgather((gown[mine], side_of))
     sg = np.concatenate([q[0] for q in sides]).astype(np.int64)
     ss = np.concatenate([q[1] for q in sides]).astype(np.int64)
-    if_side = ss[np.argsort(sg)][np.searchsorted(np.sort(sg), if_g)]  # 0: lo, 1: hi; if_g order
+    if_side = ss[np.argsort(sg)][np.searchsorted(np.sort(sg), if_g)]  # side index, if_g order
     flux_power = float(comm.allreduce(float(np.sum(heat.space.owned(heat.F)))))
     from ..coupling.adapters import HeatConductionSide
     from .couplers import ReservoirHeatSide
 
     side = ReservoirHeatSide(HeatConductionSide(heat), core_rows, labels, names_all, flux_power)
+    side.side_names = side_names
     if comm.Get_size() == 1:  # one rank: the coupler takes local node numbers
         order = np.argsort(l2g)
         loc = lambda g: order[np.searchsorted(l2g, g, sorter=order)]  # noqa: E731
@@ -345,8 +374,9 @@ def _thermostat(case: Case, layout: Layout, outdir: Path):
     else:
         if_nodes, b_nodes = if_g, bg
     kind = "P1" if mesh.cell_type in ("interval", "triangle", "tetrahedron") else "Q1"
-    ex = InterfaceExchange.setup(layout.intercomms[name], "continuum", nodes=mesh.coordinates,
-                                 cells=cells, kind=kind, dim=dim)
+    exs = [InterfaceExchange.setup(layout.intercomms[p.name], "continuum", nodes=mesh.coordinates,
+                                   cells=cells, kind=kind, dim=dim) for p in case.patches]
+    ex = exs[0] if len(exs) == 1 else StackedExchange(exs)
     try:
         tc = ThermalCoupler(ex, heat=side, interface_nodes=if_nodes, boundary_nodes=b_nodes,
                             boundary_values=bv, **opts)

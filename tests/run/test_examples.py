@@ -155,6 +155,17 @@ def check_heat_pulse_3d(run: Run, tmp_path) -> None:
     _thermal(run, 1e-3)
 
 
+def check_heat_two_patches(run: Run, tmp_path) -> None:
+    # one heat step for both blocks: the handed-over power splits into one column per block
+    s = run.summary
+    assert s["thermal_power_residual_max"] < 1e-13
+    assert abs(s["thermostat_work_minus_requested"]) < 1e-12 * max(1.0, abs(s["W_thermostat"]))
+    assert s["W_thermostat"] == pytest.approx(s["Q_interface_a"] + s["Q_interface_b"], rel=1e-12)
+    assert abs(s["energy_drift_max"]) < 1e-3   # as heat_pulse_3d (measured 2.9e-4 at 400 steps)
+    for p in ("a", "b"):  # near T0 = 0.3 (start-up transient of atoms started at 2 T: measured 0.27)
+        assert abs(s[f"T_interface_{p}"] - 0.3) < 0.045 and s[f"Q_interface_{p}"] != 0.0
+
+
 def check_finite_t_2d(run: Run, tmp_path) -> None:
     # T = 0.05 patch, band = bath at T: ledger within the MD integrator error (measured 3.4e-4)
     assert abs(run.summary["energy_drift_max"]) < 1e-3
@@ -220,6 +231,7 @@ CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]
     "heat_bar": (400, 40, (), check_heat_bar),
     "heat_pulse": (400, 40, (), check_heat_pulse),
     "heat_pulse_3d": (200, 20, (), check_heat_pulse_3d),
+    "heat_two_patches": (200, 20, (), check_heat_two_patches),
     "finite_t_2d": (400, 20, (), check_finite_t_2d),
     "two_patches": (400, 20, (), check_two_patches),
     "wave_2d": (1200, 100, (), check_wave_2d),
