@@ -133,17 +133,30 @@ cdef inline bint match2(int e1, int e2, int tj, int tk) noexcept nogil:
     return (tj == e1 and tk == e2) or (tj == e2 and tk == e1)
 
 
+cdef inline double ipow(double b, int n) noexcept nogil:
+    """b**n for n >= 0 by repeated squaring."""
+    cdef double r = 1.0
+    while n > 0:
+        if n & 1:
+            r *= b
+        b *= b
+        n >>= 1
+    return r
+
+
 cdef int atom_descriptors(int i, const double* x, const int32_t* typ, const int32_t* fstart,
                           const int32_t* flist, int nsf, const double* sf, double rc,
                           double* G, double* dG, double* rv, double* rr, double* fc,
-                          double* dfc) noexcept nogil:
+                          double* dfc, double* ab) noexcept nogil:
     """G [nsf] and dG [nn, nsf, 3] = dG/dr_ij (r_ij = x_j - x_i) of atom i; returns nn.
-    rv [nn,3], rr, fc, dfc [nn]: scratch (vectors, lengths, cutoff function and slope)."""
-    cdef int jj, kk, s, j, k, d, kind, e1, e2, tj, tk
+    rv [nn,3], rr, fc, dfc [nn]: scratch (vectors, lengths, cutoff function and slope);
+    ab [nn, nsf, 2]: per neighbour and angular function, A = fc e^(-eta r^2) and its
+    r-derivative B, so that a triplet's radial factor and slopes are products."""
+    cdef int jj, kk, s, j, k, d, kind, tj, tk, iz
     cdef int nn = fstart[i + 1] - fstart[i]
     cdef const int32_t* nb = flist + fstart[i]
-    cdef double r, q, eta, rs, lam, zeta, pref, gr, dgr, c, base, ang, dang, rjk, fcjk, dfcjk
-    cdef double rad, drad_ij, drad_ik, drad_jk, t, dt_dc, dt_rij, dt_rik, dt_rjk
+    cdef double r, q, eta, rs, lam, zeta, pref, gr, dgr, c, base, ang, dang, rjk, ejk
+    cdef double t, dt_dc, dt_rij, dt_rik, dt_rjk, Aj, Bj, Ak, Bk, fjk, dfjk, pw
     cdef double dc_j[3]
     cdef double dc_k[3]
     cdef double vjk[3]
@@ -155,6 +168,7 @@ cdef int atom_descriptors(int i, const double* x, const int32_t* typ, const int3
         if <int>sf[NCOL * s] == 4:
             need_jk = True
     memset(dG, 0, nn * nsf * 3 * sizeof(double))
+    q = M_PI / rc
     for jj in range(nn):
         j = nb[jj]
         for d in range(3):
@@ -162,12 +176,18 @@ cdef int atom_descriptors(int i, const double* x, const int32_t* typ, const int3
         r = sqrt(rv[3 * jj] * rv[3 * jj] + rv[3 * jj + 1] * rv[3 * jj + 1] + rv[3 * jj + 2] * rv[3 * jj + 2])
         rr[jj] = r
         if r < rc:
-            q = M_PI / rc
             fc[jj] = 0.5 * (cos(q * r) + 1.0)
             dfc[jj] = -0.5 * q * sin(q * r)
         else:
             fc[jj] = 0.0
             dfc[jj] = 0.0
+        for s in range(nsf):
+            if <int>sf[NCOL * s] == 2:
+                continue
+            eta = sf[NCOL * s + 1]
+            gr = exp(-eta * r * r)
+            ab[2 * (jj * nsf + s)] = fc[jj] * gr
+            ab[2 * (jj * nsf + s) + 1] = (dfc[jj] - 2.0 * eta * r * fc[jj]) * gr
     # radial functions
     for jj in range(nn):
         if fc[jj] == 0.0:
@@ -177,8 +197,7 @@ cdef int atom_descriptors(int i, const double* x, const int32_t* typ, const int3
         for s in range(nsf):
             if <int>sf[NCOL * s] != 2:
                 continue
-            e1 = <int>sf[NCOL * s + 5]
-            if e1 >= 0 and typ[j] != e1:
+            if <int>sf[NCOL * s + 5] >= 0 and typ[j] != <int>sf[NCOL * s + 5]:
                 continue
             eta = sf[NCOL * s + 1]
             rs = sf[NCOL * s + 2]
@@ -196,65 +215,73 @@ cdef int atom_descriptors(int i, const double* x, const int32_t* typ, const int3
             if fc[kk] == 0.0:
                 continue
             tk = typ[nb[kk]]
-            c = 0.0
-            for d in range(3):
-                c += rv[3 * jj + d] * rv[3 * kk + d]
-            c /= rr[jj] * rr[kk]
+            c = (rv[3 * jj] * rv[3 * kk] + rv[3 * jj + 1] * rv[3 * kk + 1]
+                 + rv[3 * jj + 2] * rv[3 * kk + 2]) / (rr[jj] * rr[kk])
             for d in range(3):
                 dc_j[d] = rv[3 * kk + d] / (rr[jj] * rr[kk]) - c * rv[3 * jj + d] / (rr[jj] * rr[jj])
                 dc_k[d] = rv[3 * jj + d] / (rr[jj] * rr[kk]) - c * rv[3 * kk + d] / (rr[kk] * rr[kk])
             rjk = 0.0
-            fcjk = 1.0
-            dfcjk = 0.0
+            fjk = 0.0
+            dfjk = 0.0
             if need_jk:
                 for d in range(3):
                     vjk[d] = rv[3 * kk + d] - rv[3 * jj + d]
                 rjk = sqrt(vjk[0] * vjk[0] + vjk[1] * vjk[1] + vjk[2] * vjk[2])
                 if rjk < rc:
-                    fcjk = 0.5 * (cos(M_PI * rjk / rc) + 1.0)
-                    dfcjk = -0.5 * M_PI / rc * sin(M_PI * rjk / rc)
-                else:
-                    fcjk = 0.0
+                    fjk = 0.5 * (cos(q * rjk) + 1.0)
+                    dfjk = -0.5 * q * sin(q * rjk)
             for s in range(nsf):
                 kind = <int>sf[NCOL * s]
                 if kind == 2:
                     continue
                 if not match2(<int>sf[NCOL * s + 5], <int>sf[NCOL * s + 6], tj, tk):
                     continue
-                eta = sf[NCOL * s + 1]
+                if kind == 4 and fjk == 0.0:
+                    continue
                 lam = sf[NCOL * s + 3]
                 zeta = sf[NCOL * s + 4]
-                pref = pow(2.0, 1.0 - zeta)
                 base = 1.0 + lam * c
                 if base <= 0.0:
                     continue
-                ang = pref * pow(base, zeta)
-                dang = pref * zeta * lam * pow(base, zeta - 1.0)
-                if kind == 4:
-                    if fcjk == 0.0:
-                        continue
-                    rad = exp(-eta * (rr[jj] * rr[jj] + rr[kk] * rr[kk] + rjk * rjk))
-                    t = ang * rad * fc[jj] * fc[kk] * fcjk
-                    dt_rjk = ang * rad * fc[jj] * fc[kk] * (dfcjk - 2.0 * eta * rjk * fcjk)
-                    dt_dc = dang * rad * fc[jj] * fc[kk] * fcjk
-                    dt_rij = ang * rad * fcjk * fc[kk] * (dfc[jj] - 2.0 * eta * rr[jj] * fc[jj])
-                    dt_rik = ang * rad * fcjk * fc[jj] * (dfc[kk] - 2.0 * eta * rr[kk] * fc[kk])
+                pref = sf[NCOL * s + 7]  # 2^(1 - zeta), filled by the caller
+                iz = <int>zeta
+                if iz == zeta and iz < 64:
+                    pw = ipow(base, iz - 1)
                 else:
-                    rad = exp(-eta * (rr[jj] * rr[jj] + rr[kk] * rr[kk]))
-                    t = ang * rad * fc[jj] * fc[kk]
+                    pw = pow(base, zeta - 1.0)
+                ang = pref * pw * base
+                dang = pref * zeta * lam * pw
+                Aj = ab[2 * (jj * nsf + s)]
+                Bj = ab[2 * (jj * nsf + s) + 1]
+                Ak = ab[2 * (kk * nsf + s)]
+                Bk = ab[2 * (kk * nsf + s) + 1]
+                if kind == 4:
+                    eta = sf[NCOL * s + 1]
+                    ejk = exp(-eta * rjk * rjk)
+                    t = ang * Aj * Ak * fjk * ejk
+                    dt_rjk = ang * Aj * Ak * (dfjk - 2.0 * eta * rjk * fjk) * ejk
+                    dt_dc = dang * Aj * Ak * fjk * ejk
+                    dt_rij = ang * Bj * Ak * fjk * ejk
+                    dt_rik = ang * Aj * Bk * fjk * ejk
+                else:
+                    t = ang * Aj * Ak
                     dt_rjk = 0.0
-                    dt_dc = dang * rad * fc[jj] * fc[kk]
-                    dt_rij = ang * rad * fc[kk] * (dfc[jj] - 2.0 * eta * rr[jj] * fc[jj])
-                    dt_rik = ang * rad * fc[jj] * (dfc[kk] - 2.0 * eta * rr[kk] * fc[kk])
+                    dt_dc = dang * Aj * Ak
+                    dt_rij = ang * Bj * Ak
+                    dt_rik = ang * Aj * Bk
                 G[s] += t
                 gj = dG + (jj * nsf + s) * 3
                 gk = dG + (kk * nsf + s) * 3
+                dt_rij /= rr[jj]
+                dt_rik /= rr[kk]
                 for d in range(3):
-                    gj[d] += dt_dc * dc_j[d] + dt_rij * rv[3 * jj + d] / rr[jj]
-                    gk[d] += dt_dc * dc_k[d] + dt_rik * rv[3 * kk + d] / rr[kk]
-                    if dt_rjk != 0.0:
-                        gj[d] -= dt_rjk * vjk[d] / rjk
-                        gk[d] += dt_rjk * vjk[d] / rjk
+                    gj[d] += dt_dc * dc_j[d] + dt_rij * rv[3 * jj + d]
+                    gk[d] += dt_dc * dc_k[d] + dt_rik * rv[3 * kk + d]
+                if dt_rjk != 0.0:
+                    dt_rjk /= rjk
+                    for d in range(3):
+                        gj[d] -= dt_rjk * vjk[d]
+                        gk[d] += dt_rjk * vjk[d]
     return nn
 
 
@@ -319,6 +346,13 @@ cdef double network(const double* w, const int32_t* layers, int nl, int act, con
     return out
 
 
+def _with_prefactors(const double[:, ::1] sf):
+    """Copy of the table with column 7 = 2^(1 - zeta) (the angular prefactor)."""
+    out = np.array(sf, dtype=np.float64)
+    out[:, 7] = 2.0 ** (1.0 - out[:, 4])
+    return out
+
+
 def descriptors(const double[:, ::1] x, const int32_t[::1] typ, int nlocal,
                 const int32_t[::1] fstart, const int32_t[::1] flist,
                 const double[:, ::1] sf, double rc, double[:, ::1] G, dG=None):
@@ -337,9 +371,11 @@ def descriptors(const double[:, ::1] x, const int32_t[::1] typ, int nlocal,
     for i in range(nlocal):
         if fstart[i + 1] - fstart[i] > maxnn:
             maxnn = fstart[i + 1] - fstart[i]
-    cdef double* scratch = <double*>malloc((maxnn * (3 * nsf + 6) + 4) * sizeof(double))
+    cdef double[:, ::1] sfp = _with_prefactors(sf)
+    cdef double* scratch = <double*>malloc((maxnn * (5 * nsf + 6) + 4) * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
+    cdef double* ab = scratch + maxnn * (3 * nsf + 6)
     cdef double* dgs = scratch
     cdef double* rv = dgs + maxnn * nsf * 3
     cdef double* rr = rv + 3 * maxnn
@@ -347,8 +383,8 @@ def descriptors(const double[:, ::1] x, const int32_t[::1] typ, int nlocal,
     cdef double* dfc = fcv + maxnn
     with nogil:
         for i in range(nlocal):
-            nn = atom_descriptors(i, &x[0, 0], &typ[0], &fstart[0], &flist[0], nsf, &sf[0, 0], rc,
-                                  &G[i, 0], dgs, rv, rr, fcv, dfc)
+            nn = atom_descriptors(i, &x[0, 0], &typ[0], &fstart[0], &flist[0], nsf, &sfp[0, 0], rc,
+                                  &G[i, 0], dgs, rv, rr, fcv, dfc, ab)
             if want:
                 for jj in range(nn):
                     for s in range(nsf):
@@ -400,7 +436,8 @@ def nnp_forces(const double[:, ::1] x, const int32_t[::1] typ, weight, int nloca
             maxnn = fstart[i + 1] - fstart[i]
     for k in range(6):
         vir[k] = 0.0
-    cdef double* scratch = <double*>malloc((maxnn * (3 * nsf + 6) + 4 * nsf + 2 * ztot + 8)
+    cdef double[:, ::1] sfp = _with_prefactors(sf)
+    cdef double* scratch = <double*>malloc((maxnn * (5 * nsf + 6) + 4 * nsf + 2 * ztot + 8)
                                            * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
@@ -414,11 +451,12 @@ def nnp_forces(const double[:, ::1] x, const int32_t[::1] typ, weight, int nloca
     cdef double* y = Gn + nsf
     cdef double* z = y + nsf
     cdef double* dz = z + ztot
+    cdef double* ab = dz + ztot  # [maxnn, nsf, 2]
     cdef int np_ = weights.shape[1]
     with nogil:
         for i in range(nlocal):
-            nn = atom_descriptors(i, &x[0, 0], &typ[0], &fstart[0], &flist[0], nsf, &sf[0, 0], rc,
-                                  G, dgs, rv, rr, fcv, dfc)
+            nn = atom_descriptors(i, &x[0, 0], &typ[0], &fstart[0], &flist[0], nsf, &sfp[0, 0], rc,
+                                  G, dgs, rv, rr, fcv, dfc, ab)
             for s in range(nsf):
                 Gn[s] = (G[s] - shift[s]) / scale[s]
             ti = typ[i]
