@@ -133,7 +133,7 @@ def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str 
                               e.formation if e else None, e.divacancy_binding if e else None)
             per = [d not in k.surfaces for d in "xyz"]
             kmc = kmc_from_file(path, params, seed=k.seed, allow_peak=(want == "peak"),
-                                periodic=per)
+                                periodic=per, box_scale=k.box_scale)
             n_obj0 = int(len(kmc.kind))
             t_md = dl.time * PS
             kmc.time = t_md

@@ -35,6 +35,8 @@ class KMCSection:
     capture_radius: float = opt("float", 0.6, expect="a multiple of a > 0", check=positive)
     surfaces: tuple = opt("strs", (), expect="a list of directions among 'x', 'y', 'z'",
                           check=lambda s: set(s) <= {"x", "y", "z"})
+    box_scale: int = opt("int", 1, expect="an integer >= 1 (KMC box edge / MD block edge)",
+                         check=lambda n: n >= 1)
     seed: int = opt("int", 1, expect="an integer >= 0", check=lambda n: n >= 0)
     max_events: int = opt("int", 100_000_000, expect="an integer >= 1", check=lambda n: n >= 1)
 

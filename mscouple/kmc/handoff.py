@@ -44,12 +44,17 @@ def objects(dl: DefectList, allow_peak: bool = False):
 
 
 def kmc_from_file(path: str | os.PathLike, params: KMCParams, seed: int = 1,
-                  allow_peak: bool = False, periodic=None, **kw) -> KMC:
-    """A :class:`KMC` in the MD block's box holding the objects of the defect-list file
-    ``path``. ``periodic``: override the file's periodicity (False = free-surface sinks)."""
+                  allow_peak: bool = False, periodic=None, box_scale: int = 1, **kw) -> KMC:
+    """A :class:`KMC` holding the objects of the defect-list file ``path``, in the MD
+    block's box or (``box_scale`` = s > 1) a box s times larger along each edge from the
+    same corner: one cascade in a larger crystal. ``periodic``: override the file's
+    periodicity (False = free-surface sinks)."""
+    if int(box_scale) < 1:
+        raise ConfigError(f"kmc.box_scale = {box_scale}: expected an integer >= 1")
     dl = read_defect_list(path)
     if abs(dl.a - params.a) > 1e-6 * params.a:
         raise ConfigError(f"{path}: lattice constant a = {dl.a} Å differs from kmc.a = {params.a} Å")
     k, s, x = objects(dl, allow_peak)
     per = dl.periodic if periodic is None else periodic
-    return KMC(dl.lo, dl.hi, per, k, s, x, params, seed=seed, **kw)
+    hi = dl.lo + int(box_scale) * (dl.hi - dl.lo)
+    return KMC(dl.lo, hi, per, k, s, x, params, seed=seed, **kw)
