@@ -11,6 +11,9 @@ with an analytic answer.
 4. Interface, 5. patch test: provided by the coupling layer through the hook below.
 6. Parallel: the RVE solve and the oracle task farm give the same answers on N ranks as on
    one (when run under mpirun with N >= 2); restart checks come from the hook.
+7. Plasticity (SSD + GND): FE tension = closed-form Kocks–Mecking/Taylor curve, quadratic
+   Newton, reduced torsion = integral of the shear curve, size effect vs experiments
+   (:mod:`.plasticity_checks`).
 
 Hook for levels this package does not own: a module listed in :data:`PROVIDERS` that
 defines ``validation_checks(level: int, quick: bool, comm) -> list[Check | dict]`` (dict
@@ -37,7 +40,7 @@ PROVIDERS: dict[int, list[str]] = {
 }
 
 TITLES = {1: "Cauchy-Born", 2: "homogenization", 3: "fast/slow (HMM)", 4: "interface",
-          5: "patch test", 6: "parallel"}
+          5: "patch test", 6: "parallel", 7: "plasticity (SSD+GND)"}
 
 
 # ------------------------------------------------------------------ level 1
@@ -284,7 +287,14 @@ def _from_providers(level: int, quick: bool, comm: Any) -> tuple[list[Check], li
     return checks, tried
 
 
-SERIAL_LEVELS: dict[int, Callable[[bool, Any], LevelResult]] = {1: level_1, 2: level_2, 3: level_3}
+def level_7(quick: bool, comm: Any = None) -> LevelResult:
+    """SSD + GND plasticity: :mod:`mscouple.validation.plasticity_checks`."""
+    from .plasticity_checks import level_7 as run
+
+    return run(quick, comm)
+
+
+SERIAL_LEVELS: dict[int, Callable[[bool, Any], LevelResult]] = {1: level_1, 2: level_2, 3: level_3, 7: level_7}
 
 
 def run_level(level: int, quick: bool, comm: Any) -> LevelResult:
