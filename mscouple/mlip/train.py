@@ -11,7 +11,7 @@ Loss (units: eV, Å), over training frames f with N_f atoms:
         + λ |θ|²,     c_X = 1/σ_X²
 
 (σ_E in eV/atom, σ_F in eV/Å, σ_W in eV/atom; the virial term only for frames periodic in
-3D). Optimisation: L-BFGS in chunks of ``chunk`` iterations; after each chunk the validation
+3D; the force term over a random ``force_fraction`` of each training frame's atoms). Optimisation: L-BFGS in chunks of ``chunk`` iterations; after each chunk the validation
 loss is evaluated, the best parameters are kept, and training stops after ``patience``
 chunks without improvement (early stopping) or at ``max_iter`` iterations.
 """
@@ -40,46 +40,82 @@ class TrainSettings:
     activation: str = "tanh"
     sigma_e: float = 0.002
     sigma_f: float = 0.05
-    sigma_w: float = 0.02
+    sigma_w: float = 0.01
     l2: float = 1e-6
     chunk: int = 100
     max_iter: int = 3000
     patience: int = 4
+    force_fraction: float = 0.25
     seed: int = 11
     sf: list = field(default_factory=list)
 
 
-class Batch:
-    """Training arrays of a list of frames, with the sparse maps of the module doc."""
+_VOIGT = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
-    def __init__(self, frames: list, sf: np.ndarray, rc: float, dtype=np.float64) -> None:
-        feats = [frame_features(f, sf, rc) for f in frames]
+
+def frame_map(q, natoms: int, keep: np.ndarray) -> sp.csr_matrix:
+    """Sparse M [3 n_keep + 6, N nsf] of one frame: (forces of the atoms ``keep``, virial)
+    = M @ y (y = ∂E/∂G flattened atom-major), from its :class:`~.features.FrameFeatures` q
+    (see the module doc)."""
+    P, nsf = q.dG.shape[:2]
+    D = sp.csr_matrix((q.dG.transpose(0, 2, 1).ravel(),
+                       (np.repeat(np.arange(3 * P), nsf),
+                        np.tile(np.arange(nsf), 3 * P) + np.repeat(q.centre, 3 * nsf) * nsf)),
+                      shape=(3 * P, natoms * nsf))
+    pidx = np.arange(P)
+    A = (sp.csr_matrix((np.ones(P), (q.centre, pidx)), shape=(natoms, P))
+         - sp.csr_matrix((np.ones(P), (q.neigh, pidx)), shape=(natoms, P)))
+    rows, cols, vals = [], [], []
+    for c, (a, b) in enumerate(_VOIGT):  # W_ab = -sym(sum_p r_a g_b)
+        for (u, v) in ((a, b), (b, a)):
+            rows.append(np.full(P, c))
+            cols.append(3 * pidx + v)
+            vals.append(-0.5 * q.rvec[:, u])
+    V = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(6, 3 * P))
+    A = A.tocsr()[keep]
+    return sp.vstack([sp.kron(A, sp.identity(3), format="csr") @ D, V @ D]).tocsr()
+
+
+class Batch:
+    """Training arrays of a list of frames: descriptors G [N, nsf], types, labels, and the
+    block-diagonal linear map M (forces and virials of every frame from y = ∂E/∂G).
+
+    ``force_fraction`` < 1 fits the forces of a random subset of each frame's atoms (drawn
+    with ``seed``): forces are many and redundant, and M's size is proportional to them.
+    """
+
+    def __init__(self, frames: list, sf: np.ndarray, rc: float, force_fraction: float = 1.0,
+                 seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
         nat = np.array([f.natoms for f in frames])
-        off = np.concatenate([[0], np.cumsum(nat)])
-        N, nF = int(off[-1]), len(frames)
-        self.natoms, self.nframes = nat, nF
-        self.G = np.concatenate([q.G for q in feats])
+        self.natoms, self.nframes = nat, len(frames)
+        G, blocks, keeps = [], [], []
+        for f in frames:
+            q = frame_features(f, sf, rc)
+            G.append(q.G)
+            nk = max(1, int(round(force_fraction * f.natoms)))
+            keep = np.sort(rng.choice(f.natoms, nk, replace=False)) if nk < f.natoms else np.arange(f.natoms)
+            keeps.append(keep)
+            blocks.append(frame_map(q, f.natoms, keep))
+            del q
+        self.G = np.concatenate(G)
+        self.M = sp.block_diag(blocks, format="csr")
+        self.MT = self.M.T.tocsr()
         self.types = np.concatenate([np.asarray(f.types, int) for f in frames])
-        self.dG = np.concatenate([q.dG for q in feats]).astype(dtype, copy=False)
-        centre = np.concatenate([q.centre + off[k] for k, q in enumerate(feats)])
-        neigh = np.concatenate([q.neigh + off[k] for k, q in enumerate(feats)])
-        self.rvec = np.concatenate([q.rvec for q in feats])
-        P = len(centre)
-        self.centre = centre
-        pidx = np.arange(P)
-        self.A = (sp.csr_matrix((np.ones(P), (centre, pidx)), shape=(N, P))
-                  - sp.csr_matrix((np.ones(P), (neigh, pidx)), shape=(N, P))).tocsr()
-        self.S = sp.csr_matrix((np.ones(P), (centre, pidx)), shape=(N, P))
-        fr_of_atom = np.repeat(np.arange(nF), nat)
-        self.frame_atoms = sp.csr_matrix((np.ones(N), (fr_of_atom, np.arange(N))), shape=(nF, N))
-        self.frame_pairs = sp.csr_matrix((np.ones(P), (fr_of_atom[centre], pidx)), shape=(nF, P))
+        N = int(nat.sum())
+        fr_of_atom = np.repeat(np.arange(self.nframes), nat)
+        self.frame_atoms = sp.csr_matrix((np.ones(N), (fr_of_atom, np.arange(N))),
+                                         shape=(self.nframes, N))
+        # rows of M: per frame 3 n_keep forces then 6 virial components
+        nk = np.array([len(k) for k in keeps])
+        off = np.concatenate([[0], np.cumsum(3 * nk + 6)])
+        self.f_rows = np.concatenate([np.arange(off[k], off[k] + 3 * nk[k]) for k in range(self.nframes)])
+        self.w_rows = np.concatenate([np.arange(off[k] + 3 * nk[k], off[k + 1]) for k in range(self.nframes)])
         self.E = np.array([f.energy for f in frames])
-        self.F = np.concatenate([f.forces for f in frames])
+        self.F = np.concatenate([f.forces[k] for f, k in zip(frames, keeps)])
         self.has_w = np.array([f.virial is not None for f in frames])
         self.W = np.array([f.virial if f.virial is not None else np.zeros(6) for f in frames])
-
-
-_VOIGT = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
 
 class Objective:
@@ -94,12 +130,12 @@ class Objective:
         self.g_scale = g_scale
         self.s = s
 
-    def predict(self, theta: np.ndarray, grad_cache: bool = False):
+    def predict(self, theta: np.ndarray):
+        """(frame energies [nF], forces [N,3], virials [nF,6], network caches)."""
         b, ne = self.b, self.ne
         w = theta[:ne * self.np].reshape(ne, self.np)
         e0 = theta[ne * self.np:]
-        N = len(b.types)
-        Eat = np.zeros(N)
+        Eat = np.zeros(len(b.types))
         Y = np.zeros_like(self.Gn)
         caches = []
         for t in range(ne):
@@ -108,17 +144,14 @@ class Objective:
             Eat[m] = e + e0[t]
             Y[m] = y
             caches.append((m, c))
-        y = (Y / self.g_scale).astype(b.dG.dtype)
-        g = np.einsum("psd,ps->pd", b.dG, y[b.centre]).astype(float)
-        F = b.A @ g
-        Ef = b.frame_atoms @ Eat
-        outer = -(b.rvec[:, :, None] * g[:, None, :])
-        Wm = np.stack([b.frame_pairs @ (0.5 * (outer[:, p, q] + outer[:, q, p])) for p, q in _VOIGT], axis=1)
-        return Ef, F, Wm, (g, caches)
+        out = b.M @ (Y / self.g_scale).ravel()
+        F = out[b.f_rows].reshape(-1, 3)
+        Wm = out[b.w_rows].reshape(-1, 6)
+        return b.frame_atoms @ Eat, F, Wm, caches
 
     def loss_grad(self, theta: np.ndarray):
         b, s, ne = self.b, self.s, self.ne
-        Ef, F, Wm, (g, caches) = self.predict(theta)
+        Ef, F, Wm, caches = self.predict(theta)
         nat = b.natoms
         cE, cF, cW = 1 / s.sigma_e ** 2, 1 / s.sigma_f ** 2, 1 / s.sigma_w ** 2
         rE = (Ef - b.E) / nat
@@ -127,21 +160,11 @@ class Objective:
         nW = max(int(b.has_w.sum()), 1)
         L = (cE * np.mean(rE ** 2) + cF * np.sum(rF ** 2) / (3 * len(rF))
              + cW * np.sum(rW ** 2) / (6 * nW))
-        # adjoints
         Ebar = 2 * cE * rE / nat / b.nframes
-        Fbar = 2 * cF * rF / (3 * len(rF))
-        Wbar = 2 * cW * rW / nat[:, None] / (6 * nW)
-        gbar = b.A.T @ Fbar
-        fr_pair = b.frame_pairs.T  # [P, nF]
-        for c, (p, q) in enumerate(_VOIGT):
-            wb = fr_pair @ Wbar[:, c]
-            if p == q:
-                gbar[:, q] -= wb * b.rvec[:, p]
-            else:
-                gbar[:, q] -= 0.5 * wb * b.rvec[:, p]
-                gbar[:, p] -= 0.5 * wb * b.rvec[:, q]
-        tmp = np.einsum("psd,pd->ps", b.dG, gbar.astype(b.dG.dtype)).astype(float)
-        ybar = (b.S @ tmp) / self.g_scale
+        outbar = np.zeros(b.M.shape[0])
+        outbar[b.f_rows] = (2 * cF * rF / (3 * len(rF))).ravel()
+        outbar[b.w_rows] = (2 * cW * rW / nat[:, None] / (6 * nW)).ravel()
+        ybar = (b.MT @ outbar).reshape(-1, len(self.g_scale)) / self.g_scale
         e_adj = b.frame_atoms.T @ Ebar
         grad = np.zeros_like(theta)
         w = theta[:ne * self.np].reshape(ne, self.np)
@@ -192,8 +215,8 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
     t0 = time.time()
     ne = len(elements)
     sf = np.asarray(s.sf, float) if len(s.sf) else default_table(ne, s.cutoff, s.n_radial)
-    tb = Batch(train_frames, sf, s.cutoff)
-    vb = Batch(val_frames, sf, s.cutoff)
+    tb = Batch(train_frames, sf, s.cutoff, s.force_fraction, s.seed)
+    vb = Batch(val_frames, sf, s.cutoff, 1.0)
     g_shift = tb.G.mean(axis=0)
     sd = tb.G.std(axis=0)
     g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0)
@@ -205,7 +228,7 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
                             np.full(ne, e_mean)])
     obj = Objective(tb, layers, s.activation, ne, g_shift, g_scale, s)
     vobj = Objective(vb, layers, s.activation, ne, g_shift, g_scale, s)
-    log(f"train: {tb.nframes} frames / {len(tb.types)} atoms, validation: {vb.nframes} / "
+    log(f"train: {tb.nframes} frames / {len(tb.types)} atoms ({len(tb.F)} with forces), validation: {vb.nframes} / "
         f"{len(vb.types)}; {len(sf)} symmetry functions, layers {layers} ({ne * npar + ne} "
         f"parameters); setup {time.time() - t0:.1f} s")
     best, best_val, bad, it = theta.copy(), np.inf, 0, 0
