@@ -20,7 +20,7 @@ exits with 1 otherwise), so the timed computation is the same in both codes.
     .venv/bin/python benchmarks/md_eam.py [--repeat 3] [--ranks 2] [--cells 12] [--no-lammps]
 
 ``--ranks k`` also times both codes on k MPI ranks (ours under Open MPI's mpirun, LAMMPS
-under its own MPICH ``mpirun``).
+under its own MPICH ``mpirun``; waiting ranks busy-poll in both, see ``main``).
 """
 from __future__ import annotations
 
@@ -207,7 +207,11 @@ def main() -> int:
                     "lammps_etot_per_atom_100": lam[3], "lammps_temp_100": lam[4],
                     "d_etot_per_atom_100": e1 - lam[3], "d_temp_100": T1 - lam[4]})
     if args.ranks > 1:
+        # waiting ranks spin as MPICH's (LAMMPS') do; Open MPI's default under
+        # oversubscription is to yield the core, which on a loaded machine times the
+        # scheduler rather than the code
         env = dict(os.environ, OMP_NUM_THREADS="1")
+        env.setdefault("OMPI_MCA_mpi_yield_when_idle", "0")
         p = subprocess.run(["mpirun", "-n", str(args.ranks), sys.executable, __file__,
                             "--worker", "--repeat", str(args.repeat), "--cells",
                             str(args.cells)], capture_output=True, text=True, env=env)

@@ -12,6 +12,12 @@ File formats (LAMMPS manual, ``pair_style eam``):
   pair i >= j in the order (1,1), (2,1), (2,2), ...
 * funcfl: 1 comment line; ``Z mass a0 lattice``; ``Nrho drho Nr dr cutoff``; F(rho)
   [Nrho]; Z(r) [Nr]; rho(r) [Nr]; pair r*phi = 27.2 * 0.529 * Z_i(r) Z_j(r) (Hartree*Bohr).
+
+Compiled passes: ``csrc/eam_step.pyx``. On one rank :meth:`MDSystem.run` executes whole
+chunks of velocity-Verlet steps there (density, embedding, forces, periodic ghost images and
+integration in one loop); on several ranks :meth:`EAM.compute` calls the same passes and
+the decomposition reverse-sums rho and forwards F'(rho) between them. The all-pairs NumPy
+reference is :func:`mscouple.atomistic.reference.eam_reference`.
 """
 from __future__ import annotations
 
