@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-LEVELS = (1, 2, 3, 4, 5, 6, 7)
+LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="small systems (CI; < 60 s on one core)")
     s.add_argument("--level", type=int, action="extend", nargs="+", choices=LEVELS, metavar="N",
                    help="run only these levels (--level 4 5, or repeated): 1 Cauchy-Born, 2 homogenization, 3 fast/slow, "
-                        "4 interface, 5 patch test, 6 parallel, 7 plasticity (SSD+GND)")
+                        "4 interface, 5 patch test, 6 parallel, 7 plasticity (SSD+GND), 8 kinetic Monte Carlo")
     s.add_argument("--report", default="mscouple-validate.png", metavar="PATH", help="PNG report path")
     s.add_argument("--no-report", action="store_true", help="do not write the PNG")
     s.set_defaults(func=cmd_validate)

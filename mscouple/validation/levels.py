@@ -14,6 +14,8 @@ with an analytic answer.
 7. Plasticity (SSD + GND): FE tension = closed-form Kocks–Mecking/Taylor curve, quadratic
    Newton, reduced torsion = integral of the shear curve, size effect vs experiments
    (:mod:`.plasticity_checks`).
+8. Kinetic Monte Carlo: vacancy D = nu a^2 exp(-E_m/kT), V-I recombination vs Smoluchowski,
+   emission waiting time, compiled loop = NumPy reference (:mod:`.kmc_checks`).
 
 Hook for levels this package does not own: a module listed in :data:`PROVIDERS` that
 defines ``validation_checks(level: int, quick: bool, comm) -> list[Check | dict]`` (dict
@@ -40,7 +42,7 @@ PROVIDERS: dict[int, list[str]] = {
 }
 
 TITLES = {1: "Cauchy-Born", 2: "homogenization", 3: "fast/slow (HMM)", 4: "interface",
-          5: "patch test", 6: "parallel", 7: "plasticity (SSD+GND)"}
+          5: "patch test", 6: "parallel", 7: "plasticity (SSD+GND)", 8: "kinetic Monte Carlo"}
 
 
 # ------------------------------------------------------------------ level 1
@@ -294,7 +296,15 @@ def level_7(quick: bool, comm: Any = None) -> LevelResult:
     return run(quick, comm)
 
 
-SERIAL_LEVELS: dict[int, Callable[[bool, Any], LevelResult]] = {1: level_1, 2: level_2, 3: level_3, 7: level_7}
+def level_8(quick: bool, comm: Any = None) -> LevelResult:
+    """Object KMC: :mod:`mscouple.validation.kmc_checks`."""
+    from .kmc_checks import level_8 as run
+
+    return run(quick, comm)
+
+
+SERIAL_LEVELS: dict[int, Callable[[bool, Any], LevelResult]] = {1: level_1, 2: level_2, 3: level_3, 7: level_7,
+                                                                8: level_8}
 
 
 def run_level(level: int, quick: bool, comm: Any) -> LevelResult:
