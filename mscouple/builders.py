@@ -41,6 +41,18 @@ def make_potential(pot: PotentialSpec, path: str = "potential"):
             msg = msg[len(pot.file) + 2:] if msg.startswith(f"{pot.file}: ") else msg
             raise ConfigError(f"{path}.file = {pot.file!r}: {msg}") from None
         return eam
+    if pot.kind == "nnp":
+        from .atomistic.nnp import NNP
+
+        try:
+            nnp = NNP.from_file(pot.file)
+            for name in pot.elements:
+                nnp.type_of(name)
+        except ConfigError as exc:
+            msg = str(exc)
+            msg = msg[len(pot.file) + 2:] if msg.startswith(f"{pot.file}: ") else msg
+            raise ConfigError(f"{path}.file = {pot.file!r}: {msg}") from None
+        return nnp
     raise ConfigError(f"{path}.kind = {pot.kind!r}: not supported")  # pragma: no cover
 
 
@@ -83,9 +95,9 @@ def site_species(spec: PatchSpec, pot, x: np.ndarray, coupled_dims: int = 0):
 
 
 def patch_mass(spec: PatchSpec, pot=None) -> float:
-    """Mean atomic mass of the patch (g/mol or m): the EAM file's masses averaged over the
-    basis sites, else ``spec.mass``."""
-    if spec.potential.kind != "eam":
+    """Mean atomic mass of the patch (g/mol or m): the EAM (or NNP model) file's masses
+    averaged over the basis sites, else ``spec.mass``."""
+    if spec.potential.kind not in ("eam", "nnp"):
         return spec.mass
     pot = pot if pot is not None else make_potential(spec.potential)
     names = list(spec.potential.elements) or [pot.elements[0]]
@@ -225,6 +237,13 @@ def patch_constants(patch: PatchSpec):
     key = f"patches.{patch.name}"
     pot = make_potential(patch.potential, f"{key}.potential")
     element = 0
+    if patch.potential.kind == "nnp":
+        from .mlip.properties import cauchy_born_engine
+
+        try:
+            return cauchy_born_engine(pot, patch.lattice.kind, patch.lattice.constant, patch_mass(patch, pot))
+        except ConfigError as exc:
+            raise ConfigError(f"continuum.material.model = 'from_patch' (patch {patch.name!r}): {exc}") from None
     if patch.potential.kind == "eam":
         names = list(patch.potential.elements) or [pot.elements[0]]
         if len(set(names)) > 1:

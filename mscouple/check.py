@@ -310,8 +310,8 @@ class _Checker:
             ball = {1: 2 * reach, 2: math.pi * reach ** 2, 3: 4 / 3 * math.pi * reach ** 3}[ldim]
             z = _SHELLS[p.lattice.kind][2]
             ratio = rho * ball / z
-            # the cutoff the run uses: the key's for pair potentials, the table's for EAM
-            rc_key, rc_value = ((f"{key}.potential.file", p.potential.file) if p.potential.kind == "eam"
+            # the cutoff the run uses: the key's for pair potentials, the file's for EAM and NNP
+            rc_key, rc_value = ((f"{key}.potential.file", p.potential.file) if p.potential.kind in ("eam", "nnp")
                                 else (f"{key}.potential.cutoff", p.potential.cutoff))
             if ratio > NEIGHBOUR_REFUSE:
                 raise self.refuse(rc_key, rc_value,

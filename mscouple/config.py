@@ -106,7 +106,7 @@ class LatticeSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class PotentialSpec:
-    kind: str = opt("str", choices=("lj", "morse", "harmonic", "eam"))
+    kind: str = opt("str", choices=("lj", "morse", "harmonic", "eam", "nnp"))
     epsilon: float = opt("float", 1.0, **_POS)
     sigma: float = opt("float", 1.0, **_POS)
     cutoff: float = opt("float", 2.5, **_POS)
@@ -115,7 +115,7 @@ class PotentialSpec:
     alpha: float = opt("float", 1.0, **_POS, help="Morse alpha")
     r0: float = opt("float", 1.0, **_POS, help="Morse/harmonic equilibrium distance")
     stiffness: float = opt("float", 1.0, **_POS, help="harmonic spring constant k")
-    file: str = opt("str", "", help="EAM table: setfl (*.eam.alloy) or funcfl (*.eam), relative to the case file")
+    file: str = opt("str", "", help="EAM table: setfl (*.eam.alloy) or funcfl (*.eam); NNP: a model .npz (mscouple.mlip.model); relative to the case file")
     format: str = opt("str", "auto", choices=("auto", "setfl", "funcfl"),
                       help="EAM file format; auto: funcfl for *.eam, setfl otherwise")
     elements: tuple = opt("strs", (), help="EAM: the element of each basis site of the conventional cell "
@@ -324,15 +324,17 @@ def _check_case(case: Case, ctx: Context) -> None:
         if p.periodic and len(p.periodic) != 3:
             raise ctx.error(f"{key}.periodic", list(p.periodic), "3 flags (x, y, z)")
         pot = p.potential
-        if pot.kind == "eam":
+        if pot.kind in ("eam", "nnp"):
+            what = {"eam": "EAM", "nnp": "NNP"}[pot.kind]
             if case.units != "metal":
-                raise ctx.error("units", case.units, f"'metal' for the EAM potential of patch '{p.name}' "
-                                "(EAM tables are in eV, Å and g/mol)")
+                raise ctx.error("units", case.units, f"'metal' for the {what} potential of patch '{p.name}' "
+                                f"({what} files are in eV, Å and g/mol)")
             if not pot.file:
-                raise ctx.error(f"{key}.potential.file", "", "an EAM setfl/funcfl file for kind = 'eam'")
+                raise ctx.error(f"{key}.potential.file", "", {"eam": "an EAM setfl/funcfl file for kind = 'eam'",
+                                                              "nnp": "an NNP model file (.npz) for kind = 'nnp'"}[pot.kind])
             path = os.path.normpath(_resolve(case.source, pot.file))
             if not os.path.isfile(path):
-                raise ctx.error(f"{key}.potential.file", pot.file, f"an existing EAM file (looked for {path})")
+                raise ctx.error(f"{key}.potential.file", pot.file, f"an existing {what} file (looked for {path})")
         smallest = min(p.region.hi[k] - p.region.lo[k] for k in range(pd))
         if p.lattice.constant > smallest:
             raise ctx.error(f"{key}.lattice.constant", p.lattice.constant,

@@ -107,3 +107,27 @@ def fcc_report(pot, guess: float = 3.615) -> dict:
     out["gamma100"] = surface_energy(pot, a0, "100")
     out["gamma111"] = surface_energy(pot, a0, "111")
     return out
+
+
+def cauchy_born_engine(pot, kind: str, a: float, mass: float):
+    """:class:`~mscouple.atomistic.elastic.CauchyBornConstants` of an fcc lattice from our
+    engine (zero-pressure a0 near *a*, C in eV/Å³ from virial strain derivatives) — for
+    potentials without lattice sums (the NNP). ConfigError for other lattices."""
+    from ..atomistic.elastic import CauchyBornConstants
+    from ..errors import ConfigError
+
+    if kind != "fcc":
+        raise ConfigError(f"lattice {kind!r}: Cauchy–Born constants of this potential are computed for fcc only")
+    try:
+        a0 = lattice_constant(pot, a)
+    except ValueError:
+        raise ConfigError(f"no zero-pressure fcc lattice constant within 3 % of {a:g} Å") from None
+    c = elastic_constants(pot, a0)
+    C = np.zeros((6, 6))
+    C[:3, :3] = c["C12"]
+    C[range(3), range(3)] = c["C11"]
+    C[3, 3] = C[4, 4] = C[5, 5] = c["C44"]
+    x, box = fcc(a0, (2, 2, 2))
+    W = energy_virial(pot, x, box)[1]
+    return CauchyBornConstants(kind, a0, C / EV_A3_GPA, float(mass) / (a0 ** 3 / 4),
+                               float(np.max(np.abs(W)) / box.volume))
