@@ -162,8 +162,9 @@ class BridgingDomain:
             cmu = self.N @ mu
             dva = cmu / self.m[:, None]
             dvn = -(self._NT @ cmu) / self.M[:, None]
-        work = 0.5 * self.mvv2e * (np.sum(self.m[:, None] * ((va + dva) ** 2 - va ** 2))
-                                   + np.sum(self.M[:, None] * ((vn + dvn) ** 2 - vn ** 2)))
+        # kinetic-energy change Σ m (2 v + Δv)·Δv of both sides (one fused product per side)
+        work = 0.5 * self.mvv2e * (np.einsum("i,ik,ik->", self.m, 2.0 * va + dva, dva)
+                                   + np.einsum("i,ik,ik->", self.M, 2.0 * vn + dvn, dvn))
         gmax = float(np.max(np.abs(g), initial=0.0))
         if squeeze:
             mu, dva, dvn = mu[:, 0], dva[:, 0], dvn[:, 0]
