@@ -159,10 +159,9 @@ def test_nve_energy_error_scales_as_dt_squared(cu):
 
 
 @pytest.mark.mpi(min_size=2)
-def test_two_ranks_equal_one_rank_alloy_weighted():
+def test_two_ranks_equal_one_rank_alloy_weighted(comm):
     """Density reverse-sum and F'(rho) forward over the patch comm (general path, two
     elements, energy weights) against the fused one-rank loop."""
-    comm = MPI.COMM_WORLD
     pot = alloy()
     x, box = fcc(4.05, (6, 2, 2))
     x = x + 0.05 * np.random.default_rng(7).standard_normal(x.shape)
