@@ -177,8 +177,8 @@ def plot_counts(outdir: str, md_csv: str, kmc_csvs: dict, png: str) -> None:
 
     md = np.genfromtxt(md_csv, delimiter=",", names=True)
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    t = np.maximum(md["time_s"], 1e-15)
-    ax.plot(t, md["n_vacancies"], "k.-", label="MD: Frenkel pairs (Wigner–Seitz)")
+    m = md["time_s"] > 0  # t = 0 (the perfect lattice) has no place on a log axis
+    ax.plot(md["time_s"][m], md["n_vacancies"][m], "k.-", label="MD: Frenkel pairs (Wigner–Seitz)")
     styles = ["C0", "C3", "C2"]
     for (lab, f), col in zip(kmc_csvs.items(), styles):
         d = np.genfromtxt(f, delimiter=",", names=True)
