@@ -17,7 +17,7 @@ CU = os.path.join(os.path.dirname(__file__), "..", "data", "Cu_zhou04.eam.alloy"
 
 def cascade(comm):
     pot = join_zbl(EAM.from_file(CU), [29])
-    x, box = fcc(3.615, (5, 5, 5))
+    x, box = fcc(3.615, (6, 6, 6))  # 2 ranks need >= 2 (cutoff + skin)
     s = MDSystem(comm, box, x, pot, masses=63.546, units="metal", dt=1e-3, skin=1.0, sort_every=0)
     spec = CascadeSpec(energy=200.0, direction=(0.13, 0.35, 0.93), duration=0.02, xmax=0.03,
                        frame_every=0.005, border_width=2.5, relax_fmax=0.0)
