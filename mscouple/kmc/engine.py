@@ -384,7 +384,6 @@ class KMC:
         (time, t_end] with the state that holds at t. Stops early after ``max_events``."""
         left = None if max_events is None else int(max_events)
         for t in sorted(float(t) for t in observe_times if self.time < t <= t_end):
-            left_before = left
             done = self.advance(t, left)
             if left is not None:
                 left -= done
@@ -392,7 +391,6 @@ class KMC:
                     return self.stats
             if observe:
                 observe(self, t)
-            del left_before
         self.advance(t_end, left)
         return self.stats
 

@@ -39,7 +39,7 @@ def test_compiled_equals_numpy_reference():
         k.advance(1.0, max_events=4000)
         runs.append(k)
     a, b = runs
-    assert a.stats.events == b.stats.events == 4000 or a.time == b.time
+    assert a.stats.events == b.stats.events > 1000
     for f in ("events", "jumps", "emissions", "recombined", "clustered", "absorbed"):
         assert getattr(a.stats, f) == getattr(b.stats, f), f
     assert a.time == b.time
