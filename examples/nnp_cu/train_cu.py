@@ -32,6 +32,9 @@ def main(argv=None):
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--out", default=HERE)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--sigma-e", type=float, default=0.002, help="energy scale of the loss (eV/atom)")
+    p.add_argument("--sigma-f", type=float, default=0.05, help="force scale of the loss (eV/A)")
+    p.add_argument("--init", default="", help="warm start from this model file (same data, seed and split)")
     a = p.parse_args(argv)
     t0 = time.time()
     eam = EAM.from_file(os.path.join(ROOT, "tests", "data", "Cu_zhou04.eam.alloy"))
@@ -39,7 +42,8 @@ def main(argv=None):
     tr, va, te = split(frames, seed=a.seed)
     print(f"{len(frames)} frames ({sum(f.natoms for f in frames)} atoms) in {time.time() - t0:.0f} s: "
           f"train {len(tr)}, validation {len(va)}, test {len(te)}", flush=True)
-    s = TrainSettings(max_iter=a.max_iter, chunk=a.chunk)
+    s = TrainSettings(max_iter=a.max_iter, chunk=a.chunk, init=a.init, sigma_e=a.sigma_e,
+                      sigma_f=a.sigma_f)
     model = train(tr, va, ["Cu"], [63.546], s, log=lambda m: print(m, flush=True))
     model.metadata["data"] = {"reference": "EAM tests/data/Cu_zhou04.eam.alloy (Zhou et al. PRB 69 144113)",
                               "generator": "mscouple.mlip.data.cu_reference_set", "seed": a.seed,

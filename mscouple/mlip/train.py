@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from .descriptors import default_table
 from .features import frame_features
-from .model import NNPModel
+from .model import NNPModel, load_model
 from .network import evaluate, init_params, n_params, param_grad
 
 
@@ -48,6 +48,7 @@ class TrainSettings:
     force_fraction: float = 0.25
     seed: int = 11
     sf: list = field(default_factory=list)
+    init: str = ""  # warm start: a model file whose descriptors, normalisation and weights are kept
 
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
@@ -214,18 +215,25 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
 
     t0 = time.time()
     ne = len(elements)
-    sf = np.asarray(s.sf, float) if len(s.sf) else default_table(ne, s.cutoff, s.n_radial)
+    warm = load_model(s.init) if s.init else None
+    if warm is not None:
+        s = replace(s, cutoff=warm.cutoff, activation=warm.activation,
+                    hidden=tuple(int(n) for n in warm.layers[1:-1]))
+    sf = (warm.sf if warm is not None else np.asarray(s.sf, float) if len(s.sf)
+          else default_table(ne, s.cutoff, s.n_radial))
     tb = Batch(train_frames, sf, s.cutoff, s.force_fraction, s.seed)
     vb = Batch(val_frames, sf, s.cutoff, 1.0)
-    g_shift = tb.G.mean(axis=0)
+    g_shift = tb.G.mean(axis=0) if warm is None else warm.g_shift
     sd = tb.G.std(axis=0)
-    g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0)
+    g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0) if warm is None else warm.g_scale
     layers = [len(sf), *s.hidden, 1]
     rng = np.random.default_rng(s.seed)
     npar = n_params(layers)
     e_mean = np.sum(tb.E) / np.sum(tb.natoms)
     theta = np.concatenate([np.concatenate([init_params(layers, rng) * 0.5 for _ in range(ne)]),
                             np.full(ne, e_mean)])
+    if warm is not None:
+        theta = np.concatenate([warm.weights.ravel(), warm.e0])
     obj = Objective(tb, layers, s.activation, ne, g_shift, g_scale, s)
     vobj = Objective(vb, layers, s.activation, ne, g_shift, g_scale, s)
     log(f"train: {tb.nframes} frames / {len(tb.types)} atoms ({len(tb.F)} with forces), validation: {vb.nframes} / "
@@ -250,7 +258,7 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
     w = best[:ne * npar].reshape(ne, npar)
     meta = {"optimizer": "scipy L-BFGS-B on analytic NumPy gradients (no PyTorch/JAX)",
             "settings": {k: v for k, v in asdict(s).items() if k != "sf"},
-            "iterations": it, "history": history, "best_validation_loss": best_val,
+            "iterations": it, "history": history, "warm_start": s.init or None, "best_validation_loss": best_val,
             "train_frames": tb.nframes, "validation_frames": vb.nframes,
             "train_atoms": int(len(tb.types)), "seconds": round(time.time() - t0, 1),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
