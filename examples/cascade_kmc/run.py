@@ -14,7 +14,7 @@ import sys
 from mpi4py import MPI
 
 from mscouple.cascade.case import load_case
-from mscouple.cascade.energetics import vacancy_energetics
+from mscouple.cascade.energetics import interstitial_energetics, vacancy_energetics
 from mscouple.cascade.pipeline import _mass, plot_counts, potential, run_kmc, run_md
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -27,16 +27,18 @@ if "--kmc-only" not in sys.argv:
     md = run_md(comm, case, out, log=log)
     if comm.rank == 0:
         print(json.dumps(md, indent=1))
-e = None
+e = ei = None
 if comm.rank == 0:
     pot = potential(case)
     e = vacancy_energetics(pot, case.material.a, mass=_mass(pot))
+    ei = interstitial_energetics(pot, case.material.a, mass=_mass(pot))
     print(f"vacancy: E_f = {e.formation:.3f} eV, E_m = {e.migration:.3f} eV (NEB, "
-          f"{e.natoms} sites), divacancy E_b = {e.divacancy_binding:.3f} eV")
-e = comm.bcast(e)
-relaxed = run_kmc(comm, case, out, energetics=e)
-peak = run_kmc(comm, case, out, energetics=e, initial="out/defects_peak.txt", handoff="peak",
-               tag="_peak")
+          f"{e.natoms} sites), divacancy E_b = {e.divacancy_binding:.3f} eV; <100> dumbbell: "
+          f"E_f = {ei.formation:.3f} eV, E_m = {ei.migration:.3f} eV (NEB, {ei.natoms} atoms)")
+e, ei = comm.bcast((e, ei))
+relaxed = run_kmc(comm, case, out, energetics=e, interstitial=ei)
+peak = run_kmc(comm, case, out, energetics=e, interstitial=ei, initial="out/defects_peak.txt",
+               handoff="peak", tag="_peak")
 if comm.rank == 0:
     for name, s in (("relaxed survivors", relaxed), ("peak damage (explicit)", peak)):
         print(f"KMC from the {name}: {s['initial_defects']} defects at "

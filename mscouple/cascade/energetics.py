@@ -8,6 +8,10 @@ constant ``a``; atoms relaxed by FIRE at fixed box to ``fmax``.
     E_f(V)   = E(N−1) − (N−1)/N · E(N)
     E_b(2V)  = 2 E(1V) − E(2V) − E(0)     (nearest-neighbour divacancy; > 0 = bound)
     E_m(V)   = max_NEB E − E(1V)          (one nearest-neighbour jump)
+    E_f(I)   = E(N+1) − (N+1)/N · E(N)    (<100> dumbbell)
+    E_m(I)   = max_NEB E − E(I)           (<100> dumbbell at A → <010> dumbbell at the
+                                           nearest neighbour B = A + a/2 [110], the fcc
+                                           translation–rotation jump)
 """
 from __future__ import annotations
 
@@ -69,3 +73,41 @@ def vacancy_energetics(pot, a: float, reps: int = 5, mass: float = 63.546, image
     ef = e1 - (N - 1) / N * e0
     return VacancyEnergetics(ef, float(path.energies.max() - path.energies[0]),
                              2 * e1 - e2 - e0, path, N)
+
+
+@dataclass
+class InterstitialEnergetics:
+    """formation, migration [eV] of the <100> dumbbell; neb: the migration path."""
+
+    formation: float
+    migration: float
+    neb: NEBResult
+    natoms: int
+
+
+def interstitial_energetics(pot, a: float, reps: int = 4, mass: float = 63.546,
+                            images: int = 5, fmax: float = 2e-3, split: float = 0.3,
+                            comm=MPI.COMM_SELF) -> InterstitialEnergetics:
+    """Self-interstitial energies of the module docstring (``split``: initial half-length
+    of the dumbbell in units of a, before relaxation). Collective on ``comm``."""
+    x, box = fcc(a, (reps, reps, reps))
+    N = len(x)
+    c = 0.5 * (box.lo + box.hi)
+    iA = int(np.argmin(np.linalg.norm(x - c, axis=1)))
+    A = x[iA]
+    B = A + 0.5 * a * np.array([1.0, 1.0, 0.0])
+    iB = int(np.argmin(np.linalg.norm(x - B, axis=1)))
+    d = split * a
+    y0 = np.vstack([x, [A + [d, 0, 0]]])
+    y0[iA] = A - [d, 0, 0]
+    y1 = np.vstack([x, [B - [0, d, 0]]])
+    y1[iA] = A
+    y1[iB] = B + [0, d, 0]
+    e_perf, _, _ = _relaxed(comm, box, x, pot, mass, fmax)
+    e0, xi, s = _relaxed(comm, box, y0, pot, mass, fmax)
+    _, xf, _ = _relaxed(comm, box, y1, pot, mass, fmax)
+    dx = xf - xi
+    dx -= box.lengths * np.round(dx / box.lengths)
+    path = neb(s, xi, xi + dx, images=images, fmax=max(fmax, 5e-3), max_iter=3000)
+    return InterstitialEnergetics(e0 - (N + 1) / N * e_perf,
+                                  float(path.energies.max() - path.energies[0]), path, N + 1)

@@ -29,7 +29,8 @@ class KMCSection:
     nu: float = opt("float", 1e13, expect="an attempt frequency > 0 (1/s)", check=positive)
     em_vacancy: float = opt("float", None, expect="an energy >= 0 eV (absent: computed by NEB)",
                             check=_optional_energy)
-    em_interstitial: float = opt("float", expect="an energy >= 0 eV", check=nonnegative)
+    em_interstitial: float = opt("float", None, expect="an energy >= 0 eV (absent: computed by NEB)",
+                                 check=nonnegative)
     em_clusters: dict = opt("table_int", {}, help="migration energies of mobile clusters, e.g. {V2 = 0.45}")
     vacancy_emission: bool = opt("bool", True, help="vacancy clusters emit with NEB-computed binding")
     capture_radius: float = opt("float", 0.6, expect="a multiple of a > 0", check=positive)
@@ -40,13 +41,15 @@ class KMCSection:
     seed: int = opt("int", 1, expect="an integer >= 0", check=lambda n: n >= 0)
     max_events: int = opt("int", 100_000_000, expect="an integer >= 1", check=lambda n: n >= 1)
 
-    def params(self, a: float, em_vacancy: float, ef_vacancy=None, eb_divacancy=None) -> KMCParams:
+    def params(self, a: float, em_vacancy: float, ef_vacancy=None, eb_divacancy=None,
+               em_interstitial=None) -> KMCParams:
         """The engine's parameters (migration/binding energies from the engine's NEB when
         not given in the file)."""
         em = self.em_vacancy if self.em_vacancy is not None else em_vacancy
+        emi = self.em_interstitial if self.em_interstitial is not None else em_interstitial
         emit = self.vacancy_emission and ef_vacancy is not None
         return KMCParams(a=a, temperature=self.temperature, em_vacancy=em,
-                         em_interstitial=self.em_interstitial, nu=self.nu,
+                         em_interstitial=emi, nu=self.nu,
                          em_clusters={k: float(v) for k, v in self.em_clusters.items()},
                          ef_vacancy=ef_vacancy if emit else None,
                          eb_divacancy=eb_divacancy if emit else None,

@@ -12,7 +12,7 @@ from mscouple.atomistic.eam import EAM
 from mscouple.atomistic.minimize import fire
 from mscouple.atomistic.neb import energy_and_forces, neb
 from mscouple.atomistic.system import MDSystem
-from mscouple.cascade.energetics import vacancy_energetics
+from mscouple.cascade.energetics import interstitial_energetics, vacancy_energetics
 from mscouple.cascade.zbl import join_zbl
 from mscouple.errors import ConfigError
 
@@ -66,3 +66,21 @@ def test_neb_refuses_bad_end_points(result):
     s = MDSystem(MPI.COMM_SELF, box, r.neb.images[0], pot, masses=63.546, units="metal")
     with pytest.raises(ConfigError, match="end points"):
         neb(s, r.neb.images[0], r.neb.images[0][:-1])
+
+
+def test_dumbbell_migration(result):
+    """<100> dumbbell → <010> dumbbell on the neighbour site: a symmetric path whose
+    climbing image is a saddle; a small barrier (self-interstitials in Cu are fast)."""
+    pot, _ = result
+    r = interstitial_energetics(pot, A, reps=4, images=5)
+    E = r.neb.energies - r.neb.energies[0]
+    assert r.neb.converged
+    np.testing.assert_allclose(E, E[::-1], atol=2e-4)
+    assert 2.5 < r.formation < 4.0
+    assert 0.01 < r.migration < 0.3 and r.migration == pytest.approx(E.max())
+    from mscouple.atomistic.lattice import fcc
+    _, box = fcc(A, (4, 4, 4))
+    s = MDSystem(MPI.COMM_SELF, box, r.neb.images[0], pot, masses=63.546, units="metal",
+                 sort_every=0)
+    _, f = energy_and_forces(s, r.neb.images[r.neb.saddle])
+    assert np.max(np.linalg.norm(f, axis=1)) < 6e-3

@@ -101,3 +101,13 @@ def test_case_refusals(tmp_path):
     p.write_text(CASE.replace("[kmc]", "[kmc]\nhandoff = \"max\""))
     with pytest.raises(ConfigError, match="kmc.handoff = 'max'"):
         load_case(p)
+
+
+def test_absent_migration_energies_come_from_the_engine(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(CASE.replace("em_vacancy = 0.551\n", "").replace("em_interstitial = 0.1\n", ""))
+    k = load_case(p).kmc
+    assert k.em_vacancy is None and k.em_interstitial is None
+    prm = k.params(3.615, 0.5512, 1.276, 0.157, 0.0602)
+    assert prm.em_vacancy == 0.5512 and prm.em_interstitial == 0.0602
+    assert prm.eb_divacancy is None        # vacancy_emission = false in this case
