@@ -83,8 +83,6 @@ def _relaxed(potential, x, box):
 
 
 def _frame(potential, x, box, tag):
-    from ..atomistic.box import Box
-
     e, f, w = label(potential, x, box)
     return Frame(np.array(x), box.lengths.copy(), tuple(box.periodic), np.zeros(len(x), np.int32),
                  float(e), f, np.array(w) if all(box.periodic) else None, tag)

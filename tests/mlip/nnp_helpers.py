@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from mscouple.atomistic.box import Box
 from mscouple.atomistic.lattice import fcc
 from mscouple.mlip.descriptors import default_table
 from mscouple.mlip.model import NNPModel
@@ -40,7 +39,3 @@ def rattled_cell(reps=(2, 2, 2), amp: float = 0.15, seed: int = 1, a: float = A_
     x = x + amp * rng.standard_normal(x.shape)
     box.wrap(x)
     return x, box
-
-
-def box_lengths(box: Box):
-    return box.lengths
