@@ -71,6 +71,8 @@ class BoundarySpec:
     where: str = opt("str", help="'xmin', 'xmax', 'ymin', ... or a mesh label")
     kind: str = opt("str", choices=("displacement", "traction", "force", "temperature", "heat_flux"))
     value: tuple = opt("floats", help="one value per component")
+    components: tuple = opt("ints", (), help="displacement: the constrained components (0 = x, 1 = y, "
+                                             "2 = z; default all), one value each (e.g. rollers)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -298,6 +300,14 @@ def _check_case(case: Case, ctx: Context) -> None:
         ncomp = {"temperature": 1, "heat_flux": 1}
         for i, bc in enumerate(c.boundary):
             want = ncomp.get(bc.kind, dim)
+            if bc.components:
+                if bc.kind != "displacement":
+                    raise ctx.error(f"continuum.boundary[{i}].components", list(bc.components),
+                                    "no components for kind '" + bc.kind + "' (displacement conditions only)")
+                if any(k < 0 or k >= dim for k in bc.components) or len(set(bc.components)) != len(bc.components):
+                    raise ctx.error(f"continuum.boundary[{i}].components", list(bc.components),
+                                    f"distinct components in 0..{dim - 1}")
+                want = len(bc.components)
             if len(bc.value) != want:
                 raise ctx.error(f"continuum.boundary[{i}].value", list(bc.value), f"{want} value(s) for kind '{bc.kind}'")
             if bc.where not in _SIDES[:2 * dim] and not bc.where:

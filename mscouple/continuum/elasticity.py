@@ -350,8 +350,17 @@ class ExplicitElastodynamics(_ElasticBase):
         self.f.axpy(1.0, self.f_ext)
         self._forces_valid = True
 
+    def ensure_forces(self) -> None:
+        """Compute f unless it is current (it is not at a fresh start, or after the matrix,
+        loads or conditions changed): a step that begins with a kick needs f(u)."""
+        if not self._forces_valid:
+            self.compute_forces()
+
     def kick(self, dt: float) -> None:
-        """v ← v + dt (mvv2e M)⁻¹ f (fixed dofs keep zero velocity)."""
+        """v ← v + dt (mvv2e M)⁻¹ f (fixed dofs keep zero velocity); f(u) is computed first
+        when it is not current (a fresh start: the first half kick of a coupled or subcycled
+        step needs the initial displacement's force, not a zero vector)."""
+        self.ensure_forces()
         v = self.velocity
         v += dt * self.force * self._inv_mass_dof
         if len(self._fixed):

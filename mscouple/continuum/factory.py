@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 from mpi4py import MPI
 
 from mscouple.errors import ConfigError
@@ -83,7 +84,13 @@ def apply_boundaries(problem: Any, boundaries: Sequence[Any]) -> list:
         if mech != elastic or (not elastic and not isinstance(problem, HeatConduction)):
             raise ConfigError(f"continuum.boundary[{i}].kind = {kind!r} does not apply to {type(problem).__name__}")
         val = value[0] if len(value) == 1 else value
-        if kind in ("displacement", "temperature"):
+        comps = list(getattr(b, "components", ()) or ())
+        if kind == "displacement" and comps:
+            # some components only (rollers): the listed ones take the values, in order
+            full = np.zeros(problem.space.ncomp)
+            full[comps] = value
+            bcs.append(problem.add_dirichlet(where, full, comps))
+        elif kind in ("displacement", "temperature"):
             bcs.append(problem.add_dirichlet(where, val))
         elif kind == "traction":
             problem.add_traction(where, value)

@@ -64,6 +64,9 @@ class ElastodynamicsSide:
     def compute_forces(self) -> None:
         self.dyn.compute_forces()
 
+    def ensure_forces(self) -> None:
+        self.dyn.ensure_forces()
+
     def kinetic_energy(self) -> float:
         return self.dyn.kinetic_energy()
 

@@ -21,9 +21,10 @@ The energy error the subcycling adds is estimated from the shadow Hamiltonian of
 Verlet (Hairer, Lubich & Wanner, *Geometric Numerical Integration*, IX.8; for the slow part
 of impulse RESPA the same leading term with the outer step): a quadratic continuum
 ``U = ½ uᵀ K u`` integrated with step ``τ`` conserves ``H + τ²/24 (2 vᵀ K v − |f|²_M⁻¹)`` to
-O(τ⁴). With ``τ = k dt`` instead of ``dt`` the energy the ledger sees is therefore off by
+O(τ⁴), M the inertia in energy·time²/length² (mvv2e times the nodal masses, which are in
+mass units). With ``τ = k dt`` instead of ``dt`` the energy the ledger sees is therefore off by
 
-    E_subcycle_error = −(τ² − dt²)/24 · (2 vᵀ K v − fᵀ M⁻¹ f)
+    E_subcycle_error = −(τ² − dt²)/24 · (2 vᵀ K v − fᵀ (mvv2e M)⁻¹ f)
 
 at a synchronised state (zero for ``k = 1``); ``E_total − E_subcycle_error`` is the total
 the subcycled run conserves. On the 1D coarse-mesh packet (k = 10, dt = 0.1) this term
@@ -66,7 +67,8 @@ class ContinuumSubcycler:
 
     def open(self, j: int, dt: float) -> None:
         """Start a cycle of ``j`` MD steps: the first slow impulse (``j dt/2``, with the
-        force evaluated at the end of the previous cycle)."""
+        force evaluated at the end of the previous cycle; at a fresh start, at the initial
+        displacement: the side's kick computes it then)."""
         self.side.kick(0.5 * j * dt)
 
     def close(self, j: int, dt: float) -> None:
@@ -74,6 +76,11 @@ class ContinuumSubcycler:
         the second impulse."""
         self.side.compute_forces()
         self.side.kick(0.5 * j * dt)
+
+    def _ensure_forces(self) -> None:
+        ensure = getattr(self.side, "ensure_forces", None)
+        if ensure is not None:
+            ensure()
 
     def _force(self) -> np.ndarray:
         f = getattr(self.side, "f", None)
@@ -95,6 +102,7 @@ class ContinuumSubcycler:
         ``k = 1`` (collective over ``comm`` when ``k > 1``)."""
         if k == 1:
             return 0.0
+        self._ensure_forces()
         f = self._force()
         m = np.asarray(self.side.mass, dtype=float).reshape(f.shape[0], -1)
         fmf = np.where(m > 0, f * f / np.where(m > 0, m, 1.0), 0.0)
@@ -105,4 +113,6 @@ class ContinuumSubcycler:
         if self.comm is not None and self.comm.Get_size() > 1:
             fmf = float(self.comm.allreduce(fmf))
         tau2 = (k * dt) ** 2 - dt * dt
-        return -self.mvv2e * tau2 / 24.0 * (2.0 * self._vkv() - fmf)
+        # vᵀKv is energy/time² already; the masses are in mass units (the kick divides by
+        # mvv2e M), so fᵀ(mvv2e M)⁻¹f is the term in energy/time² (metal units: 1/mvv2e ≈ 1e4)
+        return -tau2 / 24.0 * (2.0 * self._vkv() - fmf / self.mvv2e)

@@ -217,19 +217,24 @@ class ElasticDynamicsPart:
         self.dt = case.run.dt
         init = initial_field(c.initial, c.dim)
         if init is not None and c.initial.field == "displacement":
-            self._set_wave(model.mesh, init, c.initial)
+            self._set_wave(model.mesh, init, c.initial, plane_mode(c.material))
         stable = self.problem.stable_dt()
         if self.dt > stable:  # `mscouple check` refuses this first; kept as the model's invariant
             raise ConfigError(f"{case.source}: run.dt = {self.dt:g}: expected at most the explicit "
                               f"stability limit {stable:.4g} of this mesh (CFL)")
 
-    def _set_wave(self, mesh, init, spec) -> None:
-        """Travelling longitudinal packet: u = f(x), v = −direction · c · f′(x)."""
+    def _set_wave(self, mesh, init, spec, mode: str) -> None:
+        """Travelling longitudinal packet: u = f(x), v = −direction · c · f′(x), c the
+        longitudinal speed along x, √(C_xx/ρ) of the reduced stiffness the dynamics uses
+        (1D: E; 2D: plane strain/stress; 3D: C11; as ``mscouple check`` prints it). Not the
+        largest wave speed of the material (√((C11 + 2 C12)/ρ) for a cubic one in 3D), which
+        splits the packet into a right- and a left-going part."""
         p = self.problem
         X = mesh.coordinates[mesh.owned_nodes]
         from ..builders import initial_gradient
 
-        cwave = p.materials[0].wave_speed(mesh.dim)
+        mat = p.materials[0]
+        cwave = float(np.sqrt(mat.voigt(mesh.dim, mode)[0, 0] / mat.inertial_density))
         p.displacement[:, 0] = init(X)
         p.velocity[:, 0] = -spec.direction * cwave * initial_gradient(spec, mesh.dim)(X)  # exact f'(x)
         p.u.stateIncrease()

@@ -90,18 +90,20 @@ def check_heat_rod(run: Run, tmp_path) -> None:
 def check_wave_transit(run: Run, tmp_path) -> None:
     # the packet (started at x = 110, just before the chain) has crossed the chain
     # (continuum | atoms | continuum, bridging domain). Chain k = m = a = 1, λ = 16:
-    # ω = 2 sin(π/16) = 0.39, (ωh)²/4 = 3.8e-4 at h = 0.1; measured 2.1e-4, and
-    # 8.5e-4 / 2.1e-4 / 5.3e-5 at h = 0.2 / 0.1 / 0.05: second order
+    # ω = 2 sin(π/16) = 0.39, (ωh)²/4 = 3.8e-4 at h = 0.1. Measured 2.3e-6, and
+    # 1.0e-5 / 2.3e-6 / 4.2e-7 at h = 0.2 / 0.1 / 0.05 (at least second order). Until the
+    # continuum's first half kick used f(u0) (it kicked with a zero force vector) the
+    # drift was 8.5e-4 / 2.1e-4 / 5.3e-5: that missed impulse, not the scheme, set it.
     scale = _wave_scale(run, "E_kin_continuum", "E_strain_continuum")
     omega_h = 2 * math.sin(math.pi / 16) * 0.1
-    assert abs(run.summary["energy_drift_max"]) < omega_h**2 / 4
+    assert abs(run.summary["energy_drift_max"]) < omega_h**2 / 4 / 20
     assert max(run.col("E_kin_chain") + run.col("E_pot_chain")) > 0.9 * scale   # all went through
     assert run.rows[-1]["E_kin_chain"] + run.rows[-1]["E_pot_chain"] < 1e-3 * scale  # and out
-    # doubling the time step (same times sampled): the drift x 4
+    # doubling the time step (same times sampled): the drift x 4 or more (measured 4.5)
     double = run_case(example("wave_transit"), tmp_path / "double", "run.steps=1000", "run.dt=0.2",
                       "output.every=50", *CHECKS["wave_transit"][2])
     ratio = double.summary["energy_drift_max"] / run.summary["energy_drift_max"]
-    assert 3.8 < ratio < 4.2, ratio
+    assert ratio > 3.8, ratio
 
 
 def check_flagship(run: Run, tmp_path) -> None:
