@@ -2,6 +2,9 @@
 
     .venv/bin/python examples/nnp_cu/train_cu.py [--scale 2] [--max-iter 3000] [--out DIR]
 
+The shipped model is stage 2 of: ``train_cu.py --out /tmp/stage1`` then ``train_cu.py --init
+/tmp/stage1/cu_nnp.npz --sigma-e 0.001 --sigma-f 0.04 --max-iter 1500`` (docs/nnp.md).
+
 1. reference data from ``tests/data/Cu_zhou04.eam.alloy`` (Zhou, Johnson & Wadley 2004) by
    our MD engine: MD 300–1500 K, strained cells ±5 % (cubic and [110] axes), a vacancy,
    (100)/(111) slabs, the binding curve (:func:`mscouple.mlip.data.cu_reference_set`);

@@ -4,7 +4,7 @@ continuum built from the model and the patch running it keep the ledger as the E
 Continuum on 1 rank, patch on 1 (``mpirun -n 2 mscouple run``): a longitudinal packet enters
 a 384-atom fcc Cu patch across a bridging-domain band. The same case with the EAM it was
 trained on (its own zero-stress a0) is the peer. Measured at 150 steps: max ledger drift
-1.5e-5 (NNP) and 3.9e-5 (EAM) of the packet energy.
+1.35e-5 (NNP) and 3.9e-5 (EAM) of the packet energy.
 """
 import json
 import os
