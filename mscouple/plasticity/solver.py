@@ -66,12 +66,14 @@ class PlasticityProblem:
     gnd : include ρ_G from the recovered plastic-strain gradient (staggered per step).
     prefix : options prefix of the KSP (``pl_``).
     rtol, atol : Newton stops when ‖R‖ ≤ rtol·max(‖f_int‖, ‖t F‖) + atol.
-    ksp_rtol : relative tolerance of each linear solve.
+    max_newton : Newton iterations per try of a step; max_backtrack : halvings of a direction.
+    ksp_rtol, ksp_type, pc_type : the linear solves (CG + GAMG; ``preonly`` + ``lu`` serially
+        is faster on small 2D meshes); ``-pl_ksp_*``/``-pl_pc_*`` options override them.
     """
 
     def __init__(self, space: FunctionSpace, material: J2DislocationMaterial, gnd: bool = True,
                  prefix: str = "pl_", rtol: float = 1e-10, atol: float = 0.0, ksp_rtol: float = 1e-12,
-                 max_newton: int = 25):
+                 max_newton: int = 25, max_backtrack: int = 4, ksp_type: str = "cg", pc_type: str = "gamg"):
         mesh = space.mesh
         if mesh.dim not in (2, 3) or space.ncomp != mesh.dim:
             raise ConfigError(f"plasticity needs a 2D (plane strain) or 3D vector space, got dim={mesh.dim}, "
@@ -81,6 +83,8 @@ class PlasticityProblem:
         self.gnd = bool(gnd)
         self.prefix, self.rtol, self.atol, self.ksp_rtol = prefix, rtol, atol, ksp_rtol
         self.max_newton = int(max_newton)
+        self.max_backtrack = int(max_backtrack)
+        self.ksp_type, self.pc_type = ksp_type, pc_type
         degree = 1 if mesh.reference.simplex else 2
         self.G, self.wdet = mesh.geometry(degree)  # [nc, nq, npc, d], [nc, nq]
         pts, _ = quadrature(mesh.cell_type, degree)
@@ -136,8 +140,36 @@ class PlasticityProblem:
         return bool(self.comm.allreduce(int(bad), op=MPI.MAX))
 
     # ------------------------------------------------------------------ one increment
+    def _residual(self, t: float, pos: np.ndarray):
+        """(‖R‖, reference norm, R, stress, tangent, trial state) at the current u, or None
+        when the return mapping failed or produced non-finite values on any rank."""
+        try:
+            stress, D, trial, _ = self.material.return_map(self.strain(self.u), self.state)
+            bad = not np.isfinite(stress).all()
+        except ConvergenceError:
+            bad = True
+        if self._flag(bad):
+            return None
+        fint = self._internal_force(stress)
+        R = fint.copy()
+        R.axpy(-t, self.f_ref)
+        R.getArray()[pos] = 0.0
+        R.stateIncrease()
+        rn = R.norm()
+        ref = max(fint.norm(), abs(t) * self.f_ref.norm())
+        fint.destroy()
+        if not np.isfinite(rn):
+            R.destroy()
+            return None
+        return rn, ref, R, stress, D, trial
+
     def _newton(self, t: float, record: StepRecord):
-        """Newton at load factor t from the current u; returns (stress, trial state) or None."""
+        """Newton at load factor t from the current u; returns (stress, trial state) or None.
+
+        Each Newton direction is damped by backtracking (α = 1, ½, ¼, ... while ‖R‖ does
+        not decrease, at most ``max_backtrack`` halvings): full steps near the solution keep
+        the quadratic rate; far from it the damping stops the elastic/plastic switching
+        that makes plain Newton cycle at stress concentrations."""
         sp = self.space
         pos, val = merge_bcs(self.bcs)
         ua = sp.owned(self.u).reshape(-1)
@@ -145,27 +177,11 @@ class PlasticityProblem:
         self.u.stateIncrease()
         gdofs = (pos + sp.dof_range[0]).astype(PETSc.IntType)
         du = sp.create_vec()
+        cur = self._residual(t, pos)
         try:
-            for _ in range(self.max_newton + 1):
-                try:
-                    stress, D, trial, _ = self.material.return_map(self.strain(self.u), self.state)
-                    bad = not np.isfinite(stress).all()
-                except ConvergenceError:
-                    bad = True
-                if self._flag(bad):
-                    return None
-                fint = self._internal_force(stress)
-                R = fint.copy()
-                R.axpy(-t, self.f_ref)
-                R.getArray()[pos] = 0.0
-                R.stateIncrease()
-                rn = R.norm()
-                ref = max(fint.norm(), abs(t) * self.f_ref.norm())
-                fint.destroy()
+            while cur is not None:
+                rn, ref, R, stress, D, trial = cur
                 record.residuals.append(rn)
-                if not np.isfinite(rn):
-                    R.destroy()
-                    return None
                 if rn <= self.rtol * ref + self.atol:
                     R.destroy()
                     return stress, trial
@@ -175,7 +191,8 @@ class PlasticityProblem:
                 A = self._tangent(D)
                 A.zeroRowsColumns(gdofs, diag=1.0)
                 ns = rigid_body_modes(sp)
-                solver = LinearSolver(A, prefix=self.prefix, rtol=self.ksp_rtol, near_null_space=ns)
+                solver = LinearSolver(A, prefix=self.prefix, rtol=self.ksp_rtol, near_null_space=ns,
+                                      ksp_type=self.ksp_type, pc_type=self.pc_type)
                 ns.destroy()
                 R.scale(-1.0)
                 du.set(0.0)
@@ -189,7 +206,18 @@ class PlasticityProblem:
                 R.destroy()
                 if self._flag(failed):
                     return None
-                self.u.axpy(1.0, du)
+                alpha, nxt = 1.0, None
+                for _ in range(self.max_backtrack + 1):
+                    self.u.axpy(alpha, du)
+                    nxt = self._residual(t, pos)
+                    if nxt is not None and (nxt[0] < rn or alpha < 2.0 ** -self.max_backtrack):
+                        break
+                    self.u.axpy(-alpha, du)
+                    if nxt is not None:
+                        nxt[2].destroy()
+                    nxt = None
+                    alpha *= 0.5
+                cur = nxt
         finally:
             du.destroy()
         return None
