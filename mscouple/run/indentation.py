@@ -21,8 +21,11 @@ relaxed increments in statics, over the MD steps in dynamics), ``indenter_load``
 is constant to the quadrature error O(Δd²) and the relaxation tolerance.
 
 Output (patch rank 0): ``<output>.csv`` (increment/step, depth, load, E_indenter, W_indenter,
-Hertz load) rewritten at every record, ``<output>.png`` (P(d) with the Hertz curve for a
-sphere) at the end of the run.
+Hertz load, contact radius of the atoms — the largest distance from the indenter's axis of an
+atom in contact — and Hertz's (R d)^{1/2}) rewritten at every record, ``<output>.png`` (P(d)
+with the Hertz curve for a sphere, E* = the Vlassak–Nix modulus of :func:`hertz_modulus`) at
+the end of the run. Pop-in: the first load drop under displacement control is announced (one
+line on the patch's rank 0) and kept in the summary (``indenter_popin_*``).
 """
 from __future__ import annotations
 
@@ -30,13 +33,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomistic.indenter import Indenter, hertz_load
+from ..atomistic.indenter import Indenter, contact_radius, hertz_load
 from ..atomistic.minimize import fire
-from ..errors import ConvergenceError
+from ..atomistic.csp import DEFECT_CSP
+from ..errors import ConvergenceError, SimulationError
 from . import ledger as L
 from .timers import PhaseTimers
 
-__all__ = ["IndenterDriver", "make_indenter", "hertz_modulus"]
+__all__ = ["IndenterDriver", "DefectInBand", "make_indenter", "hertz_modulus"]
+
+
+class DefectInBand(SimulationError):
+    """A defect (centro-symmetry above the lattice's) reached the Schwarz overlap band."""
 
 
 def make_indenter(spec) -> Indenter:
@@ -46,29 +54,29 @@ def make_indenter(spec) -> Indenter:
 
 
 def hertz_modulus(case) -> float | None:
-    """E* for the Hertz curve: from the continuum's material (cubic: Hill average, see
-    :func:`~mscouple.atomistic.indenter.indentation_modulus`; isotropic: E/(1 − ν²)), else
-    the Cauchy–Born constants of the patch's pair potential for a cubic lattice; None when
-    neither is known (EAM patch without a continuum)."""
-    from ..atomistic.indenter import indentation_modulus
+    """The indentation modulus M for the Hertz curve (:func:`hertz_load` with E* = M): for
+    cubic constants the Vlassak–Nix modulus along the indenter's direction
+    (:func:`~mscouple.atomistic.indenter.vlassak_nix_modulus`), from the continuum's
+    material (``cubic``; ``from_patch``: the Cauchy–Born constants of its patch) or else from
+    the Cauchy–Born constants of the indented patch (pair or one-species EAM, cubic
+    lattices); isotropic: E/(1 − ν²). None when no constants are known (chains, sheets)."""
+    from ..atomistic.indenter import vlassak_nix_modulus
+    from ..builders import patch_constants
 
     c = case.continuum
+    normal = case.indenter.direction
     if c is not None and c.material.model == "cubic":
         m = c.material
-        return indentation_modulus(m.c11, m.c12, m.c44)
+        return vlassak_nix_modulus(m.c11, m.c12, m.c44, normal)
     if c is not None and c.material.model == "isotropic":
         m = c.material
         return m.youngs_modulus / (1.0 - m.poisson_ratio ** 2)
-    p = case.patch(case.indenter.patch or case.patches[0].name)
-    if p.lattice.kind not in ("fcc", "bcc", "sc") or p.potential.kind == "eam":
+    name = c.material.patch if c is not None else (case.indenter.patch or case.patches[0].name)
+    p = case.patch(name)
+    if p.lattice.kind not in ("fcc", "bcc", "sc"):
         return None
-    from ..builders import make_potential
-    from ..hmm.cauchy_born import BravaisLattice, cb_elastic_constants, radial_derivatives
-
-    pot = make_potential(p.potential)
-    d = radial_derivatives(pot)
-    C = cb_elastic_constants(d, BravaisLattice.build(p.lattice.kind, p.lattice.constant, 1.2 * d.rc))
-    return indentation_modulus(C[0, 0, 0, 0], C[0, 0, 1, 1], C[1, 2, 1, 2])
+    cb = patch_constants(p)
+    return vlassak_nix_modulus(cb.c11, cb.c12, cb.c44, normal)
 
 
 class IndenterDriver:
@@ -80,7 +88,7 @@ class IndenterDriver:
     """
 
     def __init__(self, model, spec, *, mode: str, dt: float, fmax: float, drives: bool, outdir: Path,
-                 modulus: float | None = None, max_steps: int = 200000):
+                 modulus: float | None = None, max_steps: int = 200000, atoms_every: int = 0):
         self.model, self.spec, self.mode = model, spec, mode
         self.dt, self.fmax, self.max_steps = float(dt), float(fmax), int(max_steps)
         self.drives = bool(drives)
@@ -97,12 +105,18 @@ class IndenterDriver:
         self.relax_steps = 0
         self._P = self.indenter.load(self.comm)
         self.rows: list[tuple] = []
+        self.popin: tuple | None = None  # (step, depth, load) at the first load drop
+        self.atoms_every = int(atoms_every) if mode == "statics" else 0
+        self._frames = 0
+        self._band_ids = None
         self._d_first = 0.0
         self._steps = 0
         if self.drives and mode == "statics":
             self._relax()  # the reference: the relaxed block (free surfaces) at depth 0
             self._P = self.load()
         self._record(0)
+        if self.atoms_every:
+            self.after_increment()
 
     # -- measurements -------------------------------------------------------------------------
     @property
@@ -117,16 +131,141 @@ class IndenterDriver:
         E = self.indenter.energy(self.comm)
         hz = (float(hertz_load(self.depth, self.indenter.radius, self.modulus))
               if self.modulus is not None and self.indenter.shape == "sphere" else float("nan"))
-        self.rows.append((index, self.depth, self._P, E, self.work, hz))
+        hz_a = (float(contact_radius(self.depth, self.indenter.radius))
+                if self.indenter.shape == "sphere" else float("nan"))
+        a = self.indenter.contact_radius(self.comm)
+        self.rows.append((index, self.depth, self._P, E, self.work, hz, a, hz_a))
+        self._detect_popin()
         if self.comm.Get_rank() == 0 and self.mode == "statics":
             self._write_csv()
 
     def _write_csv(self) -> None:
         from ..io.commit import commit_text as atomic_write_text
 
-        lines = ["step,depth,load,E_indenter,W_indenter,hertz_load"]
-        lines += [f"{i},{d:.12g},{p:.12g},{e:.12g},{w:.12g},{h:.12g}" for i, d, p, e, w, h in self.rows]
+        lines = ["step,depth,load,E_indenter,W_indenter,hertz_load,contact_radius,hertz_contact_radius"]
+        lines += [",".join(f"{v:.12g}" for v in r) for r in self.rows]
         atomic_write_text(str(self.outdir / f"{self.spec.output}.csv"), "\n".join(lines) + "\n")
+
+    # -- atoms: frames with per-atom energy and CSP; defects reaching the handshake band ------
+    def watch_band(self, regions, lattice_constant: float, kind: str = "fcc") -> None:
+        """Coupled statics: after every increment, stop the run when an atom of the overlap
+        band (free atoms with pad < depth inside the patch box ≤ pad + overlap, reference
+        positions) has a centro-symmetry parameter above its reference value by more than
+        :data:`~mscouple.atomistic.csp.DEFECT_CSP` · a² (a dislocation or stacking fault has
+        reached the band: the continuum beyond it would carry wrong physics)."""
+        from ..atomistic.csp import NEIGHBOURS
+
+        md = self.model.system
+        depth = -regions.patch_distance(md.x0)
+        self._band_regions = regions
+        self._band_k = NEIGHBOURS.get(kind, 12)
+        self._band_threshold = DEFECT_CSP * lattice_constant ** 2
+        self._band_ids = np.asarray(md.ids)[(depth > regions.pad) & (depth <= regions.pad + regions.overlap)]
+        self._band_ref = None
+        self._band_a = float(lattice_constant)
+
+    def _gathered(self, with_energy: bool):
+        """(ids, x [n,3], x0 [n,3], energy [n] or None) of every patch atom, id order, on the
+        patch's rank 0 (None elsewhere; collective)."""
+        md = self.model.system
+        e = np.asarray(md.per_atom_energy()) if with_energy else None
+        part = (np.asarray(md.ids), md.unwrapped_positions(), np.asarray(md.x0), e)
+        parts = self.comm.gather(part, root=0) if self.comm.Get_size() > 1 else [part]
+        if parts is None:
+            return None
+        ids = np.concatenate([q[0] for q in parts])
+        o = np.argsort(ids, kind="stable")
+        cat = [np.concatenate([q[k] for q in parts])[o] for k in (1, 2)]
+        en = np.concatenate([q[3] for q in parts])[o] if with_energy else None
+        return ids[o], cat[0], cat[1], en
+
+    def _csp(self, x: np.ndarray, rows=None) -> np.ndarray:
+        from ..atomistic.csp import centrosymmetry
+
+        b = self.model.system.box
+        return centrosymmetry(x, self._band_k if hasattr(self, "_band_k") else 12, lo=b.lo, lengths=b.lengths,
+                              periodic=b.periodic, rows=rows)
+
+    def _bulk_rows(self, x0: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The *rows* whose first shell is complete in the reference lattice: atoms on or next
+        to a free surface have ties among their 12 nearest sites (second-shell distances) and
+        a CSP that jumps with any relaxation, so they are not watched."""
+        from scipy.spatial import cKDTree
+
+        if len(rows) == 0:
+            return rows
+        # between the first and second shells: fcc 0.71 a | a, bcc 0.87 a | a, sc a | 1.41 a
+        cut = {12: 0.85, 8: 0.93, 6: 1.2}.get(self._band_k, 0.85) * self._band_a
+        counts = np.array([len(n) for n in cKDTree(x0).query_ball_point(x0[rows], cut)]) - 1
+        return rows[counts >= self._band_k]
+
+    def after_increment(self) -> None:
+        """Atoms frame (every ``atoms_every`` increments) and the band's defect check."""
+        want_frame = self.atoms_every > 0 and self.increment % self.atoms_every == 0
+        watch = getattr(self, "_band_ids", None) is not None
+        if not (want_frame or watch):
+            return
+        g = self._gathered(with_energy=want_frame)
+        msg = None
+        if g is not None:
+            ids, x, x0, e = g
+            if want_frame:
+                self._write_atoms(ids, x, e, self._csp(x))
+            if watch:
+                if self._band_ref is None:
+                    self._band_rows = self._bulk_rows(x0, np.flatnonzero(np.isin(ids, self._band_ids)))
+                    self._band_ref = self._csp(x0, self._band_rows)
+                rows = self._band_rows
+                dc = self._csp(x, rows) - self._band_ref
+                k = int(np.argmax(dc)) if len(dc) else 0
+                if len(dc) and dc[k] > self._band_threshold:
+                    p = x[rows[k]]
+                    msg = (f"increment {self.increment} (depth {self.depth:.6g}): a defect reached the handshake "
+                           f"band at ({p[0]:.4g}, {p[1]:.4g}, {p[2]:.4g}) (atom {int(ids[rows[k]])}: centro-symmetry "
+                           f"{dc[k]:.3g} above the lattice's, threshold {self._band_threshold:.3g}); enlarge the patch "
+                           "(patches.<name>.region) or stop the loading earlier")
+        if watch:
+            msg = self.comm.bcast(msg, root=0) if self.comm.Get_size() > 1 else msg
+            if msg is not None:
+                self._write_csv_anyway()
+                raise DefectInBand(msg)
+
+    def _write_csv_anyway(self) -> None:
+        if self.comm.Get_rank() == 0:
+            self._write_csv()
+
+    def _write_atoms(self, ids, x, e, csp) -> None:
+        """Append one extxyz frame (OVITO/ASE): species, pos, id, c_pe (energy), csp (length²)."""
+        md = self.model.system
+        b = md.box
+        names = getattr(md.potential, "elements", None)
+        sym = names[0] if names else "X"
+        L = np.asarray(b.lengths, float)
+        lat = " ".join(f"{v:.10g}" for v in np.diag(L).ravel())
+        pbc = " ".join("T" if q else "F" for q in b.periodic)
+        head = (f"{len(ids)}\nLattice=\"{lat}\" Origin=\"{' '.join(f'{v:.10g}' for v in b.lo)}\" "
+                f"Properties=species:S:1:pos:R:3:id:I:1:c_pe:R:1:csp:R:1 Step={self.increment} "
+                f"depth={self.depth:.10g} load={self._P:.10g} pbc=\"{pbc}\"\n")
+        body = "".join(f"{sym} {p[0]:.8f} {p[1]:.8f} {p[2]:.8f} {int(i)} {en:.8g} {c:.6g}\n"
+                       for i, p, en, c in zip(ids, x, e, csp))
+        path = self.outdir / f"{self.spec.output}_atoms.xyz"
+        with open(path, "w" if self._frames == 0 else "a") as fh:
+            fh.write(head + body)
+        self._frames += 1
+
+    def _detect_popin(self) -> None:
+        """The first load drop under displacement control (pop-in: dislocation nucleation
+        under a sphere, Kelchner, Plimpton & Hamilton 1998): the first record whose load is
+        below the previous one by more than 1e-6 of it. Kept as ``(step, depth, load)`` of
+        the last record *before* the drop (the peak) and announced once on rank 0."""
+        if self.popin is not None or len(self.rows) < 2 or self.spec.control != "displacement":
+            return
+        (i0, d0, p0, *_), (i1, d1, p1, *_) = self.rows[-2], self.rows[-1]
+        if p0 > 0 and p1 < p0 * (1.0 - 1e-6):
+            self.popin = (int(i0), float(d0), float(p0))
+            if self.comm.Get_rank() == 0:
+                print(f"pop-in: load drop after increment {i0} at depth {d0:.6g} (load {p0:.6g} -> "
+                      f"{p1:.6g} at depth {d1:.6g})", flush=True)
 
     # -- statics ---------------------------------------------------------------------------
     def begin_increment(self) -> None:
@@ -136,11 +275,13 @@ class IndenterDriver:
             self.indenter.depth += self.spec.depth_increment
 
     def end_increment(self) -> None:
-        """After the relaxation: the load, the work increment (trapezoid), a record."""
+        """After the relaxation: the load, the work increment (trapezoid), a record, the
+        atoms frame and the band's defect check (:meth:`after_increment`)."""
         self._P = self.load()
         self.work += 0.5 * (self._P_old + self._P) * (self.depth - self._d_old)
         self.increment += 1
         self._record(self.increment)
+        self.after_increment()
 
     def _relax(self) -> float:
         md = self.model.system
@@ -253,7 +394,12 @@ class IndenterDriver:
             self._write_csv()
         self._plot()
         P = [r[2] for r in self.rows]
+        pop = self.popin
         return {"indenter_max_load": float(max(P)), "indenter_final_depth": float(self.depth),
+                "indenter_popin_step": None if pop is None else pop[0],
+                "indenter_popin_depth": None if pop is None else pop[1],
+                "indenter_popin_load": None if pop is None else pop[2],
+                "indenter_contact_radius": float(self.rows[-1][6]),
                 "indenter_work": float(self.work), "indenter_modulus": self.modulus,
                 "indenter_relax_steps": int(self.relax_steps)}
 

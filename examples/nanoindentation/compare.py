@@ -1,0 +1,146 @@
+"""Coupled against fully atomistic, the same block, boundary conditions and loading, in one
+invocation: P(d), the patch atoms' positions, degrees of freedom and wall time.
+
+    python examples/nanoindentation/compare.py --block 24 24 16 --patch 12 12 8 --steps 8 \
+        --ranks 2 --out runs/nanoindentation_compare
+
+writes ``coupled.toml`` and ``md.toml`` (examples/nanoindentation/make_case.py: the coupled
+block is meshed with P1 tets, graded towards the patch; the atomistic block has the same
+lattice sites, its bottom layer fixed where the continuum's bottom face is), runs both with
+``mpirun -n RANKS`` (coupled: 1 continuum rank + the rest on the patch; atoms: every rank
+on the block), and prints one JSON object (also ``compare.json``):
+
+* ``load_rel_dev``: max |P_coupled / P_atoms − 1| over the increments up to the first load
+  drop of either run (and the depth range it covers);
+* ``patch_position_dev``: max over the coupled patch's atoms of |x_coupled − x_atoms| at the
+  last common increment before a drop, in units of the tip's depth then;
+* ``dof_atoms``, ``dof_coupled`` (3 per atom + 3 per FE node) and their ratio;
+* ``wall_atoms_s``, ``wall_coupled_s`` (each ``mpirun`` from start to exit) and their ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import make_case  # noqa: E402
+
+
+def read_table(path: str) -> dict[str, np.ndarray]:
+    rows = list(csv.DictReader(open(path)))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def read_frames(path: str) -> list[dict]:
+    """Frames of the indenter's extxyz file: ``{"step", "ids", "x"}`` each."""
+    frames, lines, i = [], open(path).read().splitlines(), 0
+    while i < len(lines):
+        n = int(lines[i])
+        head = lines[i + 1]
+        step = int(head.split("Step=")[1].split()[0])
+        body = np.array([ln.split()[1:5] for ln in lines[i + 2:i + 2 + n]], dtype=float)
+        frames.append({"step": step, "x": body[:, :3], "ids": body[:, 3].astype(np.int64)})
+        i += 2 + n
+    return frames
+
+
+def first_drop(P: np.ndarray) -> int:
+    """Index of the last record before the first load drop (len − 1 without a drop)."""
+    for k in range(1, len(P)):
+        if P[k] < P[k - 1] * (1 - 1e-6):
+            return k - 1
+    return len(P) - 1
+
+
+def run(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def mesh_nodes(case_path: str) -> int:
+    from mscouple.config import load_case
+
+    m = load_case(case_path).continuum.mesh
+    return int(np.prod(np.asarray(m.cells) + 1))
+
+
+def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarsening=4.0, width=6.0,
+            mscouple=None, mpirun="mpirun") -> dict:
+    os.makedirs(out, exist_ok=True)
+    pot = os.path.join(out, make_case.POTENTIAL)
+    if not os.path.exists(pot):
+        shutil.copy(os.path.join(HERE, make_case.POTENTIAL), pot)
+    common = dict(radius=radius, increment=increment, steps=steps, atoms_every=1)
+    text = make_case.coupled_case(patch, block, cells=cells, ranks=(1, ranks - 1), coarsening=coarsening,
+                                  width=width, out=os.path.join(out, "coupled"), fields_every=0, **common)
+    open(os.path.join(out, "coupled.toml"), "w").write(text)
+    open(os.path.join(out, "md.toml"), "w").write(
+        make_case.md_case(block, ranks=ranks, out=os.path.join(out, "md"), **common))
+    exe = mscouple or [sys.executable, "-m", "mscouple.cli.main"]
+    env = dict(os.environ)
+    walls = {}
+    for name in ("md", "coupled"):
+        walls[name] = run([mpirun, "-n", str(ranks), *exe, "run", os.path.join(out, f"{name}.toml"), "--overwrite"],
+                          env)
+    tc = read_table(os.path.join(out, "coupled", "indentation.csv"))
+    tm = read_table(os.path.join(out, "md", "indentation.csv"))
+    k = min(first_drop(tc["load"]), first_drop(tm["load"]), len(tc["load"]) - 1, len(tm["load"]) - 1)
+    sel = slice(1, k + 1)
+    dev = np.abs(tc["load"][sel] / tm["load"][sel] - 1.0)
+    fc = read_frames(os.path.join(out, "coupled", "indentation_atoms.xyz"))
+    fm = read_frames(os.path.join(out, "md", "indentation_atoms.xyz"))
+    from scipy.spatial import cKDTree
+
+    # match the atoms by their lattice sites (frame 0 of the coupled run: unrelaxed sites)
+    dist, idx = cKDTree(fm[0]["x"]).query(fc[0]["x"])
+    ok = dist < 0.5
+    xc, xm = fc[k]["x"][ok], fm[k]["x"][idx[ok]]
+    pos_dev = float(np.max(np.linalg.norm(xc - xm, axis=1)) / tc["depth"][k]) if k > 0 else float("nan")
+    n_atoms_md, n_atoms_c = len(fm[0]["x"]), len(fc[0]["x"])
+    dof_md = 3 * n_atoms_md
+    dof_c = 3 * (n_atoms_c + mesh_nodes(os.path.join(out, "coupled.toml")))
+    res = {"block_cells": list(block), "patch_cells": list(patch), "ranks": ranks,
+           "depths": [float(tc["depth"][1]), float(tc["depth"][k])],
+           "load_rel_dev": float(dev.max()) if len(dev) else float("nan"),
+           "load_rel_dev_per_increment": dev.tolist(),
+           "patch_atoms_matched": int(ok.sum()), "patch_position_dev": pos_dev,
+           "dof_atoms": dof_md, "dof_coupled": dof_c, "dof_ratio": dof_md / dof_c,
+           "wall_atoms_s": walls["md"], "wall_coupled_s": walls["coupled"],
+           "wall_ratio": walls["md"] / walls["coupled"]}
+    with open(os.path.join(out, "compare.json"), "w") as fh:
+        json.dump(res, fh, indent=1)
+    return res
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--block", type=int, nargs=3, default=(24, 24, 16))
+    ap.add_argument("--patch", type=int, nargs=3, default=(12, 12, 8))
+    ap.add_argument("--cells", type=int, nargs=3, default=(14, 14, 10))
+    ap.add_argument("--coarsening", type=float, default=3.0)
+    ap.add_argument("--width", type=float, default=6.0)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--increment", type=float, default=0.5)
+    ap.add_argument("--radius", type=float, default=10.0)
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--out", default="runs/nanoindentation_compare")
+    a = ap.parse_args(argv)
+    res = compare(a.block, a.patch, cells=a.cells, steps=a.steps, increment=a.increment, radius=a.radius,
+                  ranks=a.ranks, out=a.out, coarsening=a.coarsening, width=a.width)
+    print(json.dumps({k: v for k, v in res.items() if k != "load_rel_dev_per_increment"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Case files of the EAM Cu(001) nanoindentation at any size (lengths in Å, metal units).
+
+Geometry (a = 3.61496 Å, the zero-stress lattice constant of the potential; sizes in cubic
+cells): the block has ``block = (Nx, Ny, Nz)`` cells, bottom (z = 0) fixed, sides
+traction-free (coupled) or free surfaces (atoms), top free; the atomistic patch has
+``patch = (nx, ny, nz)`` cells centred under the tip and reaching the top. The patch's
+atoms sit at ``region.lo + (i + ¼) a`` + the fcc basis (the coupled lattice inset), so the
+patch region starts ¼ a below a lattice plane: the fully atomistic block (:func:`md_case`)
+puts its atoms on exactly the same sites, and the continuum's top face is the patch
+region's top, ¼ a above the top atomic layer. The sphere's apex starts on the top-layer
+atom nearest the patch centre.
+
+Potential: Zhou, Johnson & Wadley, PRB 69, 144113 (2004), Cu, re-tabulated to a 6 Å cutoff
+(``Cu_zhou04_rc6.eam.alloy``, written by :func:`write_potential`; its functions are below
+4e-7 eV there: C11, C12, C44 change by < 1e-5 against the 9.04 Å table of tests/data).
+
+``python make_case.py coupled --patch 12 12 8 --block 120 120 80 -o case.toml`` and
+``python make_case.py md --block 24 24 16 -o md_block.toml`` write the files (see --help).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+
+A0 = 3.61496  # Å, zero-stress fcc constant of the Zhou Cu EAM
+HERE = os.path.dirname(os.path.abspath(__file__))
+POTENTIAL = "Cu_zhou04_rc6.eam.alloy"
+
+
+def write_potential(path: str = os.path.join(HERE, POTENTIAL), cutoff: float = 6.0) -> None:
+    """Tabulate the Zhou Cu EAM with *cutoff* (Å) by tests/data/make_cu_zhou_setfl.py."""
+    spec = importlib.util.spec_from_file_location(
+        "zhou", os.path.join(HERE, "..", "..", "tests", "data", "make_cu_zhou_setfl.py"))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    m.CUTOFF = float(cutoff)
+    m.NR = int(round(cutoff / 0.005)) + 1  # dr ≈ 0.005 Å as in the 9.04 Å table
+    m.write(path)
+
+
+def _f(v) -> str:
+    return "[" + ", ".join(f"{x:.5f}" for x in v) + "]"
+
+
+def geometry(patch, block):
+    """(patch lo [3], patch hi [3], block hi [3], apex [3]) in Å for sizes in cells."""
+    a = A0
+    nx, ny, nz = patch
+    Nx, Ny, Nz = block
+    ox, oy = (Nx - nx) // 2, (Ny - ny) // 2
+    top = (Nz - 0.25) * a
+    lo = [ox * a, oy * a, top - nz * a]
+    hi = [lo[0] + nx * a, lo[1] + ny * a, top]
+    # top-layer sites (basis (½, 0, ½)): x = lo + (i + ¾) a, y = lo + (j + ¼) a, z = top − ¼ a
+    i, j = nx // 2 - 1, ny // 2
+    apex = [lo[0] + (i + 0.75) * a, lo[1] + (j + 0.25) * a, top - 0.25 * a]
+    return lo, hi, [Nx * a, Ny * a, top], apex
+
+
+def _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every, extra_run=""):
+    return f"""
+[indenter]
+kind = "sphere"
+radius = {radius}          # Å
+stiffness = {stiffness}       # eV/Å³ (LAMMPS fix indent K)
+position = {_f(apex)}   # apex on a top-layer atom
+depth_increment = {increment}   # Å per increment
+
+[run]
+mode = "statics"
+dt = 0.002            # ps, FIRE's initial step
+steps = {steps}             # increments
+tolerance = {tolerance}      # eV/Å (FIRE max|f|) and Å (Schwarz change of the overlap data)
+max_iterations = 200{extra_run}
+
+[output]
+directory = "{out}"
+every = 1
+atoms_every = {atoms_every}
+"""
+
+
+def coupled_case(patch=(12, 12, 8), block=(120, 120, 80), *, cells=(28, 28, 18), coarsening=16.0,
+                 radius=10.0, stiffness=100.0, increment=0.25, steps=12, tolerance=1e-3, width=6.0,
+                 ranks=(1, 1), out="runs/nanoindentation", atoms_every=1, fields_every=1,
+                 potential=POTENTIAL) -> str:
+    """Atoms under the tip (Schwarz statics), graded P1 tets (finest over the patch) around."""
+    lo, hi, bhi, apex = geometry(patch, block)
+    return f"""# Sphere into EAM Cu(001): atoms under the tip ({patch[0]} x {patch[1]} x {patch[2]} cells), graded P1 tets
+# around ({block[0]} x {block[1]} x {block[2]} cells of block; bottom fixed, sides traction-free), quasi-static at
+# 0 K: one alternating-Schwarz solve (FIRE for the atoms) per depth increment.
+# Potential: Zhou, Johnson & Wadley, PRB 69, 144113 (2004), Cu (6 Å re-tabulation).
+# FE constants: Cauchy-Born of the same potential (from_patch).  Written by make_case.py.
+units = "metal"
+title = "sphere into EAM Cu(001): atoms under the tip, graded P1 tets around (Schwarz statics)"
+
+[layout]
+continuum = {ranks[0]}
+patches = {{ tip = {ranks[1]} }}
+
+[continuum]
+dim = 3
+physics = "elastostatics"
+mesh = {{ kind = "graded", lo = [0.0, 0.0, 0.0], hi = {_f(bhi)}, cells = {list(cells)}, fine_lo = {_f(lo)}, fine_hi = {_f(hi)}, coarsening = {coarsening} }}
+material = {{ model = "from_patch", patch = "tip" }}
+boundary = [ {{ where = "zmin", kind = "displacement", value = [0.0, 0.0, 0.0] }} ]
+
+[patches.tip]
+region = {{ lo = {_f(lo)}, hi = {_f(hi)} }}
+lattice = {{ kind = "fcc", constant = {A0} }}
+potential = {{ kind = "eam", file = "{potential}", cutoff = 6.0 }}   # cutoff: sets the pad (cutoff + skin)
+skin = 0.5
+
+[handshake]
+width = {width}          # Å, Schwarz overlap
+""" + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every,
+                        ) + f"fields_every = {fields_every}\n"
+
+
+def md_case(block=(24, 24, 16), *, radius=10.0, stiffness=100.0, increment=0.25, steps=12, tolerance=1e-3,
+            ranks=1, out="runs/nanoindentation_md", atoms_every=1, potential=POTENTIAL) -> str:
+    """The fully atomistic block: the same sites as :func:`coupled_case` with ``patch = block``
+    would have, bottom layer (z = 0) fixed, free sides and top."""
+    a = A0
+    Nx, Ny, Nz = block
+    lo = [0.25 * a, 0.25 * a, 0.0]
+    hi = [(Nx + 0.25) * a, (Ny + 0.25) * a, Nz * a]
+    _, _, _, apex = geometry(block, block)
+    return f"""# Sphere into EAM Cu(001), fully atomistic: {Nx} x {Ny} x {Nz} cubic cells ({4 * Nx * Ny * Nz} atoms), bottom layer
+# fixed, free sides and top, quasi-static at 0 K (one FIRE relaxation per depth increment).
+# The same lattice sites, indenter and increments as the coupled case of the same block
+# (make_case.py). Potential: Zhou, Johnson & Wadley, PRB 69, 144113 (2004), Cu.
+units = "metal"
+title = "sphere into EAM Cu(001), fully atomistic (statics)"
+
+[layout]
+continuum = 0
+patches = {{ block = {ranks} }}
+
+[patches.block]
+region = {{ lo = {_f(lo)}, hi = {_f(hi)} }}
+lattice = {{ kind = "fcc", constant = {A0} }}
+potential = {{ kind = "eam", file = "{potential}" }}
+skin = 0.5
+periodic = [0, 0, 0]
+fixed = {{ lo = [-1.0, -1.0, -1.0], hi = [{hi[0] + 1:.3f}, {hi[1] + 1:.3f}, 0.5] }}
+""" + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("kind", choices=("coupled", "md", "potential"))
+    ap.add_argument("--patch", type=int, nargs=3, default=(12, 12, 8))
+    ap.add_argument("--block", type=int, nargs=3, default=None)
+    ap.add_argument("--cells", type=int, nargs=3, default=(28, 28, 18), help="FE cells per axis (graded)")
+    ap.add_argument("--ranks", type=int, nargs=2, default=(1, 1), help="continuum ranks, patch ranks")
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--increment", type=float, default=0.25)
+    ap.add_argument("--radius", type=float, default=10.0)
+    ap.add_argument("--out", default=None, help="output directory written into the case")
+    ap.add_argument("-o", "--output", default="-", help="case file to write (- : stdout)")
+    args = ap.parse_args(argv)
+    if args.kind == "potential":
+        write_potential(args.output if args.output != "-" else os.path.join(HERE, POTENTIAL))
+        return
+    common = dict(radius=args.radius, increment=args.increment, steps=args.steps)
+    if args.kind == "coupled":
+        block = args.block or [10 * n for n in args.patch]
+        text = coupled_case(args.patch, block, cells=args.cells, ranks=args.ranks,
+                            out=args.out or "runs/nanoindentation", **common)
+    else:
+        text = md_case(args.block or (24, 24, 16), ranks=args.ranks[1], out=args.out or "runs/nanoindentation_md",
+                       **common)
+    if args.output == "-":
+        print(text, end="")
+    else:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
