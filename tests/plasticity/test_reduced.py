@@ -3,7 +3,6 @@ torsion model against the 3D FE solver."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
@@ -74,19 +73,13 @@ def test_reduced_torsion_matches_3d_fe(comm):
     2.9 % (8×8 cross-section) and 2.2 % (12×12). Against the converged radial model
     (32 elements) the FE differs by 7.4 % (8×8) and 4.2 % (12×12): the coarse recovery
     smears |∇ε̄ᵖ|, converging with the mesh."""
-    from mscouple.continuum import meshgen
     from mscouple.continuum.mesh import Mesh
     from mscouple.continuum.space import FunctionSpace
     from mscouple.plasticity.solver import PlasticityProblem
+    from mscouple.plasticity.specimens import round_bar
 
     a, L, g, n = 6.0, 1.0, 0.1, 8
-    data = None
-    if comm.Get_rank() == 0:
-        data = meshgen.box([n, n, 1], [-1, -1, 0], [1, 1, L], simplex=False)
-        x, y = data.coordinates[:, 0].copy(), data.coordinates[:, 1].copy()
-        data.coordinates[:, 0] = a * x * np.sqrt(1 - y * y / 2)  # square → disk
-        data.coordinates[:, 1] = a * y * np.sqrt(1 - x * x / 2)
-    mesh = Mesh(comm, data)
+    mesh = Mesh(comm, round_bar(n, 1, a, L) if comm.Get_rank() == 0 else None)
     pb = PlasticityProblem(FunctionSpace(mesh, 3), MAT, gnd=True)
     kap = g / a
     pb.add_dirichlet("zmin", 0.0)
