@@ -196,6 +196,15 @@ def check_wave_3d(run: Run, tmp_path) -> None:
     assert max(run.col("E_kin_core")) > 0.05 * scale
 
 
+def check_cu_wave_3d(run: Run, tmp_path) -> None:
+    # Cu EAM at 300 K, metal units, patch on 3 ranks (tests/run/test_cu_wave_3d.py has the
+    # longer run): the ledger within velocity Verlet's (ω_max dt)²/8 = 1.1e-3 of the energy
+    # above rest (thermal + packet; Cu's ω_max ≈ 47 rad/ps, dt = 2 fs); the bath works
+    assert run.summary["energy_drift_max"] < (2 * math.pi * 7.5 * 0.002) ** 2 / 8
+    assert max(abs(x) for x in run.col("E_damped")) > 0
+    assert run.summary["ranks"] == 4
+
+
 def check_statics_patch(run: Run, tmp_path) -> None:
     # Schwarz converged to run.tolerance; the far field equals the continuum alone with the
     # patch's Cauchy–Born constants (the atoms follow Cauchy–Born at 0.7 % strain)
@@ -238,6 +247,7 @@ CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]
     "two_patches": (400, 20, (), check_two_patches),
     "wave_2d": (1200, 100, (), check_wave_2d),
     "wave_3d": (800, 100, (), check_wave_3d),
+    "cu_wave_3d": (100, 10, ("output.fields_every=100",), check_cu_wave_3d),
     "statics_patch": (1, 1, (), check_statics_patch),
     "nanoindentation": (2, 1, (), check_nanoindentation),
 }
