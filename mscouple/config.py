@@ -53,7 +53,7 @@ class MeshSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class MaterialSpec:
-    model: str = opt("str", "isotropic", choices=("isotropic", "cubic", "from_patch"))
+    model: str = opt("str", "isotropic", choices=("isotropic", "cubic", "from_patch", "dislocation_density"))
     youngs_modulus: float = opt("float", 1.0, **_POS)
     poisson_ratio: float = opt("float", 0.0, check=lambda x: -1 < x < 0.5, expect="a number in (-1, 0.5)")
     c11: float = opt("float", 0.0)
@@ -64,6 +64,21 @@ class MaterialSpec:
     heat_capacity: float = opt("float", 1.0, **_POS, help="per unit mass")
     plane: str = opt("str", "strain", choices=("strain", "stress"))
     patch: str = opt("str", "", help="model = 'from_patch': take constants from this patch's potential")
+    # model = "dislocation_density" (J2 + Taylor/Kocks-Mecking SSD + GND; mscouple/plasticity):
+    # elastic constants and b from an EAM file (Hill average of its Cauchy-Born constants,
+    # b = nearest-neighbour distance), or from youngs_modulus, poisson_ratio and burgers
+    alpha: float = opt("float", 0.3, **_POS, help="Taylor constant")
+    k1: float = opt("float", 0.0, **_NONNEG, help="Kocks-Mecking storage coefficient (1/length)")
+    k2: float = opt("float", 0.0, **_NONNEG, help="Kocks-Mecking recovery coefficient")
+    rho0: float = opt("float", 1.0, **_POS, help="initial SSD density (1/length^2)")
+    taylor_factor: float = opt("float", 3.06, **_POS)
+    rbar: float = opt("float", 1.90, **_NONNEG, help="Nye factor of rho_G = rbar |grad ep| / b")
+    gnd: bool = opt("bool", True, help="include rho_G from the plastic-strain gradient")
+    burgers: float = opt("float", 0.0, **_NONNEG, help="Burgers vector (length); 0: from potential_file")
+    potential_file: str = opt("str", "", help="EAM setfl file for mu, K, b (metal units)")
+    lattice: str = opt("str", "fcc", choices=("fcc", "bcc"))
+    lattice_constant: float = opt("float", 3.615, **_POS, help="guess of the zero-stress lattice constant")
+    load_steps: int = opt("int", 10, check=lambda n: n >= 1, expect="an integer >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +312,23 @@ def _check_case(case: Case, ctx: Context) -> None:
             raise ctx.error("continuum.material.c11", mat.c11, "positive-definite cubic constants (c11 > |c12|, c44 > 0)")
         if mat.model == "from_patch" and mat.patch not in names:
             raise ctx.error("continuum.material.patch", mat.patch, f"the name of a patch ({', '.join(names)})")
+        if mat.model == "dislocation_density":
+            if c.physics != "elastostatics":
+                raise ctx.error("continuum.physics", c.physics, "'elastostatics' (model = 'dislocation_density' "
+                                "is quasi-static plasticity)")
+            if dim not in (2, 3) or mat.plane != "strain":
+                raise ctx.error("continuum.dim", dim, "2 (plane strain) or 3 for model = 'dislocation_density'")
+            if case.patches:
+                raise ctx.error("continuum.material.model", mat.model, "a continuum-only case (plasticity around "
+                                "an atomistic patch is not implemented yet)")
+            if mat.potential_file:
+                if case.units != "metal":
+                    raise ctx.error("units", case.units, "'metal' with continuum.material.potential_file (EAM)")
+                if not os.path.isfile(_resolve(case.source, mat.potential_file)):
+                    raise ctx.error("continuum.material.potential_file", mat.potential_file, "an existing EAM file")
+            elif not mat.burgers > 0:
+                raise ctx.error("continuum.material.burgers", mat.burgers, "a positive Burgers vector "
+                                "(or continuum.material.potential_file)")
         ncomp = {"temperature": 1, "heat_flux": 1}
         for i, bc in enumerate(c.boundary):
             want = ncomp.get(bc.kind, dim)
@@ -448,6 +480,9 @@ def _bind(case: Case) -> Case:
     cont = case.continuum
     if cont is not None:
         cont = dataclasses.replace(cont, units=case.units)
+        if cont.material.potential_file:
+            cont = dataclasses.replace(cont, material=dataclasses.replace(
+                cont.material, potential_file=os.path.normpath(_resolve(case.source, cont.material.potential_file))))
     return dataclasses.replace(case, patches=patches, continuum=cont)
 
 

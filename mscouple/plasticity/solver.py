@@ -19,7 +19,12 @@ increment doubles again, up to the initial one.
 GND coupling is staggered (Huang et al. 2004 compute it from the previous increment): after
 each converged step ε̄ᵖ is recovered to the nodes (:mod:`.gnd`), ρ_G = r̄|∇ε̄ᵖ|/b is set at
 the quadrature points and enters the flow stress of the next step. Within a step ρ_G is
-fixed, so the tangent is exactly consistent and Newton converges quadratically.
+fixed, so the tangent is exactly consistent and Newton converges quadratically. The
+explicit (staggered) coupling is only conditionally stable: when ρ_S is small and the
+mesh is coarse, the gain of ρ_G on a perturbation of ε̄ᵖ is large and round-off
+non-uniformities grow (measured 1.3e-5 in ε̄ᵖ after 10 steps of homogeneous tension with
+ρ_S ≈ 5 μm⁻² on 50 Å elements, tests/plasticity/test_case_file.py); smaller load steps or
+an implicit (monolithic) GND update would remove this.
 
 Units: those of the material (stress, length); forces in stress·length^(d−1) per unit
 thickness in plane strain.

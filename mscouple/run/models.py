@@ -431,7 +431,12 @@ class ContinuumModel:
                 else:
                     ew = (None if elastic_energy_weight is None
                           else np.asarray(elastic_energy_weight(C), float))
-                    self.elastic = ElasticStaticsPart(self, w, ew)
+                    if c.material.model == "dislocation_density":
+                        from .plastic import PlasticStaticsPart
+
+                        self.elastic = PlasticStaticsPart(self, w, ew)
+                    else:
+                        self.elastic = ElasticStaticsPart(self, w, ew)
                 self.parts.append(self.elastic)
             else:
                 w = None if heat_weight is None else np.asarray(heat_weight(C), float)
