@@ -9,7 +9,6 @@ two subprocess tests confirm the real command's exit code and single line.
 from __future__ import annotations
 
 import copy
-import glob
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import tomllib
 import pytest
 import tomli_w
 
+from helpers.cases import all_examples
 from helpers.mpi_launch import MSCOUPLE, ROOT, clean_env
 from mscouple.check import check
 from mscouple.cli.main import main
@@ -202,7 +202,7 @@ def test_refusal_messages_say_what_was_expected(tmp_path):
     assert "estimate" in msg and "TiB" in msg and "node(s) of" in msg
 
 
-@pytest.mark.parametrize("case_file", sorted(glob.glob(os.path.join(EXAMPLES, "*", "case.toml"))),
+@pytest.mark.parametrize("case_file", [os.path.join(EXAMPLES, n, "case.toml") for n in all_examples()],
                          ids=lambda p: os.path.basename(os.path.dirname(p)))
 def test_every_example_passes_check(case_file):
     """No example is refused; explicit dynamics report a CFL limit above their dt."""
