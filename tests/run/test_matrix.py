@@ -1,0 +1,112 @@
+"""Every potential (lj, morse, eam, harmonic) × every physics (pure MD, bridging-domain
+elastodynamics, Schwarz elastostatics, heat with the power-matched thermostat) × dims 1–3
+through ``mscouple run`` for a few steps (issue 12), cases from ``matrix_cases.py``.
+
+* every case goes through ``mscouple check`` first (in-process): what is not supported is
+  refused in exactly one line naming the key (exit 2) — the table ``REFUSED`` lists those;
+* pure MD runs in-process on one rank; the coupled cases run in ONE ``mpirun -n 2`` job
+  (``matrix_driver.py``: continuum rank + patch rank, each case through ``mscouple.cli``),
+  so the interpreter and PETSc start once;
+* each run's ledger:
+  - MD and bridging dynamics (velocity Verlet, 20 steps): |E_total − E_total(0)| below
+    5e-3 of the energy above rest (``energy_drift_max``), the shadow-energy bound
+    (ω_max dt)²/4 with ω_max dt ≤ 0.14 in every template (LJ/Morse/harmonic ω_max ≲ 25/τ at
+    dt = 0.005 τ; Cu EAM 47 rad/ps at 2 fs). Measured 6e-6 – 1.2e-3 (1D LJ/Morse bridging
+    3e-4 / 2.6e-3 of a tiny packet energy).
+  - heat (thermal coupling, 2 heat intervals): the power identity to round-off
+    (``thermal_power_residual_max`` < 1e-12, measured 2e-16 – 7e-16) and the drift below
+    5e-3 of the exchanged energy (as tests/run/test_thermal_simplex.py; measured 1e-4 – 1.4e-3).
+  - Schwarz statics: converged to run.tolerance (1e-4 here), atoms' residual below it.
+
+Known gaps, strict xfail with the measured numbers:
+* ``eam-schwarz-2d`` (a triangular Cu sheet at its zero-stress constant, 9.5 Å pad): the
+  first FIRE relaxation throws 176 atoms out of the box (run-time error, exit 1).
+* ``harmonic-heat-1d/2d``: drift 1.8e-2 / 2.0e-2 of the exchanged energy after 20 steps
+  (LJ and Morse on the same geometry: 1.4e-3 / 6e-4); not investigated.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+
+import pytest
+import tomli_w
+from helpers.mpi_launch import mpirun
+
+from mscouple.cli.main import main
+
+sys.path.insert(0, os.path.dirname(__file__))
+from matrix_cases import DIMS, PHYSICS, POTENTIALS, case  # noqa: E402
+
+DRIVER = os.path.join(os.path.dirname(__file__), "matrix_driver.py")
+CELLS = [(pot, ph, d) for ph in PHYSICS for d in DIMS for pot in POTENTIALS]
+#: (potential, physics, dim) → text of the one-line refusal (key and value)
+REFUSED = {("eam", "schwarz", 3): "patches.core.potential.file = "}
+XFAIL = {("eam", "schwarz", 2): "FIRE throws atoms of the EAM triangular sheet out of the box (exit 1)",
+         ("harmonic", "heat", 1): "ledger drift 1.8e-2 of the exchanged energy (> 5e-3)",
+         ("harmonic", "heat", 2): "ledger drift 2.0e-2 of the exchanged energy (> 5e-3)"}
+DRIFT = 5e-3
+
+
+def name(cell) -> str:
+    return "{}-{}-{}d".format(*cell)
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    """Write, check and run every cell; returns {cell: (check rc, check stderr, run rc, summary)}."""
+    tmp = tmp_path_factory.mktemp("matrix")
+    out: dict = {}
+    coupled = []
+    for cell in CELLS:
+        t = case(*cell)
+        t["output"]["directory"] = str(tmp / f"out-{name(cell)}")
+        path = tmp / f"{name(cell)}.toml"
+        path.write_bytes(tomli_w.dumps(t).encode())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["check", str(path)])
+        out[cell] = [rc, err.getvalue(), None, None]
+        if rc != 0 or cell == ("eam", "schwarz", 2):
+            continue  # refused, or a run that aborts the shared job (its test is a strict xfail)
+        if cell[1] == "md":
+            with contextlib.redirect_stdout(io.StringIO()):
+                out[cell][2] = main(["run", str(path)])
+        else:
+            coupled.append((cell, path, t["output"]["directory"]))
+    r = mpirun([(2, [sys.executable, DRIVER] + [f"{p}::{o}" for _, p, o in coupled])], timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    codes = json.loads(r.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    for cell, path, _ in coupled:
+        out[cell][2] = codes[str(path)]
+    for cell in CELLS:
+        summary = tmp / f"out-{name(cell)}" / "summary.json"
+        if out[cell][2] == 0:
+            out[cell][3] = json.loads(summary.read_text())
+    return out
+
+
+PARAMS = [pytest.param(c, id=name(c), marks=[pytest.mark.xfail(strict=True, reason=XFAIL[c])] if c in XFAIL else [])
+          for c in CELLS]
+
+
+@pytest.mark.parametrize("cell", PARAMS)
+def test_cell(matrix, cell):
+    check_rc, err, run_rc, s = matrix[cell]
+    if cell in REFUSED:
+        lines = err.strip().splitlines()
+        assert check_rc == 2 and len(lines) == 1 and REFUSED[cell] in lines[0] and "expected" in lines[0], err
+        return
+    assert check_rc == 0, err
+    assert run_rc == 0 and s["status"] == "ok"
+    physics = cell[1]
+    if physics == "schwarz":
+        assert s["schwarz_converged"] is True and s["residual_atoms"] < 1e-4
+        return
+    drift = abs(s["energy_drift_max"])
+    if physics == "heat":
+        assert s["thermal_power_residual_max"] < 1e-12
+    assert drift < DRIFT, drift
