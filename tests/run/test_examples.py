@@ -230,6 +230,17 @@ def check_nanoindentation(run: Run, tmp_path) -> None:
     assert 0.9 < p[-1] / hertz < 1.05
 
 
+def check_plastic_tension(run: Run, tmp_path) -> None:
+    # homogeneous tension to 2 % (Cu cube, J2 + dislocation density): the plastic strain is
+    # uniform (GND ≈ 0; the staggered GND update leaves 1.1e-5 relative spread) and below the
+    # total strain by the elastic part σ/E > 0; the closed-form σ(ε) is checked in
+    # tests/plasticity/test_case_file.py
+    ep = run.last_field("ep_bar")
+    assert np.all(ep > 0) and np.all(ep < 0.02)
+    assert (ep.max() - ep.min()) < 1e-4 * ep.mean()
+    assert np.max(run.last_field()[:, 0]) == pytest.approx(2.0, rel=1e-12)
+
+
 # name: (steps, output.every, further --set items, check) — every example must be here.
 # Packets start closer to where things happen, so that a few thousand steps show it.
 CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]]] = {
@@ -250,8 +261,9 @@ CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]
     "cu_wave_3d": (100, 10, ("output.fields_every=100",), check_cu_wave_3d),
     "statics_patch": (1, 1, (), check_statics_patch),
     "nanoindentation": (1, 1, (), check_nanoindentation),
+    "plastic_tension": (1, 1, (), check_plastic_tension),
 }
-STATICS = {"statics_patch", "nanoindentation"}
+STATICS = {"statics_patch", "nanoindentation", "plastic_tension"}
 
 
 @pytest.mark.parametrize("name", all_examples())
