@@ -199,6 +199,15 @@ class PatchModel:
 # ---------------------------------------------------------------------------------------
 # continuum parts
 
+def _stress(problem, u_vec) -> np.ndarray:
+    """Cell stress [n_cells, dim, dim] of an elastic problem at the global vector ``u_vec``."""
+    from ..continuum.elasticity import cell_stress
+
+    sp = problem.space
+    sig = cell_stress(sp, problem.materials, problem.cell_material, sp.to_local(u_vec), problem.mode)
+    return sig[:, 0, 0] if sig.shape[1] == 1 else sig  # 1D: the axial stress, a scalar
+
+
 class ElasticDynamicsPart:
     """Explicit elastodynamics (lumped mass, central differences) of the continuum."""
 
@@ -249,6 +258,9 @@ class ElasticDynamicsPart:
 
     def fields(self) -> dict[str, np.ndarray]:
         return {"displacement": np.array(self.problem.displacement), "velocity": np.array(self.problem.velocity)}
+
+    def cell_fields(self) -> dict[str, np.ndarray]:
+        return {"stress": _stress(self.problem, self.problem.u)}
 
     def finite(self) -> bool:
         p = self.problem
@@ -323,6 +335,12 @@ class ElasticStaticsPart:
         u = (self.vspace.owned(self.solution) if self.solution is not None
              else np.zeros((self.n_owned, self.dim)))
         return {"displacement": np.array(u)}
+
+    def cell_fields(self) -> dict[str, np.ndarray]:
+        if self.solution is None:
+            z = np.zeros((self.mesh.n_cells, self.dim, self.dim))
+            return {"stress": z[:, 0, 0] if self.dim == 1 else z}
+        return {"stress": _stress(self.problem, self.solution)}
 
     def finite(self) -> bool:
         return self.solution is None or bool(np.all(np.isfinite(self.solution.getArray())))
@@ -482,9 +500,16 @@ class ContinuumModel:
                                         cell_type=_XDMF_CELL.get(topo["cell_type"], topo["cell_type"]),
                                         metadata=metadata, resume_step=resume_step)
 
+    def cell_fields(self) -> dict[str, np.ndarray]:
+        """Per-cell fields (elastic parts: the Cauchy stress, [n_cells, dim, dim])."""
+        f: dict[str, np.ndarray] = {}
+        for p in self.parts:
+            f.update(getattr(p, "cell_fields", dict)())
+        return f
+
     def write_frame(self, step: int, t: float) -> None:
         if self.fields_writer is not None:
-            self.fields_writer.write(t, point_data=self.fields(), step=step)
+            self.fields_writer.write(t, point_data=self.fields(), cell_data=self.cell_fields(), step=step)
 
     def close(self, commit: bool) -> None:
         if self.fields_writer is not None:

@@ -185,3 +185,26 @@ def test_layered_composite_voigt_and_reuss(serial_comm):
     for along in (0, 1):
         c = _effective_modulus(serial_comm, along, E1, E2, nu, "affine")
         assert c_reuss < c < c_voigt
+
+
+@pytest.mark.parametrize("dim, simplex", [(2, True), (2, False), (3, True), (3, False)])
+def test_cell_stress_of_an_affine_field_is_c_times_strain(serial_comm, dim, simplex):
+    """u = A x on a box: every cell's stress equals C : sym(A) to round-off,
+    for P1 and Q1 (the stress written to XDMF by the elastic parts)."""
+    from mscouple.continuum.elasticity import cell_stress
+
+    mesh = Mesh.box(serial_comm, (3,) * dim, simplex=simplex)
+    V = FunctionSpace(mesh, dim)
+    mat = ElasticMaterial.cubic(3.0, 1.2, 0.8)
+    prob = ElasticStatics(V, mat)
+    A = np.random.default_rng(3).normal(size=(dim, dim)) * 1e-2
+    u = V.create_vec()
+    X = mesh.coordinates[mesh.owned_nodes]
+    V.owned(u)[:] = X @ A.T
+    sig = cell_stress(V, prob.materials, prob.cell_material, V.to_local(u), prob.mode)
+    eps = 0.5 * (A + A.T)
+    want = np.einsum("ijkl,kl->ij", mat.tensor(dim, prob.mode), eps)
+    assert sig.shape == (mesh.n_cells, dim, dim)
+    assert np.max(np.abs(sig - want)) < 1e-13 * max(1.0, np.max(np.abs(want))) * 10
+    assert np.allclose(sig, np.swapaxes(sig, 1, 2), atol=1e-15)
+    u.destroy()
