@@ -1,7 +1,7 @@
 """Continuum finite elements on PETSc (DMPlex meshes, P1/Q1 spaces, elasticity, heat).
 
 Everything here lives on the continuum communicator passed in (``comm`` first; PETSc
-objects are created on it, never on PETSc.COMM_WORLD). Pieces:
+objects are created on it, never on the global communicator). Pieces:
 
 - :mod:`.mesh` — :class:`Mesh` (DMPlex, distributed): box/graded/Gmsh meshes, per-rank
   coordinates [n_nodes, dim], connectivity [n_cells, npc], global node numbers, owned mask,

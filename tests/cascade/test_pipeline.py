@@ -111,3 +111,32 @@ def test_absent_migration_energies_come_from_the_engine(tmp_path):
     prm = k.params(3.615, 0.5512, 1.276, 0.157, 0.0602)
     assert prm.em_vacancy == 0.5512 and prm.em_interstitial == 0.0602
     assert prm.eb_divacancy is None        # vacancy_emission = false in this case
+
+
+def test_example_case_at_reduced_size(tmp_path):
+    """examples/cascade_kmc/case.toml itself (potential path, ZBL join, border layer, the
+    relaxed hand-off key, KMC box scale), shrunk to 5³ cells, 150 eV and 0.15 ps, with the
+    migration energies our NEB computed given in the case so no NEB runs: the relaxed survivors are
+    no more than the peak damage, each a Frenkel pair, and KMC from them reaches its end
+    time with V − I conserved (periodic box)."""
+    import tomllib
+
+    import tomli_w
+
+    ex = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cascade_kmc", "case.toml")
+    with open(ex, "rb") as fh:
+        t = tomllib.load(fh)
+    t["material"]["potential"] = CU
+    t["cascade"].update(cells=5, energy=150.0, duration=0.15, equilibrate=0.02, frame_every=0.05,
+                        relax_fmax=0.05)
+    t["kmc"].update(t_end=1e-6, em_vacancy=0.551, em_interstitial=0.060)
+    (tmp_path / "case.toml").write_text(tomli_w.dumps(t))
+    case = load_case(tmp_path / "case.toml")
+    assert case.kmc.handoff == "relaxed"
+    md = run_md(MPI.COMM_SELF, case, str(tmp_path / "out"))
+    assert 1 <= md["peak_frenkel"] and md["surviving_frenkel"] <= md["peak_frenkel"]
+    s = run_kmc(MPI.COMM_SELF, case, str(tmp_path / "out"))
+    rows = np.array(s["rows"])
+    assert rows[0, 1] == md["surviving_frenkel"]
+    np.testing.assert_array_equal(rows[:, 1] - rows[:, 2], 0)
+    assert rows[-1, 0] == pytest.approx(1e-6)
