@@ -1,4 +1,4 @@
-"""The ``mscouple`` command: ``info | check | run | plot | study | validate``.
+"""The ``mscouple`` command: ``info | check | run | plot | study | validate | train``.
 
 Launched the same way serially or under ``mpirun``/``srun``. This module (with
 :mod:`mscouple.layout`) is the only code that touches ``MPI.COMM_WORLD``.
@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="the run's HDF5 file")
     s.add_argument("--out", default=None, help="folder for the PNG files")
     s.set_defaults(func=cmd_plot)
-    for extra in ("study", "validate"):
+    for extra in ("study", "validate", "train"):
         mod = _optional_command(extra)
         if mod is not None:
             mod.add_parser(sub)

@@ -148,8 +148,8 @@ def split(frames: list, fractions=(0.8, 0.1, 0.1), seed: int = 7):
         idx = [k for k, f in enumerate(frames) if f.tag == tag]
         rng.shuffle(idx)
         n = len(idx)
-        nv = max(1, int(round(fractions[1] * n))) if n >= 3 else 0
-        nt = max(1, int(round(fractions[2] * n))) if n >= 3 else 0
+        nv = max(1, int(round(fractions[1] * n))) if n >= 3 and fractions[1] > 0 else 0
+        nt = max(1, int(round(fractions[2] * n))) if n >= 3 and fractions[2] > 0 else 0
         for k in idx[:nt]:
             out[2].append(frames[k])
         for k in idx[nt:nt + nv]:
@@ -160,10 +160,26 @@ def split(frames: list, fractions=(0.8, 0.1, 0.1), seed: int = 7):
 
 
 def save_frames(path: str, frames: list) -> None:
-    """All frames in one .npz (concatenated arrays + per-frame offsets)."""
+    """All frames in one .npz (concatenated arrays + per-frame offsets), written atomically
+    (temporary file in the same folder, then renamed)."""
+    import os
+    import tempfile
+
     n = np.array([f.natoms for f in frames])
+    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _savez_frames(fh, frames, n)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _savez_frames(fh, frames, n) -> None:
     np.savez_compressed(
-        path, natoms=n, x=np.concatenate([f.x for f in frames]),
+        fh, natoms=n, x=np.concatenate([f.x for f in frames]),
         types=np.concatenate([f.types for f in frames]),
         forces=np.concatenate([f.forces for f in frames]),
         lengths=np.array([f.lengths for f in frames]),

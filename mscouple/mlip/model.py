@@ -86,14 +86,28 @@ class NNPModel:
         return ACTIVATIONS.index(self.activation)
 
     def save(self, path: str) -> None:
-        """Write the one-file model (``.npz``; see the module doc)."""
-        with open(path, "wb") as fh:
-            np.savez(fh, format=np.array(FORMAT), units=np.array("metal"),
-                     elements=np.array(self.elements), masses=self.masses,
-                     cutoff=np.array(self.cutoff), sf=self.sf, g_shift=self.g_shift,
-                     g_scale=self.g_scale, layers=self.layers,
-                     activation=np.array(self.activation), weights=self.weights, e0=self.e0,
-                     metadata=np.array(json.dumps(self.metadata, sort_keys=True)))
+        """Write the one-file model (``.npz``; see the module doc) atomically: a temporary
+        file in the same folder, then renamed over ``path``."""
+        import os
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=os.path.dirname(os.path.abspath(path)))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                self._write(fh)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def _write(self, fh) -> None:
+        np.savez(fh, format=np.array(FORMAT), units=np.array("metal"),
+                 elements=np.array(self.elements), masses=self.masses,
+                 cutoff=np.array(self.cutoff), sf=self.sf, g_shift=self.g_shift,
+                 g_scale=self.g_scale, layers=self.layers,
+                 activation=np.array(self.activation), weights=self.weights, e0=self.e0,
+                 metadata=np.array(json.dumps(self.metadata, sort_keys=True)))
 
 
 def load_model(path: str) -> NNPModel:

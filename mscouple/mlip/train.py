@@ -177,16 +177,17 @@ class Objective:
         return L, grad
 
 
-def errors(model: NNPModel, frames: list) -> dict:
+def errors(model: NNPModel, frames: list, by_tag: bool = False) -> dict:
     """RMSEs of the model against the frames' labels, computed by our MD engine (the compiled
     kernel through :class:`~mscouple.atomistic.nnp.NNP`): energy meV/atom, force meV/Å,
-    virial meV/atom (3D-periodic frames)."""
+    virial meV/atom (3D-periodic frames). ``by_tag``: the same per frame tag (``"by_tag"``:
+    tag -> {energy, force RMSE, frames, atoms})."""
     from ..atomistic.box import Box
     from ..atomistic.nnp import NNP
     from .data import label
 
     pot = NNP(model)
-    dE, dF, dW = [], [], []
+    dE, dF, dW, tags = [], [], [], []
     for f in frames:
         box = Box(np.zeros(3), f.lengths, f.periodic)
         x = np.array(f.x)
@@ -198,13 +199,20 @@ def errors(model: NNPModel, frames: list) -> dict:
         e, F, W = label(pot, x, box, f.types)
         dE.append((e - f.energy) / f.natoms)
         dF.append(F - f.forces)
+        tags.append(f.tag)
         if f.virial is not None:
             dW.append((W - f.virial) / f.natoms)
-    out = {"energy_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(np.square(dE)))),
-           "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(np.square(np.concatenate(dF))))),
-           "frames": len(frames), "atoms": int(sum(f.natoms for f in frames))}
+
+    def summary(idx):
+        return {"energy_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(np.square([dE[k] for k in idx])))),
+                "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(np.square(np.concatenate([dF[k] for k in idx]))))),
+                "frames": len(idx), "atoms": int(sum(frames[k].natoms for k in idx))}
+
+    out = summary(range(len(frames)))
     if dW:
         out["virial_rmse_meV_atom"] = 1e3 * float(np.sqrt(np.mean(np.square(dW))))
+    if by_tag:
+        out["by_tag"] = {t: summary([k for k in range(len(frames)) if tags[k] == t]) for t in sorted(set(tags))}
     return out
 
 
