@@ -37,8 +37,21 @@ class CascadeSection:
     duration: float = opt("float", expect="a time > 0 ps", check=positive)
     xmax: float = opt("float", 0.05, expect="a distance > 0 Å", check=positive)
     dt_max: float = opt("float", 2e-3, expect="a time step > 0 ps", check=positive)
+    border: str = opt("str", "langevin", choices=("langevin", "continuum"),
+                      help="how the heat leaves: a Langevin layer at the faces of the periodic "
+                           "block, or a heat continuum around a free block (power-matched coupling)")
     border_width: float = opt("float", 3.0, expect="a width >= 0 Å", check=nonnegative)
     border_damping: float = opt("float", 0.1, expect="a time > 0 ps", check=positive)
+    bath_conductivity: float = opt("float", 20.0, expect="a conductivity > 0 W/(m K)", check=positive,
+                                   help="border = 'continuum': conductivity of the heat bath")
+    bath_interval: float = opt("float", 0.001, expect="a time > 0 ps", check=positive,
+                               help="border = 'continuum': coupling interval (one heat step)")
+    bath_filter: float = opt("float", 0.0, expect="a time >= 0 ps", check=nonnegative,
+                             help="border = 'continuum': interface temperature filter time")
+    bath_band_cells: int = opt("int", 2, expect="an integer >= 1", check=lambda n: n >= 1,
+                               help="border = 'continuum': band width = mesh spacing, in cells")
+    bath_pad_cells: int = opt("int", 3, expect="an integer >= 1", check=lambda n: n >= 1,
+                              help="border = 'continuum': continuum layers beyond the block")
     stopping_gamma: float = opt("float", 0.0, expect="a friction >= 0 1/ps", check=nonnegative)
     stopping_cut: float = opt("float", 10.0, expect="an energy >= 0 eV", check=nonnegative)
     frame_every: float = opt("float", 0.05, expect="a time > 0 ps", check=positive)
@@ -72,5 +85,15 @@ def load_case(path: str | os.PathLike) -> CascadeCase:
     m = case.material
     if m.zbl_r2 <= m.zbl_r1:
         raise ConfigError(f"{ctx.filename}: material.zbl_r2 = {m.zbl_r2:g}: expected > material.zbl_r1 = {m.zbl_r1:g}")
+    c = case.cascade
+    if c.border == "continuum":
+        if c.temperature <= 0:
+            raise ConfigError(f"{ctx.filename}: cascade.temperature = {c.temperature:g}: expected > 0 K "
+                              "with cascade.border = 'continuum' (the power-matched thermostat needs "
+                              "moving atoms; the bath is at this temperature)")
+        k = c.bath_band_cells
+        if c.cells % k or c.cells < 2 * k + 2:
+            raise ConfigError(f"{ctx.filename}: cascade.cells = {c.cells}: expected a multiple of "
+                              f"cascade.bath_band_cells = {k} and >= {2 * k + 2} with border = 'continuum'")
     return CascadeCase(material=m, cascade=case.cascade, kmc=case.kmc,
                        folder=os.path.dirname(os.path.abspath(path)))

@@ -29,13 +29,20 @@ from ..errors import ConfigError
 VACANCY, INTERSTITIAL = "V", "I"
 
 
-def _tree_coords(x: np.ndarray, box):
+def _reach(*arrays, box) -> float:
+    """A length beyond every point of ``arrays`` and the box (the free directions' shift)."""
+    m = max([float(np.max(np.abs(np.asarray(a, float) - box.lo))) for a in arrays if len(a)] + [0.0])
+    return 4.0 * (m + float(np.max(box.lengths)) + 1.0)
+
+
+def _tree_coords(x: np.ndarray, box, big: float | None = None):
     """Coordinates shifted into [0, L) along periodic directions and the k-d tree's
-    ``boxsize`` (huge along free directions, so that they never wrap)."""
+    ``boxsize`` (huge along free directions, so that they never wrap). Point sets that are
+    compared in one tree must share ``big`` (default: from ``x`` alone)."""
     y = np.asarray(x, dtype=float) - box.lo
     size = np.where(box.periodic, box.lengths, 0.0)
-    span = np.ptp(y, axis=0) if len(y) else np.zeros(3)
-    big = 4.0 * (np.max(np.abs(y)) + np.max(box.lengths) + np.max(span) + 1.0) if len(y) else 1.0
+    if big is None:
+        big = _reach(x, box=box)
     for d in range(3):
         if box.periodic[d]:
             y[:, d] = np.mod(y[:, d], box.lengths[d])
@@ -91,8 +98,9 @@ def wigner_seitz(sites: np.ndarray, positions: np.ndarray, box, site_types=None,
                  atom_types=None) -> tuple[np.ndarray, np.ndarray]:
     """Occupancy ``[M]`` of the reference ``sites [M,3]`` by ``positions [N,3]`` and the
     site of each atom ``[N]`` (nearest site, minimum image along periodic directions)."""
-    s, size = _tree_coords(sites, box)
-    p, _ = _tree_coords(positions, box)
+    big = _reach(sites, positions, box=box)  # one shift for both sets (free directions)
+    s, size = _tree_coords(sites, box, big)
+    p, _ = _tree_coords(positions, box, big)
     tree = cKDTree(s, boxsize=size)
     _, owner = tree.query(p)
     occ = np.bincount(owner, minlength=len(sites))

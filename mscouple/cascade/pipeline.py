@@ -5,7 +5,8 @@ Units: MD in metal units (ps), KMC in s; the history files give both in seconds.
 :func:`run_md` (collective on ``comm``)::
 
     EAM file + ZBL join → fcc block (cells³) → [Langevin equilibration at T]
-    → PKA cascade (run_cascade: adaptive dt, border layer, stopping, Wigner–Seitz frames)
+    → PKA cascade (run_cascade: adaptive dt, border layer or continuum bath
+      (cascade.border), stopping, Wigner–Seitz frames)
     → FIRE quench → defects_relaxed.txt (label "relaxed") and defects_peak.txt ("peak"),
       cascade_defects.xyz (OVITO), md_history.csv
 
@@ -56,7 +57,8 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
     c, m = case.cascade, case.material
     os.makedirs(outdir, exist_ok=True)
     pot = potential(case)
-    x, box = fcc(m.a, (c.cells,) * 3)
+    bathed = c.border == "continuum"  # a free block inside a heat continuum
+    x, box = fcc(m.a, (c.cells,) * 3, periodic=(not bathed,) * 3)
     mass = _mass(pot)
     s = MDSystem(comm, box, x, pot, masses=mass, units="metal", dt=c.dt_max, skin=1.0,
                  sort_every=0)
@@ -73,8 +75,16 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
                        border_temperature=c.temperature, border_damping=c.border_damping,
                        stopping_gamma=c.stopping_gamma, stopping_cut=c.stopping_cut,
                        frame_every=c.frame_every, cluster_cutoff=m.a,
-                       relax_fmax=c.relax_fmax, seed=c.seed)
-    res = run_cascade(s, x, spec, frames_path=os.path.join(outdir, "cascade_defects.xyz"), log=log)
+                       relax_fmax=c.relax_fmax, seed=c.seed, border=c.border)
+    bath = None
+    if bathed:
+        from .bath import ContinuumBath
+
+        bath = ContinuumBath(s, x, m.a, c.cells, c.temperature, conductivity=c.bath_conductivity,
+                             interval=c.bath_interval, filter_time=c.bath_filter,
+                             band_cells=c.bath_band_cells, pad_cells=c.bath_pad_cells)
+    res = run_cascade(s, x, spec, frames_path=os.path.join(outdir, "cascade_defects.xyz"), log=log,
+                      bath=bath)
     wall = perf_counter() - t0
     h = res.history
     summary = {
@@ -86,6 +96,9 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
         "vacancy_clusters": [int(v) for v in res.final.cluster_sizes("V")],
         "interstitial_clusters": [int(v) for v in res.final.cluster_sizes("I")],
         "electronic_loss_eV": res.stopping_loss, "border_heat_eV": res.border_heat,
+        "border": c.border, "pka_energy_given_eV": res.extras["pka_energy_given"],
+        "bath_heat_eV": res.bath_heat,
+        "bath_reservoir_heat_eV": bath.reservoir_heat() if bath is not None else 0.0,
         "damage_energy_eV": c.energy - res.stopping_loss,
         "md_wall_s": wall, "ranks": comm.size,
         "atom_steps_per_s": len(x) * res.steps / wall,

@@ -28,6 +28,21 @@ def test_perfect_and_thermal_lattice_has_no_defects(lattice):
     assert st.n_vacancies == 0 and st.n_interstitials == 0
 
 
+def test_free_block_with_atoms_beyond_its_faces():
+    """A free block (the continuum-bath cascade): thermal displacements carry surface atoms
+    outside the box; sites and atoms must be shifted alike along free directions."""
+    x, box = fcc(A, (5, 5, 5), periodic=(False, False, False))
+    rng = np.random.default_rng(1)
+    y = x + rng.normal(scale=0.1, size=x.shape)
+    y[x[:, 0] == 0.0, 0] -= 0.3  # the x = 0 face relaxed 0.3 Å outward, outside the box
+    assert np.min(y[:, 0]) < box.lo[0]
+    st = analyse(x, y, box, CUT)
+    assert st.n_vacancies == 0 and st.n_interstitials == 0
+    y[0] = x[0] + [0.0, 0.0, 40.0]  # one atom sputtered far beyond the box: one vacancy,
+    st = analyse(x, y, box, CUT)      # and the atom sits on the nearest surface site
+    assert st.n_vacancies == 1 and st.n_interstitials == 1
+
+
 def test_frenkel_pair_across_the_boundary(lattice):
     x, box = lattice
     y = x.copy()
