@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import ConfigError
 from .descriptors import default_table
 from .features import frame_features
 from .model import NNPModel, load_model
@@ -216,6 +217,46 @@ def errors(model: NNPModel, frames: list, by_tag: bool = False) -> dict:
     return out
 
 
+def widen(warm: NNPModel, sf: np.ndarray, layers, g_shift, g_scale, rng):
+    """Embed a trained model in a larger one that computes the same energies: its symmetry
+    functions must be rows of ``sf`` (the new ones get the given normalisation, the old keep
+    theirs) and ``layers`` at least as wide, with the same depth. New inputs and new hidden
+    units start with zero weights towards the old units and the output (the new hidden units
+    get small random inputs so that they can learn). Returns (weights [ne, nparam], g_shift,
+    g_scale)."""
+    from .network import unpack
+
+    old = [int(n) for n in warm.layers]
+    if len(old) != len(layers) or any(n < o for n, o in zip(layers[1:], old[1:])):
+        raise ConfigError(f"warm start from layers {old}: expected layers of the same depth at least as "
+                          f"wide, got {list(layers)}")
+    idx = []
+    for r in warm.sf:
+        hit = np.nonzero(np.all(np.abs(sf - r) <= 1e-12 * np.maximum(1.0, np.abs(r)), axis=1))[0]
+        if len(hit) == 0:
+            raise ConfigError(f"warm start: symmetry function {r.tolist()} of the initial model is not in the new set")
+        idx.append(int(hit[0]))
+    idx = np.array(idx)
+    g_shift, g_scale = np.array(g_shift, float), np.array(g_scale, float)
+    g_shift[idx], g_scale[idx] = warm.g_shift, warm.g_scale
+    out = []
+    for t in range(len(warm.elements)):
+        Wo = unpack(warm.weights[t], old)
+        parts = []
+        for l in range(1, len(layers)):
+            W = np.zeros((layers[l - 1], layers[l]))
+            b = np.zeros(layers[l])
+            rows = idx if l == 1 else np.arange(old[l - 1])
+            W[np.ix_(rows, np.arange(old[l]))] = Wo[l - 1][0]
+            b[:old[l]] = Wo[l - 1][1]
+            if l < len(layers) - 1 and layers[l] > old[l]:  # new hidden units: random inputs
+                lim = 0.5 * np.sqrt(6.0 / (layers[l - 1] + layers[l]))
+                W[:, old[l]:] = rng.uniform(-lim, lim, (layers[l - 1], layers[l] - old[l]))
+            parts += [W.ravel(), b]
+        out.append(np.concatenate(parts))
+    return np.array(out), g_shift, g_scale
+
+
 def train(train_frames: list, val_frames: list, elements: list, masses, s: TrainSettings,
           log=print) -> NNPModel:
     """Fit a model (see the module doc); returns it with training metadata."""
@@ -226,14 +267,14 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
     warm = load_model(s.init) if s.init else None
     if warm is not None:
         s = replace(s, cutoff=warm.cutoff, activation=warm.activation,
-                    hidden=tuple(int(n) for n in warm.layers[1:-1]))
-    sf = (warm.sf if warm is not None else np.asarray(s.sf, float) if len(s.sf)
+                    hidden=s.hidden if len(s.sf) else tuple(int(n) for n in warm.layers[1:-1]))
+    sf = (np.asarray(s.sf, float) if len(s.sf) else warm.sf if warm is not None
           else default_table(ne, s.cutoff, s.n_radial))
     tb = Batch(train_frames, sf, s.cutoff, s.force_fraction, s.seed)
     vb = Batch(val_frames, sf, s.cutoff, 1.0)
-    g_shift = tb.G.mean(axis=0) if warm is None else warm.g_shift
+    g_shift = tb.G.mean(axis=0)
     sd = tb.G.std(axis=0)
-    g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0) if warm is None else warm.g_scale
+    g_scale = np.where(sd > 1e-8 * max(sd.max(), 1e-300), sd, 1.0)
     layers = [len(sf), *s.hidden, 1]
     rng = np.random.default_rng(s.seed)
     npar = n_params(layers)
@@ -241,7 +282,8 @@ def train(train_frames: list, val_frames: list, elements: list, masses, s: Train
     theta = np.concatenate([np.concatenate([init_params(layers, rng) * 0.5 for _ in range(ne)]),
                             np.full(ne, e_mean)])
     if warm is not None:
-        theta = np.concatenate([warm.weights.ravel(), warm.e0])
+        w, g_shift, g_scale = widen(warm, sf, layers, g_shift, g_scale, rng)
+        theta = np.concatenate([w.ravel(), warm.e0])
     obj = Objective(tb, layers, s.activation, ne, g_shift, g_scale, s)
     vobj = Objective(vb, layers, s.activation, ne, g_shift, g_scale, s)
     log(f"train: {tb.nframes} frames / {len(tb.types)} atoms ({len(tb.F)} with forces), validation: {vb.nframes} / "

@@ -119,3 +119,30 @@ def test_extxyz_as_ase_writes_it(tmp_path, eam):
     assert np.abs(fr.forces - f).max() < 1e-6
     assert np.abs(fr.virial - w).max() < 1e-6 * np.abs(w).max()
     assert np.abs(w[3:]).max() > 1e-3  # the shear components are non-trivial
+
+
+def test_widened_warm_start_computes_the_same_model():
+    """train(init=...) with more symmetry functions and wider layers starts from exactly the
+    initial model's energies and forces (new inputs and units enter with zero weight)."""
+    from nnp_helpers import random_model
+
+    from mscouple.mlip.train import widen
+
+    old = random_model()
+    extra = [[2, 0.05, 0.0, 0, 1, -1, -1, 0], [2, 9.0, 2.3, 0, 1, -1, -1, 0]]
+    sf = np.vstack([extra[:1], old.sf[:3], extra[1:], old.sf[3:]])
+    layers = [len(sf), 11, 8, 1]
+    rng = np.random.default_rng(0)
+    w, shift, scale = widen(old, sf, layers, rng.uniform(0, 1, len(sf)), rng.uniform(1, 2, len(sf)), rng)
+    new = NNPModel(elements=["Cu"], masses=[63.546], cutoff=old.cutoff, sf=sf, g_shift=shift,
+                   g_scale=scale, layers=layers, activation=old.activation, weights=w, e0=old.e0)
+    x, box = rattled_cell((2, 2, 2), 0.15, seed=4)
+    e1, f1, w1 = label(NNP(old), x, box)
+    e2, f2, w2 = label(NNP(new), x, box)
+    assert abs(e2 - e1) <= 1e-12 * abs(e1)
+    assert np.abs(f2 - f1).max() <= 1e-12 * np.abs(f1).max()
+    assert np.abs(w2 - w1).max() <= 1e-12 * np.abs(w1).max()
+    assert np.count_nonzero(w) > np.count_nonzero(old.weights)  # the new units are not dead
+    with pytest.raises(Exception, match="not in the new set"):
+        keep = np.arange(len(sf)) != 1  # drops the initial model's first function
+        widen(old, sf[keep], [len(sf) - 1, 11, 8, 1], shift[keep], scale[keep], rng)
