@@ -1,5 +1,6 @@
-"""A cascade → KMC case file (TOML): ``[material]``, ``[cascade]`` and ``[kmc]`` sections,
-validated once at the edge (one-line errors naming file, key, value, expectation).
+"""A cascade → KMC case file (TOML): ``[material]``, ``[cascade]`` and ``[kmc]`` sections
+(and an optional ``[output]`` with the run folder of ``mscouple run``), validated once at
+the edge (one-line errors naming file, key, value, expectation).
 
 Units: metal for the MD (Å, ps, eV, amu, K); the KMC section in s (see
 :mod:`mscouple.kmc.case`).
@@ -60,10 +61,18 @@ class CascadeSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OutputSection:
+    directory: str = opt("str", "runs/cascade_kmc",
+                         help="the run folder of `mscouple run` (relative to the working directory)")
+
+
+@dataclass(frozen=True, kw_only=True)
 class CascadeCase:
     material: MaterialSection = opt("table", section=MaterialSection)
     cascade: CascadeSection = opt("table", section=CascadeSection)
     kmc: KMCSection = opt("table", section=KMCSection)
+    output: OutputSection = opt("table", OutputSection(), section=OutputSection)
+    title: str = opt("str", "")
     folder: str = ""
 
     def path(self, name: str) -> str:
@@ -71,8 +80,17 @@ class CascadeCase:
         return name if os.path.isabs(name) else os.path.join(self.folder, name)
 
 
-def load_case(path: str | os.PathLike) -> CascadeCase:
-    """Read and validate a cascade → KMC case file."""
+def is_cascade_case(table: dict) -> bool:
+    """A parsed case table is a cascade → KMC case (``mscouple run`` dispatches it to
+    :mod:`mscouple.cascade.cli`) when it has a ``[cascade]`` section."""
+    return isinstance(table.get("cascade"), dict)
+
+
+def load_case(path: str | os.PathLike, overrides=()) -> CascadeCase:
+    """Read and validate a cascade → KMC case file, with ``--set`` ``overrides``
+    (``key=value`` strings, :mod:`mscouple.overrides`) applied first."""
+    from ..overrides import apply_overrides, parse_override
+
     try:
         with open(path, "rb") as fh:
             table = tomllib.load(fh)
@@ -81,6 +99,8 @@ def load_case(path: str | os.PathLike) -> CascadeCase:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     ctx = Context(os.path.basename(str(path)))
+    if overrides:
+        apply_overrides(table, [parse_override(o) for o in overrides], ctx.filename)
     case = build(CascadeCase, table, ctx)
     m = case.material
     if m.zbl_r2 <= m.zbl_r1:
@@ -95,5 +115,5 @@ def load_case(path: str | os.PathLike) -> CascadeCase:
         if c.cells % k or c.cells < 2 * k + 2:
             raise ConfigError(f"{ctx.filename}: cascade.cells = {c.cells}: expected a multiple of "
                               f"cascade.bath_band_cells = {k} and >= {2 * k + 2} with border = 'continuum'")
-    return CascadeCase(material=m, cascade=case.cascade, kmc=case.kmc,
-                       folder=os.path.dirname(os.path.abspath(path)))
+    return CascadeCase(material=m, cascade=case.cascade, kmc=case.kmc, output=case.output,
+                       title=case.title, folder=os.path.dirname(os.path.abspath(path)))

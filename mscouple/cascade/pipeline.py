@@ -20,6 +20,7 @@ Units: MD in metal units (ps), KMC in s; the history files give both in seconds.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from time import perf_counter
@@ -39,6 +40,22 @@ from .run import CascadeSpec, run_cascade
 from .zbl import join_zbl
 
 PS = 1e-12  # s
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary name and a rename (never half a file)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _csv_text(header, rows) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def potential(case: CascadeCase) -> EAM:
@@ -108,17 +125,15 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
                           m.a, res.final_time, "relaxed")
         write_defect_list(os.path.join(outdir, "defects_peak.txt"), res.peak, box, "fcc",
                           m.a, res.peak_time, "peak")
-        with open(os.path.join(outdir, "md_history.csv"), "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["time_s", "n_vacancies", "n_interstitials", "n_vac_clusters",
-                        "n_int_clusters", "temperature_K"])
-            for i in range(len(h["time"])):
-                w.writerow([h["time"][i] * PS, h["n_vacancies"][i], h["n_interstitials"][i],
-                            h["n_vac_clusters"][i], h["n_int_clusters"][i], h["temperature"][i]])
-            w.writerow([res.final_time * PS, res.final.n_vacancies, res.final.n_interstitials,
-                        len(res.final.cluster_sizes("V")), len(res.final.cluster_sizes("I")), ""])
-        with open(os.path.join(outdir, "md_summary.json"), "w") as fh:
-            json.dump(summary, fh, indent=1)
+        rows = [[h["time"][i] * PS, h["n_vacancies"][i], h["n_interstitials"][i],
+                 h["n_vac_clusters"][i], h["n_int_clusters"][i], h["temperature"][i]]
+                for i in range(len(h["time"]))]
+        rows.append([res.final_time * PS, res.final.n_vacancies, res.final.n_interstitials,
+                     len(res.final.cluster_sizes("V")), len(res.final.cluster_sizes("I")), ""])
+        atomic_write(os.path.join(outdir, "md_history.csv"),
+                     _csv_text(["time_s", "n_vacancies", "n_interstitials", "n_vac_clusters",
+                                "n_int_clusters", "temperature_K"], rows))
+        atomic_write(os.path.join(outdir, "md_summary.json"), json.dumps(summary, indent=1))
     comm.Barrier()
     return summary
 
@@ -160,10 +175,9 @@ def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str 
             times = [t for t in k.output_times() if t > t_md]
             kmc.run(k.t_end, observe=lambda km, t: rows.append((t, *km.counts().values())),
                     observe_times=times, max_events=k.max_events)
-            with open(os.path.join(outdir, f"kmc_history{tag}.csv"), "w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(["time_s", "vacancies", "interstitials", "v_objects", "i_objects"])
-                w.writerows(rows)
+            atomic_write(os.path.join(outdir, f"kmc_history{tag}.csv"),
+                         _csv_text(["time_s", "vacancies", "interstitials", "v_objects", "i_objects"],
+                                   rows))
             st = kmc.stats
             summary = {
                 "handoff": want, "initial_file": os.path.basename(path),
@@ -178,8 +192,8 @@ def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str 
                 "events_per_s": st.events_per_second, "final": kmc.counts(),
                 "rows": [list(map(float, r)) for r in rows],
             }
-            with open(os.path.join(outdir, f"kmc_summary{tag}.json"), "w") as fh:
-                json.dump({k2: v for k2, v in summary.items() if k2 != "rows"}, fh, indent=1)
+            atomic_write(os.path.join(outdir, f"kmc_summary{tag}.json"),
+                         json.dumps({k2: v for k2, v in summary.items() if k2 != "rows"}, indent=1))
         except Exception as exc:  # agree on the failure: every rank raises the same error
             summary = exc
     summary = comm.bcast(summary, root=0)
@@ -212,5 +226,6 @@ def plot_counts(outdir: str, md_csv: str, kmc_csvs: dict, png: str) -> None:
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(png, dpi=120)
+    fig.savefig(f"{png}.tmp", dpi=120, format="png")
+    os.replace(f"{png}.tmp", png)
     plt.close(fig)

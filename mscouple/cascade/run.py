@@ -149,7 +149,8 @@ def run_cascade(system, sites: np.ndarray, spec: CascadeSpec, pka_id: int | None
     if bath is not None:
         bath.reset()
     root = comm.rank == 0
-    fh = open(frames_path, "w") if (frames_path is not None and root) else None
+    # frames go to a temporary name, renamed when the run ends well (atomic output)
+    fh = open(f"{frames_path}.tmp", "w") if (frames_path is not None and root) else None
     rows = {k: [] for k in ("time", "dt", "n_vacancies", "n_interstitials", "n_frenkel",
                             "n_vac_clusters", "n_int_clusters", "temperature", "e_balance",
                             "bath_heat")}
@@ -215,6 +216,8 @@ def run_cascade(system, sites: np.ndarray, spec: CascadeSpec, pka_id: int | None
         final = analyse(sites, system.gather("x"), box, spec.cluster_cutoff)
         if fh:
             fh.write(extxyz_frame(final, box, t, steps))
+            fh.close()
+            os.replace(f"{frames_path}.tmp", frames_path)
     finally:
         if fh:
             fh.close()

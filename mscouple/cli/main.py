@@ -106,7 +106,18 @@ def cmd_info(args, world) -> int:
     return 0
 
 
+def _cascade(args) -> bool:
+    """A cascade → KMC case (a ``[cascade]`` section): mscouple.cascade.cli runs it."""
+    from ..cascade.cli import is_cascade_file
+
+    return is_cascade_file(args.case)
+
+
 def cmd_check(args, world) -> int:
+    if _cascade(args):
+        from ..cascade.cli import cmd_check as cascade_check
+
+        return cascade_check(args, world, say, validated)
     from ..check import check
     from ..config import load_case
     from ..layout import Layout, RankPlan
@@ -155,6 +166,10 @@ def cmd_check(args, world) -> int:
 
 
 def cmd_run(args, world) -> int:
+    if _cascade(args):
+        from ..cascade.cli import cmd_run as cascade_run
+
+        return cascade_run(args, world, say, validated, run_guarded, init_petsc)
     from ..check import check
     from ..config import load_case
     from ..layout import Layout, RankPlan
