@@ -644,7 +644,9 @@ class SchwarzStatics:
             if code == 2:
                 relax_failed = True
                 break
-            if change <= self.tol and code == 0:
+            # the change of iteration 1 is measured before any relaxation under this solve's
+            # load (a loading path starts from the last converged state): never final
+            if change <= self.tol and code == 0 and it > 1:
                 return SchwarzResult(True, it, history, steps)
         if relax_failed:
             raise ConvergenceError(f"the atomistic relaxation did not reach max|f| < {self.fmax:g} in a "
