@@ -4,21 +4,27 @@ The NumPy reference is ``mscouple.kmc.engine.KMC`` with ``backend="numpy"``: the
 events in the same order from the same random stream (xoshiro256**, Blackman & Vigna,
 ACM TOMS 47 (2021) 36), so both give the same trajectory.
 
-Objects k < n: kind[k] (-1 vacancy, +1 interstitial), size[k] >= 1, pos[k] (Å, unwrapped).
+Objects k < n: kind[k] (-1 vacancy, +1 interstitial), size[k] >= 1, pos[k] (Å, unwrapped),
+axis[k] (glide axis 0..5 of GLIDE, or -1). An interstitial cluster with size >= glide_min
+(glide_min > 0) is a glider: it jumps only along +-GLIDE[axis] (one-dimensional glide of SIA
+clusters along <110>); its rate comes from the same per-size table (the caller puts the 1D
+rate there).
 Arrays have capacity >= the total number of defects (emission adds objects, reactions
 remove them; object order is kept, as numpy.delete / append do). Per event:
 
     R = sum_k jump[k] + sum_k emit[k]        (rates from the per-size tables)
     dt = -ln(1 - u0) / R; stop (t = t_stop, event discarded) if t + dt >= t_stop
     event e: first index with cumsum > u1 R over [jumps..., emissions...]
-    direction: JUMP[int(u2 * 12)] * a/2
+    direction: JUMP[int(u2 * 12)] * a/2; a glider: +GLIDE[axis] * a/2 if u2 < 0.5 else -GLIDE[axis] * a/2
     jump: pos[e] += d; settle(e)
     emission (vacancy cluster k): size[k] -= 1; new vacancy at pos[k] + h d,
         h = floor((rc(V, size[k]) + rc(V, 1)) / |d|) + 1; settle(new)
     settle(k): leaving the box along a free direction -> absorbed (removed); else react(k),
         and while any react: rescan react(j) from j = 0
     react(k): nearest partner q with |x_q - x_k| <= rc_q + rc_k (minimum image):
-        same kind -> merge into the larger (ties: q); else min(n_k, n_q) recombine
+        same kind -> merge into the larger (ties: q); a merged glider without an axis takes
+        the <110> axis nearest to the pair's separation (first of the largest |d . GLIDE[g]|);
+        else min(n_k, n_q) recombine
 """
 import numpy as np
 from libc.math cimport log, cbrt, floor, sqrt, INFINITY
@@ -36,6 +42,28 @@ for _i in (-1, 1):
 for _i in (-1, 1):
     for _j in (-1, 1):
         JUMP[_c][0] = 0; JUMP[_c][1] = _i; JUMP[_c][2] = _j; _c += 1
+
+
+cdef double[6][3] GLIDE
+GLIDE[0][:] = [1.0, 1.0, 0.0]
+GLIDE[1][:] = [1.0, -1.0, 0.0]
+GLIDE[2][:] = [1.0, 0.0, 1.0]
+GLIDE[3][:] = [1.0, 0.0, -1.0]
+GLIDE[4][:] = [0.0, 1.0, 1.0]
+GLIDE[5][:] = [0.0, 1.0, -1.0]
+
+
+cdef inline int nearest_axis(double dx, double dy, double dz) noexcept nogil:
+    cdef int g, best = 0
+    cdef double v, top = -1.0
+    for g in range(6):
+        v = dx * GLIDE[g][0] + dy * GLIDE[g][1] + dz * GLIDE[g][2]
+        if v < 0:
+            v = -v
+        if v > top:
+            top = v
+            best = g
+    return best
 
 
 cdef inline uint64_t rotl(uint64_t x, int k) noexcept nogil:
@@ -78,6 +106,7 @@ cdef struct Tables:
     int nmax
     double r0_v
     double r0_i
+    int glide_min
 
 
 cdef inline double rc(const Tables* tb, int64_t kind, int64_t size) noexcept nogil:
@@ -96,19 +125,25 @@ cdef inline double erate(const Tables* tb, int64_t kind, int64_t size) noexcept 
     return tb.emit_v[size]
 
 
-cdef void remove(int64_t* kind, int64_t* size, double* pos, int* n, int k) noexcept nogil:
+cdef inline int glides(const Tables* tb, int64_t kind, int64_t size) noexcept nogil:
+    return tb.glide_min > 0 and kind > 0 and size >= tb.glide_min
+
+
+cdef void remove(int64_t* kind, int64_t* size, double* pos, int64_t* ax, int* n, int k) noexcept nogil:
     cdef int m = n[0] - k - 1
     if m > 0:
         memmove(&kind[k], &kind[k + 1], m * sizeof(int64_t))
         memmove(&size[k], &size[k + 1], m * sizeof(int64_t))
+        memmove(&ax[k], &ax[k + 1], m * sizeof(int64_t))
         memmove(&pos[3 * k], &pos[3 * (k + 1)], 3 * m * sizeof(double))
     n[0] -= 1
 
 
-cdef int react(int64_t* kind, int64_t* size, double* pos, int* n, int k, const Box* bx,
-               const Tables* tb, int64_t* cnt) noexcept nogil:
+cdef int react(int64_t* kind, int64_t* size, double* pos, int64_t* ax, int* n, int k,
+               const Box* bx, const Tables* tb, int64_t* cnt) noexcept nogil:
     cdef int j, q = -1, d, keep, gone
     cdef double r2, best = INFINITY, reach, dx, rk
+    cdef double sep[3]
     cdef int64_t m
     if n[0] < 2:
         return 0
@@ -134,8 +169,14 @@ cdef int react(int64_t* kind, int64_t* size, double* pos, int* n, int k, const B
         else:
             keep, gone = k, q
         size[keep] += size[gone]
+        if ax[keep] < 0 and glides(tb, kind[keep], size[keep]):
+            for d in range(3):
+                sep[d] = pos[3 * q + d] - pos[3 * k + d]
+                if bx.per[d]:
+                    sep[d] -= bx.L[d] * floor(sep[d] / bx.L[d] + 0.5)
+            ax[keep] = nearest_axis(sep[0], sep[1], sep[2])
         cnt[4] += 1
-        remove(kind, size, pos, n, gone)
+        remove(kind, size, pos, ax, n, gone)
     else:
         m = size[k] if size[k] < size[q] else size[q]
         cnt[3] += m
@@ -143,19 +184,19 @@ cdef int react(int64_t* kind, int64_t* size, double* pos, int* n, int k, const B
         size[q] -= m
         if k > q:
             if size[k] == 0:
-                remove(kind, size, pos, n, k)
+                remove(kind, size, pos, ax, n, k)
             if size[q] == 0:
-                remove(kind, size, pos, n, q)
+                remove(kind, size, pos, ax, n, q)
         else:
             if size[q] == 0:
-                remove(kind, size, pos, n, q)
+                remove(kind, size, pos, ax, n, q)
             if size[k] == 0:
-                remove(kind, size, pos, n, k)
+                remove(kind, size, pos, ax, n, k)
     return 1
 
 
-cdef void settle(int64_t* kind, int64_t* size, double* pos, int* n, int k, const Box* bx,
-                 const Tables* tb, int64_t* cnt) noexcept nogil:
+cdef void settle(int64_t* kind, int64_t* size, double* pos, int64_t* ax, int* n, int k,
+                 const Box* bx, const Tables* tb, int64_t* cnt) noexcept nogil:
     cdef int d, j
     cdef double x
     for d in range(3):
@@ -163,22 +204,23 @@ cdef void settle(int64_t* kind, int64_t* size, double* pos, int* n, int k, const
             x = pos[3 * k + d]
             if x < bx.lo[d] or x >= bx.lo[d] + bx.L[d]:
                 cnt[5] += size[k]
-                remove(kind, size, pos, n, k)
+                remove(kind, size, pos, ax, n, k)
                 return
-    if react(kind, size, pos, n, k, bx, tb, cnt):
+    if react(kind, size, pos, ax, n, k, bx, tb, cnt):
         j = 0
         while j < n[0]:
-            if react(kind, size, pos, n, j, bx, tb, cnt):
+            if react(kind, size, pos, ax, n, j, bx, tb, cnt):
                 j = 0
             else:
                 j += 1
 
 
-def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int n,
+def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int64_t[::1] axis, int n,
                  const double[::1] jump_v, const double[::1] jump_i, const double[::1] emit_v,
                  double r0_v, double r0_i, double a, const double[::1] lo,
                  const double[::1] L, const uint8_t[::1] periodic, uint64_t[::1] rng,
-                 double t, double t_stop, long max_events, int64_t[::1] counters):
+                 double t, double t_stop, long max_events, int64_t[::1] counters,
+                 int glide_min=0):
     """Advance until ``t_stop`` or ``max_events`` events (see the module docstring);
     returns ``(n, t, events)``. counters[6] += events, jumps, emissions, recombined Frenkel
     pairs, clustering reactions, absorbed defects."""
@@ -190,6 +232,8 @@ def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int n
     cdef int64_t h
     cdef int64_t* K = &kind[0]
     cdef int64_t* S = &size[0]
+    cdef int64_t* AX = &axis[0]
+    cdef double u2, sgn
     cdef double* P = &pos[0, 0]
     cdef uint64_t* st = &rng[0]
     cdef int64_t* cnt = &counters[0]
@@ -203,6 +247,7 @@ def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int n
     tb.nmax = jump_v.shape[0] - 1
     tb.r0_v = r0_v
     tb.r0_i = r0_i
+    tb.glide_min = glide_min
     step = 0.5 * a
     with nogil:
         while max_events < 0 or done < max_events:
@@ -239,14 +284,20 @@ def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int n
                     e -= 1
                 while e >= 0 and e < nn and jrate(&tb, K[e], S[e]) == 0.0:
                     e -= 1
-            d = <int>(uniform(st) * 12.0)
+            u2 = uniform(st)
+            d = <int>(u2 * 12.0)
             cnt[0] += 1
             done += 1
             if e < nn:
-                for k in range(3):
-                    P[3 * e + k] += step * JUMP[d][k]
+                if glides(&tb, K[e], S[e]) and AX[e] >= 0:
+                    sgn = 1.0 if u2 < 0.5 else -1.0
+                    for k in range(3):
+                        P[3 * e + k] += sgn * step * GLIDE[AX[e]][k]
+                else:
+                    for k in range(3):
+                        P[3 * e + k] += step * JUMP[d][k]
                 cnt[1] += 1
-                settle(K, S, P, &nn, e, &bx, &tb, cnt)
+                settle(K, S, P, AX, &nn, e, &bx, &tb, cnt)
             else:
                 k = e - nn
                 S[k] -= 1
@@ -257,9 +308,10 @@ def okmc_advance(int64_t[::1] kind, int64_t[::1] size, double[:, ::1] pos, int n
                         raise ValueError("okmc_advance: object capacity exceeded")
                 K[nn] = -1
                 S[nn] = 1
+                AX[nn] = -1
                 for d2 in range(3):
                     P[3 * nn + d2] = P[3 * k + d2] + h * step * JUMP[d][d2]
                 nn += 1
                 cnt[2] += 1
-                settle(K, S, P, &nn, nn - 1, &bx, &tb, cnt)
+                settle(K, S, P, AX, &nn, nn - 1, &bx, &tb, cnt)
     return nn, t, done

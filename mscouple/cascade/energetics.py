@@ -111,3 +111,69 @@ def interstitial_energetics(pot, a: float, reps: int = 4, mass: float = 63.546,
     path = neb(s, xi, xi + dx, images=images, fmax=max(fmax, 5e-3), max_iter=3000)
     return InterstitialEnergetics(e0 - (N + 1) / N * e_perf,
                                   float(path.energies.max() - path.energies[0]), path, N + 1)
+
+
+@dataclass
+class ClusterBinding:
+    """Binding energies [eV] of small clusters (> 0: bound), relaxed energies with the same
+    potential in one ``reps³`` block (``natoms`` sites):
+
+    divacancy   = 2 E(1V) − E(2V) − E(0)          (nearest-neighbour pair)
+    trivacancy  = 3 E(1V) − E(3V) − 2 E(0)        (total: into three vacancies; nn triangle)
+    v_to_v2     = E(2V) + E(1V) − E(3V) − E(0)    (the third vacancy to a divacancy)
+    di_interstitial = 2 E(I) − E(2I) − E(0)      (two parallel <100> dumbbells at nearest-
+                                                   neighbour sites, the more bound of the
+                                                   [011] (perpendicular) and [110] neighbours)
+    di_interstitial_by: {"011": E_b, "110": E_b}
+    """
+
+    divacancy: float
+    trivacancy: float
+    v_to_v2: float
+    di_interstitial: float
+    di_interstitial_by: dict
+    natoms: int
+
+
+def cluster_binding(pot, a: float, reps: int = 5, mass: float = 63.546, fmax: float = 2e-3,
+                    split: float = 0.3, comm=MPI.COMM_SELF) -> ClusterBinding:
+    """The binding energies of :class:`ClusterBinding` by FIRE relaxation at fixed box
+    (collective on ``comm``)."""
+    x, box = fcc(a, (reps, reps, reps))
+    N = len(x)
+    c = 0.5 * (box.lo + box.hi)
+    i0 = int(np.argmin(np.linalg.norm(x - c, axis=1)))
+    A = x[i0]
+
+    def site(off):
+        p = A + 0.5 * a * np.asarray(off, float)
+        j = int(np.argmin(np.linalg.norm(x - p, axis=1)))
+        assert np.linalg.norm(x[j] - p) < 1e-6 * a
+        return j
+
+    def relaxed(y):
+        return _relaxed(comm, box, y, pot, mass, fmax)[0]
+
+    def without(idx):
+        return x[np.setdiff1d(np.arange(N), idx)]
+
+    e0 = relaxed(x)
+    e1 = relaxed(without([i0]))
+    e2 = relaxed(without([i0, site((1, 1, 0))]))
+    e3 = relaxed(without([i0, site((1, 1, 0)), site((1, 0, 1))]))  # nn triangle in (1-11)
+    d = split * a
+
+    def dumbbells(sites_):
+        y = x.copy()
+        extra = []
+        for j in sites_:
+            extra.append(x[j] + [d, 0, 0])
+            y[j] = x[j] - [d, 0, 0]
+        return np.vstack([y, extra])
+
+    eI = relaxed(dumbbells([i0]))
+    by = {}
+    for lab, off in (("011", (0, 1, 1)), ("110", (1, 1, 0))):
+        by[lab] = 2 * eI - relaxed(dumbbells([i0, site(off)])) - e0
+    return ClusterBinding(2 * e1 - e2 - e0, 3 * e1 - e3 - 2 * e0, e2 + e1 - e3 - e0,
+                          max(by.values()), by, N)

@@ -32,6 +32,9 @@ class KMCSection:
     em_interstitial: float = opt("float", None, expect="an energy >= 0 eV (absent: computed by NEB)",
                                  check=nonnegative)
     em_clusters: dict = opt("table_int", {}, help="migration energies of mobile clusters, e.g. {V2 = 0.45}")
+    sia_glide: int = opt("int", 0, expect="0 (no 1D glide) or a cluster size >= 2",
+                         check=lambda n: n == 0 or n >= 2,
+                         help="SIA clusters of this size and larger glide 1D along <110> (mobile ones: em_clusters)")
     vacancy_emission: bool = opt("bool", True, help="vacancy clusters emit with NEB-computed binding")
     capture_radius: float = opt("float", 0.6, expect="a multiple of a > 0", check=positive)
     surfaces: tuple = opt("strs", (), expect="a list of directions among 'x', 'y', 'z'",
@@ -53,7 +56,8 @@ class KMCSection:
                          em_clusters={k: float(v) for k, v in self.em_clusters.items()},
                          ef_vacancy=ef_vacancy if emit else None,
                          eb_divacancy=eb_divacancy if emit else None,
-                         r_vacancy=self.capture_radius * a, r_interstitial=self.capture_radius * a)
+                         r_vacancy=self.capture_radius * a, r_interstitial=self.capture_radius * a,
+                         sia_glide=self.sia_glide)
 
     def output_times(self, t0: float = 0.0) -> list:
         """Log-spaced output times [s] from t_start to t_end."""

@@ -8,6 +8,13 @@ sites of the fcc lattice of constant ``a``. Events and rates (attempt frequency 
 
 * a mobile object jumps to one of the z = 12 nearest-neighbour sites (jump length
   b = a/√2): total rate z ν exp(−E_m/k_B T) (E_m per kind and size; None = immobile);
+* a glissile self-interstitial cluster I_n (n ≥ ``sia_glide`` > 0, mobile: E_m given) glides
+  one-dimensionally along its ⟨110⟩ axis (Osetsky et al., Phil. Mag. A 80 (2000) 2131:
+  small SIA clusters in fcc Cu are crowdion bundles gliding along ⟨110⟩): it jumps to one of
+  the 2 neighbours along the axis, total rate 2 ν exp(−E_m/k_B T), so that along the axis
+  ⟨x²⟩ = 2 D₁ t with D₁ = ν b² exp(−E_m/k_B T), and nothing across. Its axis is drawn from the
+  seed when the object is handed over, or, for a cluster formed by a reaction, the ⟨110⟩
+  axis nearest to the separation of the two objects that met;
 * a vacancy cluster V_n (n ≥ 2) emits one vacancy: z ν exp(−(E_m(V) + E_b(n))/k_B T), with
   E_b(2) given and E_b(n > 2) from the capillary law (e.g. Soneda & Diaz de la Rubia, Phil.
   Mag. A 78 (1998) 995): E_b(n) = E_f + (E_b(2) − E_f)(n^{2/3} − (n−1)^{2/3})/(2^{2/3} − 1).
@@ -43,6 +50,19 @@ _KIND = {"V": VAC, "I": INT}
 JUMPS = np.array([(i, j, 0) for i in (-1, 1) for j in (-1, 1)]
                  + [(i, 0, j) for i in (-1, 1) for j in (-1, 1)]
                  + [(0, i, j) for i in (-1, 1) for j in (-1, 1)], dtype=float)
+#: the 6 <110> glide axes (units of a/2), in the compiled kernel's order
+GLIDE = np.array([(1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0, -1), (0, 1, 1), (0, 1, -1)], dtype=float)
+
+
+def nearest_axis(d) -> int:
+    """The glide axis nearest to the vector d: first of the largest |d · GLIDE[g]| (the
+    compiled kernel's order of operations)."""
+    best, top = 0, -1.0
+    for g in range(6):
+        v = abs(float(d[0]) * GLIDE[g, 0] + float(d[1]) * GLIDE[g, 1] + float(d[2]) * GLIDE[g, 2])
+        if v > top:
+            best, top = g, v
+    return best
 
 
 @dataclass(frozen=True)
@@ -66,8 +86,12 @@ class KMCParams:
     eb_divacancy: float | None = None
     r_vacancy: float | None = None
     r_interstitial: float | None = None
+    sia_glide: int = 0
 
     def __post_init__(self):
+        if not (isinstance(self.sia_glide, (int, np.integer)) and (self.sia_glide == 0 or self.sia_glide >= 2)):
+            raise ConfigError(f"kmc.sia_glide = {self.sia_glide!r}: expected 0 (no 1D glide) or the "
+                              "smallest gliding SIA cluster size >= 2")
         for name in ("a", "temperature", "nu"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"kmc.{name} = {getattr(self, name)!r}: expected > 0")
@@ -92,15 +116,21 @@ class KMCParams:
         r0 = 0.6 * self.a if r0 is None else r0
         return r0 * np.cbrt(np.asarray(size, dtype=float))
 
+    def glides(self, kind: int, size: int) -> bool:
+        """An SIA cluster that glides one-dimensionally (see the module docstring)."""
+        return self.sia_glide > 0 and kind == INT and size >= self.sia_glide
+
     def jump_rate(self, kind: int, size: int) -> float:
-        """Total jump rate z ν exp(−E_m/kT) of an object (0 when immobile)."""
+        """Total jump rate z ν exp(−E_m/kT) of an object (0 when immobile); z = 12
+        nearest neighbours, z = 2 for a 1D glider."""
         if size == 1:
             em = self.em_vacancy if kind == VAC else self.em_interstitial
         else:
             em = self.em_clusters.get(("V" if kind == VAC else "I") + str(int(size)))
             if em is None:
                 return 0.0
-        return 12.0 * self.nu * np.exp(-em / self.kT)
+        z = 2.0 if self.glides(kind, size) else 12.0
+        return z * self.nu * np.exp(-em / self.kT)
 
     def binding(self, n: int) -> float:
         """E_b(n) of a vacancy cluster (capillary law through E_b(2) and E_f)."""
@@ -171,11 +201,12 @@ class KMC:
     box_lo, box_hi: [3] Å; periodic: [3] bool (False: free surfaces = sinks); kinds: [k]
     "V"/"I"; sizes: [k] ints; positions: [k,3] Å (lattice sites); params: :class:`KMCParams`;
     backend: "compiled" (``mscouple._kernels.okmc``) or "numpy" (the reference). Positions
-    are kept unwrapped (``pos``); :meth:`wrapped` maps them into the box.
+    are kept unwrapped (``pos``); :meth:`wrapped` maps them into the box. ``axis`` [k]: glide
+    axis index into ``GLIDE`` (−1: none); ``axes`` overrides the seeded initial axes.
     """
 
     def __init__(self, box_lo, box_hi, periodic, kinds, sizes, positions, params: KMCParams,
-                 seed: int = 1, backend: str = "compiled") -> None:
+                 seed: int = 1, backend: str = "compiled", axes=None) -> None:
         self.lo = np.asarray(box_lo, float).reshape(3)
         self.hi = np.asarray(box_hi, float).reshape(3)
         self.L = self.hi - self.lo
@@ -195,6 +226,14 @@ class KMC:
             raise ConfigError("KMC: kinds, sizes and positions must have the same length")
         if np.any(self.size < 1) or np.any(np.abs(self.kind) != 1):
             raise ConfigError("KMC: object sizes must be >= 1 and kinds V or I")
+        # glide axes of the initial gliders: drawn from the seed (its own stream), or given
+        ax = np.random.default_rng([int(seed), 110]).integers(0, 6, size=len(self.kind))
+        if axes is not None:
+            ax = np.asarray(axes, dtype=np.int64).reshape(-1)
+            if ax.shape != self.kind.shape or np.any((ax < -1) | (ax > 5)):
+                raise ConfigError("KMC: axes must hold one glide axis in 0..5 (or -1) per object")
+        glider = np.array([self.p.glides(k, n) for k, n in zip(self.kind, self.size)], bool)
+        self.axis = np.where(glider, ax, -1).astype(np.int64)
         self.time = 0.0
         self.stats = KMCStats()
         self._jump = self.p.a / 2.0 * JUMPS
@@ -244,7 +283,7 @@ class KMC:
         return x
 
     def _remove(self, k: int) -> None:
-        for name in ("kind", "size", "pos"):
+        for name in ("kind", "size", "pos", "axis"):
             setattr(self, name, np.delete(getattr(self, name), k, axis=0))
 
     def _react(self, k: int) -> bool:
@@ -263,6 +302,8 @@ class KMC:
         if self.kind[q] == self.kind[k]:
             keep, gone = (q, k) if self.size[q] >= self.size[k] else (k, q)
             self.size[keep] += self.size[gone]
+            if self.axis[keep] < 0 and self.p.glides(int(self.kind[keep]), int(self.size[keep])):
+                self.axis[keep] = nearest_axis(d[q])
             self.stats.clustered += 1
             self._remove(gone)
         else:
@@ -311,11 +352,15 @@ class KMC:
                 n = len(self.kind)
                 if e >= 2 * n:
                     e = int(np.flatnonzero(np.diff(np.r_[0.0, self._cum]) > 0)[-1])
-                d = self._jump[int(uniform(s) * 12.0)]
+                u2 = uniform(s)
+                d = self._jump[int(u2 * 12.0)]
                 self.stats.events += 1
                 done += 1
                 if e < n:
-                    self.pos[e] += d
+                    if self.axis[e] >= 0 and self.p.glides(int(self.kind[e]), int(self.size[e])):
+                        self.pos[e] += (1.0 if u2 < 0.5 else -1.0) * 0.5 * self.p.a * GLIDE[self.axis[e]]
+                    else:
+                        self.pos[e] += d
                     self.stats.jumps += 1
                     self._settle(e)
                     continue
@@ -325,6 +370,7 @@ class KMC:
                 hops = int(np.floor(reach / (0.5 * self.p.a * np.sqrt(2.0)))) + 1
                 self.kind = np.append(self.kind, VAC)
                 self.size = np.append(self.size, 1)
+                self.axis = np.append(self.axis, -1)
                 self.pos = np.vstack([self.pos, self.pos[k] + hops * d])
                 self.stats.emissions += 1
                 self._refresh()
@@ -341,13 +387,15 @@ class KMC:
         K = np.zeros(cap, np.int64)
         S = np.zeros(cap, np.int64)
         P = np.zeros((cap, 3))
-        K[:n], S[:n], P[:n] = self.kind, self.size, self.pos
+        AX = np.full(cap, -1, np.int64)
+        K[:n], S[:n], P[:n], AX[:n] = self.kind, self.size, self.pos, self.axis
         cnt = np.zeros(6, np.int64)
-        n, t, done = okmc_advance(K, S, P, n, self._jv, self._ji, self._ev, self._r0v,
+        n, t, done = okmc_advance(K, S, P, AX, n, self._jv, self._ji, self._ev, self._r0v,
                                   self._r0i, self.p.a, self.lo, self.L,
                                   self.periodic.astype(np.uint8), self.rng_state, self.time,
-                                  t_stop, max_events, cnt)
+                                  t_stop, max_events, cnt, int(self.p.sia_glide))
         self.kind, self.size, self.pos = K[:n].copy(), S[:n].copy(), P[:n].copy()
+        self.axis = AX[:n].copy()
         self.time = t
         st = self.stats
         st.events += int(cnt[0])
