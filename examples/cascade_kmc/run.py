@@ -14,7 +14,7 @@ import sys
 from mpi4py import MPI
 
 from mscouple.cascade.case import load_case
-from mscouple.cascade.energetics import interstitial_energetics, vacancy_energetics
+from mscouple.cascade.energetics import cluster_binding, interstitial_energetics, vacancy_energetics
 from mscouple.cascade.pipeline import _mass, plot_counts, potential, run_kmc, run_md
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -27,7 +27,7 @@ if "--kmc-only" not in sys.argv:
     md = run_md(comm, case, out, log=log)
     if comm.rank == 0:
         print(json.dumps(md, indent=1))
-e = ei = None
+e = ei = b = None
 if comm.rank == 0:
     pot = potential(case)
     e = vacancy_energetics(pot, case.material.a, mass=_mass(pot))
@@ -35,10 +35,13 @@ if comm.rank == 0:
     print(f"vacancy: E_f = {e.formation:.3f} eV, E_m = {e.migration:.3f} eV (NEB, "
           f"{e.natoms} sites), divacancy E_b = {e.divacancy_binding:.3f} eV; <100> dumbbell: "
           f"E_f = {ei.formation:.3f} eV, E_m = {ei.migration:.3f} eV (NEB, {ei.natoms} atoms)")
-e, ei = comm.bcast((e, ei))
-relaxed = run_kmc(comm, case, out, energetics=e, interstitial=ei)
-peak = run_kmc(comm, case, out, energetics=e, interstitial=ei, initial="out/defects_peak.txt",
-               handoff="peak", tag="_peak")
+    b = cluster_binding(pot, case.material.a, mass=_mass(pot))
+    print(f"tri-vacancy: third vacancy bound by {b.v_to_v2:.3f} eV (total {b.trivacancy:.3f}); "
+          f"di-interstitial E_b = {b.di_interstitial:.3f} eV (relaxation, {b.natoms} sites)")
+e, ei, b = comm.bcast((e, ei, b if comm.rank == 0 else None))
+relaxed = run_kmc(comm, case, out, energetics=e, interstitial=ei, binding=b)
+peak = run_kmc(comm, case, out, energetics=e, interstitial=ei, binding=b,
+               initial="out/defects_peak.txt", handoff="peak", tag="_peak")
 if comm.rank == 0:
     for name, s in (("relaxed survivors", relaxed), ("peak damage (explicit)", peak)):
         print(f"KMC from the {name}: {s['initial_defects']} defects at "

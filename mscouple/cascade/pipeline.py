@@ -12,8 +12,8 @@ Units: MD in metal units (ps), KMC in s; the history files give both in seconds.
 
 :func:`run_kmc` (rank 0 computes, the result is broadcast)::
 
-    vacancy E_f, E_m (NEB), divacancy E_b, dumbbell E_m (NEB) with the same potential
-    (unless given)
+    vacancy E_f, E_m (NEB), divacancy E_b, dumbbell E_m (NEB), tri-vacancy E_b (relaxation)
+    with the same potential (unless given)
     → read kmc.initial_defects (its label must equal kmc.handoff) → KMC from the MD time
     → counts at log-spaced times → kmc_history.csv; summary in kmc_summary.json
 """
@@ -35,7 +35,7 @@ from ..errors import ConfigError
 from ..kmc.handoff import kmc_from_file
 from .case import CascadeCase
 from .defects import read_defect_list, write_defect_list
-from .energetics import interstitial_energetics, vacancy_energetics
+from .energetics import cluster_binding, interstitial_energetics, vacancy_energetics
 from .run import CascadeSpec, run_cascade
 from .zbl import join_zbl
 
@@ -139,11 +139,13 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
 
 
 def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str | None = None,
-            handoff: str | None = None, tag: str = "", interstitial=None) -> dict:
+            handoff: str | None = None, tag: str = "", interstitial=None, binding=None) -> dict:
     """The KMC half (see the module docstring). ``initial``/``handoff`` override the case's
     ``kmc.initial_defects``/``kmc.handoff`` (the example uses them to show the peak
     hand-off); ``energetics``/``interstitial``: precomputed :class:`VacancyEnergetics` /
-    :class:`InterstitialEnergetics` (computed here when the case needs them)."""
+    :class:`InterstitialEnergetics` (computed here when the case needs them); ``binding``: a
+    precomputed :class:`ClusterBinding` (its tri-vacancy binding replaces the capillary law
+    at n = 3 when vacancy clusters emit and ``kmc.eb_trivacancy`` is absent)."""
     k = case.kmc
     path = case.path(initial or k.initial_defects)
     want = handoff or k.handoff
@@ -162,9 +164,15 @@ def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str 
                 interstitial = interstitial_energetics(potential(case), case.material.a,
                                                        mass=_mass(potential(case)))
             e = energetics
+            eb3 = None
+            if k.vacancy_emission and k.eb_trivacancy is None and e is not None:
+                if binding is None:
+                    binding = cluster_binding(potential(case), case.material.a,
+                                              mass=_mass(potential(case)))
+                eb3 = binding.v_to_v2
             params = k.params(case.material.a, e.migration if e else None,
                               e.formation if e else None, e.divacancy_binding if e else None,
-                              interstitial.migration if interstitial else None)
+                              interstitial.migration if interstitial else None, eb3)
             per = [d not in k.surfaces for d in "xyz"]
             kmc = kmc_from_file(path, params, seed=k.seed, allow_peak=(want == "peak"),
                                 periodic=per, box_scale=k.box_scale)
@@ -185,6 +193,7 @@ def run_kmc(comm, case: CascadeCase, outdir: str, energetics=None, initial: str 
                 "em_vacancy_eV": params.em_vacancy, "em_interstitial_eV": params.em_interstitial,
                 "ef_vacancy_eV": e.formation if e else None,
                 "eb_divacancy_eV": e.divacancy_binding if e else None,
+                "eb_trivacancy_eV": params.eb_vacancy_clusters.get(3),
                 "ef_interstitial_eV": interstitial.formation if interstitial else None,
                 "temperature_K": params.temperature, "t_end_s": kmc.time,
                 "events": st.events, "jumps": st.jumps, "recombined": st.recombined,

@@ -35,6 +35,9 @@ class KMCSection:
     sia_glide: int = opt("int", 0, expect="0 (no 1D glide) or a cluster size >= 2",
                          check=lambda n: n == 0 or n >= 2,
                          help="SIA clusters of this size and larger glide 1D along <110> (mobile ones: em_clusters)")
+    eb_trivacancy: float = opt("float", None, expect="an energy >= 0 eV (absent: computed by relaxation)",
+                               check=nonnegative,
+                               help="binding of a vacancy to a divacancy (replaces the capillary law at n = 3)")
     vacancy_emission: bool = opt("bool", True, help="vacancy clusters emit with NEB-computed binding")
     capture_radius: float = opt("float", 0.6, expect="a multiple of a > 0", check=positive)
     surfaces: tuple = opt("strs", (), expect="a list of directions among 'x', 'y', 'z'",
@@ -45,19 +48,21 @@ class KMCSection:
     max_events: int = opt("int", 100_000_000, expect="an integer >= 1", check=lambda n: n >= 1)
 
     def params(self, a: float, em_vacancy: float, ef_vacancy=None, eb_divacancy=None,
-               em_interstitial=None) -> KMCParams:
+               em_interstitial=None, eb_trivacancy=None) -> KMCParams:
         """The engine's parameters (migration/binding energies from the engine's NEB when
         not given in the file)."""
         em = self.em_vacancy if self.em_vacancy is not None else em_vacancy
         emi = self.em_interstitial if self.em_interstitial is not None else em_interstitial
         emit = self.vacancy_emission and ef_vacancy is not None
+        eb3 = self.eb_trivacancy if self.eb_trivacancy is not None else eb_trivacancy
         return KMCParams(a=a, temperature=self.temperature, em_vacancy=em,
                          em_interstitial=emi, nu=self.nu,
                          em_clusters={k: float(v) for k, v in self.em_clusters.items()},
                          ef_vacancy=ef_vacancy if emit else None,
                          eb_divacancy=eb_divacancy if emit else None,
                          r_vacancy=self.capture_radius * a, r_interstitial=self.capture_radius * a,
-                         sia_glide=self.sia_glide)
+                         sia_glide=self.sia_glide,
+                         eb_vacancy_clusters={3: float(eb3)} if (emit and eb3 is not None) else {})
 
     def output_times(self, t0: float = 0.0) -> list:
         """Log-spaced output times [s] from t_start to t_end."""

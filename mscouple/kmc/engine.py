@@ -17,7 +17,9 @@ sites of the fcc lattice of constant ``a``. Events and rates (attempt frequency 
   axis nearest to the separation of the two objects that met;
 * a vacancy cluster V_n (n ≥ 2) emits one vacancy: z ν exp(−(E_m(V) + E_b(n))/k_B T), with
   E_b(2) given and E_b(n > 2) from the capillary law (e.g. Soneda & Diaz de la Rubia, Phil.
-  Mag. A 78 (1998) 995): E_b(n) = E_f + (E_b(2) − E_f)(n^{2/3} − (n−1)^{2/3})/(2^{2/3} − 1).
+  Mag. A 78 (1998) 995): E_b(n) = E_f + (E_b(2) − E_f)(n^{2/3} − (n−1)^{2/3})/(2^{2/3} − 1). Sizes in ``eb_vacancy_clusters``
+  (e.g. {3: E_b(3)} from :func:`mscouple.cascade.energetics.cluster_binding`) take their
+  computed value instead.
 
 Residence-time algorithm (Bortz, Kalos & Lebowitz, J. Comput. Phys. 17 (1975) 10): with
 total rate R = Σ r_k, pick event k with probability r_k/R, advance time by −ln(u)/R.
@@ -87,8 +89,13 @@ class KMCParams:
     r_vacancy: float | None = None
     r_interstitial: float | None = None
     sia_glide: int = 0
+    eb_vacancy_clusters: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        for n_, v in self.eb_vacancy_clusters.items():
+            if not (isinstance(n_, (int, np.integer)) and n_ >= 3 and v >= 0):
+                raise ConfigError(f"kmc.eb_vacancy_clusters {{{n_!r}: {v!r}}}: expected sizes >= 3 "
+                                  "with binding energies >= 0 eV")
         if not (isinstance(self.sia_glide, (int, np.integer)) and (self.sia_glide == 0 or self.sia_glide >= 2)):
             raise ConfigError(f"kmc.sia_glide = {self.sia_glide!r}: expected 0 (no 1D glide) or the "
                               "smallest gliding SIA cluster size >= 2")
@@ -134,6 +141,8 @@ class KMCParams:
 
     def binding(self, n: int) -> float:
         """E_b(n) of a vacancy cluster (capillary law through E_b(2) and E_f)."""
+        if n in self.eb_vacancy_clusters:  # computed for this size (e.g. the tri-vacancy)
+            return float(self.eb_vacancy_clusters[n])
         c = (n ** (2 / 3) - (n - 1) ** (2 / 3)) / (2 ** (2 / 3) - 1)
         return self.ef_vacancy + (self.eb_divacancy - self.ef_vacancy) * c
 

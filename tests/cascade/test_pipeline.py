@@ -111,6 +111,12 @@ def test_absent_migration_energies_come_from_the_engine(tmp_path):
     prm = k.params(3.615, 0.5512, 1.276, 0.157, 0.0602)
     assert prm.em_vacancy == 0.5512 and prm.em_interstitial == 0.0602
     assert prm.eb_divacancy is None        # vacancy_emission = false in this case
+    assert prm.eb_vacancy_clusters == {}
+    p.write_text(CASE.replace("vacancy_emission = false", "eb_trivacancy = 0.567"))
+    k = load_case(p).kmc
+    prm = k.params(3.615, 0.5512, 1.276, 0.157, 0.0602, eb_trivacancy=0.4)
+    assert prm.eb_vacancy_clusters == {3: 0.567}  # the case's value wins over a computed one
+    assert prm.binding(3) == 0.567 and prm.eb_divacancy == 0.157
 
 
 def test_example_case_at_reduced_size(tmp_path):

@@ -131,6 +131,14 @@ def test_emission_rate():
         assert k.stats.emissions == 1 and sorted(k.size) == [1, 1]
         ts.append(k.time)
     assert np.mean(ts) * r == pytest.approx(1.0, abs=3 / np.sqrt(3000))
+    # a computed tri-vacancy binding replaces the capillary law at n = 3 only
+    q = params(ef_vacancy=1.276, eb_divacancy=0.157, temperature=500.0,
+               eb_vacancy_clusters={3: 0.567})
+    assert q.binding(3) == 0.567 and p.binding(3) == pytest.approx(0.337, abs=1e-3)
+    assert q.binding(4) == p.binding(4)
+    assert q.emission_rate(-1, 3) == pytest.approx(12 * 1e13 * np.exp(-(0.551 + 0.567) / q.kT))
+    with pytest.raises(ConfigError, match="eb_vacancy_clusters"):
+        params(ef_vacancy=1.276, eb_divacancy=0.157, eb_vacancy_clusters={2: 0.2})
 
 
 def test_seeds_and_refusals():
