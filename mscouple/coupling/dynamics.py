@@ -37,6 +37,7 @@ from typing import Callable, Optional
 import numpy as np
 import scipy.sparse as sp
 
+from .._kernels import bandproj as _kb
 from ..errors import ConfigError, SimulationError
 from .bdm import BridgingDomain
 from .damping import ConstrainedDampingBand
@@ -44,7 +45,33 @@ from .exchange import InterfaceExchange
 from .ledger import EnergyLedger
 from .subcycle import ContinuumSubcycler, cycles
 
-__all__ = ["BridgingDomainCoupler"]
+__all__ = ["BridgingDomainCoupler", "end_projections"]
+
+
+def _rows_ok(v, k: int) -> bool:
+    """Whether the compiled row kernels may work on ``v`` (C-contiguous float64 [n, ≥k])."""
+    return (isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 2
+            and v.flags.c_contiguous and v.flags.writeable and v.shape[1] >= k)
+
+
+def end_projections(n: int, k: int = 1, phase: int = 0, merge: bool = False) -> list[bool]:
+    """For each of ``n`` coupled steps: whether its end projection runs.
+
+    Merging (``merge``) skips a step's end projection when the next step's first one follows
+    with nothing between them but kicks. The projection ``P`` is linear and idempotent, so
+    ``P(P(x) + y) = P(x + y)``: the trajectory is the same to round-off. Kept: the last
+    step's (the state seen by the ledger, frames and checkpoints is the projected one) and
+    the end of a subcycle whose successor has another length (its two continuum impulses
+    differ there; see :meth:`BridgingDomainCoupler.project`'s ``work_scale``). ``k`` and
+    ``phase``: the subcycle and the step count at the start (:func:`~.subcycle.cycles`)."""
+    if not merge:
+        return [True] * int(n)
+    out: list[bool] = []
+    cyc = cycles(n, k, phase)
+    for c, j in enumerate(cyc):
+        nxt = cyc[c + 1] if c + 1 < len(cyc) else None
+        out += [False] * (j - 1) + [nxt is None or nxt != j]
+    return out
 
 
 class BridgingDomainCoupler:
@@ -118,6 +145,7 @@ class BridgingDomainCoupler:
         self._band_ids = None
         self._reorder_seen = None
         self.routing = None  # patch side on several ranks: band atoms keep their rows (HomeRouting)
+        self._up_buf = None  # patch side: the band velocities sent each projection
         if self.is_patch:
             self._band = (np.arange(exchange.n_local) if band_atoms is None
                           else np.asarray(band_atoms, dtype=np.int64))
@@ -187,14 +215,26 @@ class BridgingDomainCoupler:
     def _band_values(self, k: int) -> np.ndarray:
         """Patch side: band-atom velocities [m, k] in exchange order."""
         if self.routing is None:
-            return self.patch.v[self.band_atoms, :k]
+            v, band = self.patch.v, self.band_atoms
+            if _rows_ok(v, k):
+                buf = self._up_buf
+                if buf is None or buf.shape != (band.size, k):
+                    buf = self._up_buf = np.empty((band.size, k))
+                _kb.rows_gather(v, np.asarray(band, dtype=np.int64), buf)  # one compiled pass
+                return buf
+            return v[band, :k]
         self.routing.update()
         return self.routing.gather(np.asarray(self.patch.v)[:, :k])
 
     def _band_add(self, corr: np.ndarray, k: int) -> None:
         """Patch side: add the exchange-ordered corrections [m, k] to the band atoms."""
         if self.routing is None:
-            self.patch.v[self.band_atoms, :k] += corr
+            v, band = self.patch.v, self.band_atoms
+            corr = np.asarray(corr, dtype=float).reshape(band.size, k)
+            if _rows_ok(v, k) and corr.flags.c_contiguous:
+                _kb.rows_add(v, np.asarray(band, dtype=np.int64), corr)  # band atoms are distinct
+            else:
+                v[band, :k] += corr
             return
         rows, c = self.routing.scatter(corr)
         self.patch.v[rows, :k] += c
@@ -237,7 +277,8 @@ class BridgingDomainCoupler:
                 np.concatenate([p[6] for p in parts]))
 
     # ------------------------------------------------------------------ pieces
-    def _kernel(self, va: np.ndarray, vnb: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    def _kernel(self, va: np.ndarray, vnb: np.ndarray, h: float,
+                work_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Projection (+ damping) of band-atom ``va`` [m, k] and band-node ``vnb`` [n_band, k]
         velocities; returns the corrections (dva, dvnb)."""
         bdm = self.bdm
@@ -245,7 +286,7 @@ class BridgingDomainCoupler:
         res = bdm.solve(va, vnb)
         new = va + res.dv_atoms
         vn_new = vnb + res.dv_nodes
-        self.ledger.add(constraint_work=res.work)
+        self.ledger.add(constraint_work=work_scale * res.work)
         self.last_gap = res.gap_before
         if self.damping is not None and h > 0:
             # constrained Langevin step of the band (friction with its reaction on the nodes,
@@ -263,9 +304,19 @@ class BridgingDomainCoupler:
         self.solve_seconds += _perf() - t0
         return new - va, vn_new - vnb
 
-    def project(self, h: float = 0.0) -> None:
+    def project(self, h: float = 0.0, work_scale: float = 1.0) -> None:
         """Put band velocities on the constraint (and, if ``h > 0``, damp fine-scale motion
-        over a time ``h``)."""
+        over a time ``h``).
+
+        ``work_scale``: the factor on the booked constraint work. A projection that merges
+        the previous step's skipped end projection (:func:`end_projections`) books ½ of its
+        work: the velocities it acts on are ``u + 2y`` — ``u`` on the constraint (the
+        previous step's first projection), ``y`` the half kick, the same for the step's end
+        and the next step's start (one force evaluation between them; also the continuum's
+        impulses at a junction of two cycles of one length, and none inside a cycle). With
+        ``P`` M-orthogonal, ``KE(Pz) − KE(z) = −½|(I−P)z|²_M``: the two projections book
+        ``−½|(I−P)(u + y)|² − ½|(I−P)(P(u + y) + y)|² = −|(I−P)y|²`` and the merged one
+        ``−½|(I−P)(u + 2y)|² = −2|(I−P)y|²``, exactly twice as much."""
         k = self.k
         up = self._band_values(k) if self.is_patch else None
         va = self.ex.to_continuum(up, k, expect_reply=True)  # the corrections' receives go first
@@ -274,7 +325,7 @@ class BridgingDomainCoupler:
             vn = self.continuum.v
             if not self.gathered:
                 rows = self.bdm.nodes
-                dva, dvnb = self._kernel(va, vn[rows, :k], h)
+                dva, dvnb = self._kernel(va, vn[rows, :k], h, work_scale)
                 vn[rows, :k] += dvnb
             else:
                 comm = self.local_comm
@@ -285,7 +336,7 @@ class BridgingDomainCoupler:
                     vnb = np.zeros((self._nband, k))
                     for pos, (_, v) in zip(self._pos_parts, parts):
                         vnb[pos] = v
-                    dva_all, dvnb = self._kernel(va_all, vnb, h)
+                    dva_all, dvnb = self._kernel(va_all, vnb, h, work_scale)
                     splits = np.cumsum(self._counts)[:-1]
                     out = [(a, dvnb[pos]) for a, pos in zip(np.split(dva_all, splits), self._pos_parts)]
                 dva, dvn_own = comm.scatter(out, root=0)
@@ -298,31 +349,38 @@ class BridgingDomainCoupler:
         b = self.bdm
         return 0.5 * self.mvv2e * (float(np.sum(b.m[:, None] * va ** 2)) + float(np.sum(b.M[:, None] * vn ** 2)))
 
-    def step(self, dt: float, nsteps: int = 1) -> None:
+    def step(self, dt: float, nsteps: int = 1, *, merge: bool = False) -> None:
         """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm).
 
         With ``subcycle = k > 1`` the continuum's force acts as two impulses per cycle of k
         MD steps (:mod:`mscouple.coupling.subcycle`); cycles are aligned to ``step_count``
         and the last one is shortened to end with the call, so the state is synchronised
-        (energies well defined) whenever ``step`` returns."""
+        (energies well defined) whenever ``step`` returns. ``merge``: one projection per step
+        (:func:`end_projections`; not with a damping band, which acts at the end projection)."""
         h = 0.5 * dt
         sub = self.subcycler
+        if merge and self.damped:
+            raise ConfigError("merge = True with a damping band: it acts at every end projection")
+        ends = end_projections(nsteps, self.subcycle, self.step_count, merge)
+        s = 0
         for j in cycles(nsteps, self.subcycle, self.step_count):
             for i in range(j):
                 if self.is_patch:
                     self.patch.kick(h)
                 if sub is not None and i == 0:
                     sub.open(j, dt)
-                self.project()
-                for s in self._sides():
-                    s.drift(dt)
+                self.project(work_scale=0.5 if s and not ends[s - 1] else 1.0)
+                for side in self._sides():
+                    side.drift(dt)
                 if self.is_patch:
                     self.patch.compute_forces()
                     self.patch.kick(h)
                 if sub is not None and i == j - 1:
                     sub.close(j, dt)
-                self.project(dt)  # damping acts on full-step velocities, the ledger's variables
+                if ends[s]:
+                    self.project(dt)  # damping acts on full-step velocities, the ledger's variables
                 self.step_count += 1
+                s += 1
 
     def _sides(self):
         out = []

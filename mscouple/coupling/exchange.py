@@ -193,11 +193,47 @@ class InterfaceExchange:
         """Remote ranks this rank exchanges with each step."""
         return [r for r, _ in self._peers]
 
+    def _runs(self) -> list:
+        """Per peer: its rows as a ``slice`` when they are one contiguous run (messages then go
+        from and into views of the arrays, no copy), else the index array."""
+        runs = getattr(self, "_runs_cache", None)
+        if runs is None or len(runs) != len(self._peers):
+            runs = []
+            for _, rows in self._peers:
+                rows = np.asarray(rows)
+                contiguous = rows.size > 0 and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
+                runs.append(slice(int(rows[0]), int(rows[0]) + rows.size) if contiguous else rows)
+            self._runs_cache = runs
+        return runs
+
+    def _recv_into(self, out: np.ndarray, tag: int) -> tuple[list, list]:
+        """Post the receives of one message set into ``out`` (rows per peer): views where
+        the rows are contiguous, buffers to copy from otherwise."""
+        bufs, reqs = [], []
+        for (r, _), run in zip(self._peers, self._runs()):
+            b = out[run] if isinstance(run, slice) else np.empty((run.size, out.shape[1]))
+            bufs.append((b, run))
+            reqs.append(self.intercomm.Irecv(b, source=r, tag=tag))
+        return bufs, reqs
+
+    @staticmethod
+    def _copy_in(out: np.ndarray, bufs: list) -> None:
+        for b, run in bufs:
+            if not isinstance(run, slice):
+                out[run] = b
+
+    def _send(self, v: np.ndarray, tag: int) -> None:
+        out = [v[run] if isinstance(run, slice) else np.ascontiguousarray(v[run]) for run in self._runs()]
+        reqs = [self.intercomm.Isend(b, dest=r, tag=tag) for b, (r, _) in zip(out, self._peers)]
+        self.bytes_sent += sum(b.nbytes for b in out)
+        from mpi4py import MPI
+        MPI.Request.Waitall(reqs)
+
     def _post_down(self, ncomp: int):
         """Patch side: post the receives of a continuum → patch message [n_local, ncomp]."""
-        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
-        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_DOWN) for (r, _), (b, _) in zip(self._peers, bufs)]
-        return ncomp, bufs, reqs
+        out = np.zeros((self.n_local, ncomp))
+        bufs, reqs = self._recv_into(out, _TAG_DOWN)
+        return ncomp, out, bufs, reqs
 
     def to_continuum(self, values: np.ndarray | None, ncomp: int = 1, *,
                      expect_reply: bool = False) -> np.ndarray | None:
@@ -210,23 +246,16 @@ class InterfaceExchange:
         """
         if self.intercomm is None:
             return np.array(values, dtype=float).reshape(self.n_local, ncomp)
+        from mpi4py import MPI
         if self.side == "patch":
-            from mpi4py import MPI
             if expect_reply and self._posted is None:
                 self._posted = self._post_down(ncomp)
-            v = np.asarray(values, dtype=float).reshape(self.n_local, ncomp)
-            out = [np.ascontiguousarray(v[rows]) for _, rows in self._peers]
-            reqs = [self.intercomm.Isend(b, dest=r, tag=_TAG_UP) for b, (r, _) in zip(out, self._peers)]
-            self.bytes_sent += sum(b.nbytes for b in out)
-            MPI.Request.Waitall(reqs)
+            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_local, ncomp)), _TAG_UP)
             return None
         out = np.empty((self.n_assigned, ncomp))
-        bufs = [(np.empty((rows.size, ncomp)), rows) for _, rows in self._peers]
-        reqs = [self.intercomm.Irecv(b, source=r, tag=_TAG_UP) for (r, _), (b, _) in zip(self._peers, bufs)]
-        from mpi4py import MPI
+        bufs, reqs = self._recv_into(out, _TAG_UP)
         MPI.Request.Waitall(reqs)
-        for b, rows in bufs:
-            out[rows] = b
+        self._copy_in(out, bufs)
         return out
 
     def to_patch(self, values: np.ndarray | None, ncomp: int = 1) -> np.ndarray | None:
@@ -238,21 +267,15 @@ class InterfaceExchange:
             return np.array(values, dtype=float).reshape(self.n_assigned, ncomp)
         from mpi4py import MPI
         if self.side == "continuum":
-            v = np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)
-            out = [np.ascontiguousarray(v[rows]) for _, rows in self._peers]
-            reqs = [self.intercomm.Isend(b, dest=r, tag=_TAG_DOWN) for b, (r, _) in zip(out, self._peers)]
-            self.bytes_sent += sum(b.nbytes for b in out)
-            MPI.Request.Waitall(reqs)
+            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)), _TAG_DOWN)
             return None
-        out = np.zeros((self.n_local, ncomp))
         posted, self._posted = self._posted, None
         if posted is not None and posted[0] != ncomp:
             raise ConfigError(f"to_patch({ncomp} components) after a reply posted for {posted[0]}: "
                               "call to_continuum(..., expect_reply=True) with the reply's ncomp")
-        _, bufs, reqs = posted if posted is not None else self._post_down(ncomp)
+        _, out, bufs, reqs = posted if posted is not None else self._post_down(ncomp)
         MPI.Request.Waitall(reqs)
-        for b, rows in bufs:
-            out[rows] = b
+        self._copy_in(out, bufs)
         return out
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..coupling.dynamics import end_projections
 from ..coupling.subcycle import ContinuumSubcycler, cycles
 from ..errors import ConfigError, SimulationError
 from . import ledger as L
@@ -63,27 +64,35 @@ def _root_array(comm, key: str, st: np.ndarray) -> dict:
 # bridging-domain dynamics (Xiao & Belytschko 2004), optionally with damping → heat
 
 def merge_projections(case, couplers) -> bool:
-    """Whether a step's end projection may be merged into the next step's first one.
+    """Whether a step's end projection may be merged into the next step's first one (this
+    half's view; :func:`_agree_merge` makes both halves of an interface agree).
 
     The bridging-domain projection ``P`` is linear and idempotent, and between a step's end
-    projection and the next step's first one only kicks act (``y``: the atoms' half kick, the
-    continuum's slow impulse at a cycle start), so ``P(P(x) + y) = P(x + y)``: the end
-    projection changes nothing the next step computes. It is skipped inside an ``advance``
-    (one band solve and one round trip per MD step instead of two) and kept at its end,
-    where the full-step velocities are observed (ledger, frames, checkpoints): the state
-    there is the same to round-off. Not with a damping band (it acts at the end projection,
-    on full-step velocities) nor in thermo-mechanics (the continuum half steps in heat
-    intervals). Decided from the case and the couplers' ``damped`` flags, identically on
-    both halves; the ledger's ``W_constraint`` then books one projection per step.
+    projection and the next step's first one only kicks act, so ``P(P(x) + y) = P(x + y)``:
+    the end projection changes nothing the next step computes. It is skipped inside an
+    ``advance`` (one band solve and one round trip per MD step instead of two) and kept at
+    its end, where the full-step velocities are observed (ledger, frames, checkpoints), and
+    at a junction of subcycles of different lengths
+    (:func:`~mscouple.coupling.dynamics.end_projections`): the state is the same to
+    round-off. The merged projection books ½ of its kinetic-energy change, which is exactly
+    what the two projections book (``BridgingDomainCoupler.project``'s ``work_scale``), so
+    ``W_constraint`` and the drift scale do not change either. Not with a damping band (it
+    acts at the end projection, on full-step velocities) nor in thermo-mechanics (the
+    continuum half steps in heat intervals the patch does not see).
     """
-    # Off: the trajectory is the same to round-off, but the booked constraint work is not.
-    # With P M-orthogonal, KE(Pv) − KE(v) = −½|(I−P)v|²_M, so the two projections book
-    # −½|(I−P)x|² − ½|(I−P)y|² and the merged one −½|(I−P)(x+y)|²; consecutive half kicks
-    # violate the constraint nearly alike, so the merged W_constraint is ≈ 2× (measured:
-    # wave_3d 12.35 vs 6.24 with identical E_total), which doubles the drift scale and halves
-    # every reported drift. Kept for when the ledger books the split exactly.
-    # (Were it on, it would also stay off with a damping band or in thermo-mechanics.)
-    return False
+    thermo = "thermo" in str(getattr(getattr(case, "continuum", None), "physics", ""))
+    return not thermo and not any(getattr(cp, "damped", False) for cp in couplers)
+
+
+def _agree_merge(cp, mine: bool) -> bool:
+    """Both halves of one interface: merge only if each says so (collective over its
+    intercomm; each group learns the other's minimum)."""
+    ic = cp.ex.intercomm
+    if ic is None:
+        return bool(mine)
+    from mpi4py import MPI
+
+    return bool(mine) and bool(ic.allreduce(int(bool(mine)), op=MPI.MIN))
 
 
 class BridgingContinuum:
@@ -114,6 +123,7 @@ class BridgingContinuum:
         #: MD steps per continuum force evaluation (``handshake.subcycle``)
         self.subcycle = int(getattr(model.case.handshake, "subcycle", 1))
         self._mvv2e = interfaces[0][1].mvv2e if interfaces else 1.0
+        self._merge: list[bool] | None = None  # per interface, agreed with its patch
         if model.heat is not None:
             model.heat.stepped_by_coupler = True
 
@@ -139,23 +149,44 @@ class BridgingContinuum:
         for _, cp, _ in self.interfaces:
             cp.project()
 
+    def _merge_flags(self) -> list[bool]:
+        """Per interface: may its projections merge (collective with that patch, once)? Not
+        when a Dirichlet dof sits on a band node: its kick zeroes the velocity, which is not
+        additive over the two half kicks."""
+        if self._merge is None:
+            dyn = getattr(self.side, "dyn", None)
+            fixed = np.asarray(getattr(dyn, "_fixed", ()), dtype=np.int64)
+            ncomp = np.asarray(self.side.v).reshape(len(self.side.mass), -1).shape[1]
+            flags = []
+            for _, cp, d2h in self.interfaces:
+                ok = merge_projections(self.model.case, [cp]) and d2h is None and not self.heat_every
+                rows = cp._own_rows if cp.gathered else (cp.bdm.nodes if cp.bdm is not None else ())
+                clash = bool(fixed.size and np.isin(np.asarray(rows, dtype=np.int64), fixed // ncomp).any())
+                if cp.gathered:
+                    clash = bool(cp.local_comm.allreduce(int(clash)))
+                flags.append(_agree_merge(cp, ok and not clash))
+            self._merge = flags
+        return self._merge
+
     def _steps(self, n: int) -> None:
         """``n`` MD steps; the continuum's force once per cycle of ``subcycle`` steps, as two
         impulses (:mod:`mscouple.coupling.subcycle`; ``subcycle = 1``: kick(dt/2) → drift →
-        forces → kick(dt/2) every step). The patches step the same way whatever ``k``."""
+        forces → kick(dt/2) every step). The patches step the same way whatever ``k``.
+        Where an interface merges its projections (:func:`merge_projections`) its end
+        projections run as ``end_projections`` says, and the first projection after a
+        skipped one books ½ of its work."""
         dt, side, T, k = self.dt, self.side, self.timers, self.subcycle
         step0 = self.interfaces[0][1].step_count if self.interfaces else 0
-        merge = merge_projections(self.model.case, [cp for _, cp, _ in self.interfaces])
-        left = n
+        ends = [end_projections(n, k, step0, m) for m in self._merge_flags()]
+        s = 0
         for j in cycles(n, k, step0):
             for i in range(j):
-                left -= 1
                 if i == 0:
                     with T.phase("fe.integrate"):
                         side.kick(0.5 * j * dt)
                 with T.phase("handshake.exchange"):
-                    for _, cp, _ in self.interfaces:
-                        cp.project()
+                    for (_, cp, _), e in zip(self.interfaces, ends):
+                        cp.project(work_scale=0.5 if s and not e[s - 1] else 1.0)
                 with T.phase("fe.integrate"):
                     side.drift(dt)
                 if i == j - 1:
@@ -164,10 +195,11 @@ class BridgingContinuum:
                     with T.phase("fe.integrate"):
                         side.kick(0.5 * j * dt)
                 with T.phase("handshake.exchange"):
-                    for _, cp, _ in self.interfaces:
-                        if left == 0 or not merge:
+                    for (_, cp, _), e in zip(self.interfaces, ends):
+                        if e[s]:
                             cp.project(dt)  # damping acts on full-step velocities
                         cp.step_count += 1
+                s += 1
         solve = sum(cp.solve_seconds for _, cp, _ in self.interfaces)
         T.add("handshake.solve", solve - self._solve_booked)
         T.add("handshake.exchange", -(solve - self._solve_booked))
@@ -250,6 +282,8 @@ class BridgingPatch:
         self.timers = PhaseTimers()
         #: a moving indenter (``move(dt)`` before each force evaluation, ``book_step()`` after)
         self.indenter = None
+        self.subcycle = int(getattr(model.case.handshake, "subcycle", 1))
+        self._merge: bool | None = None  # agreed with the continuum half at the first advance
 
     def initial_projection(self) -> None:
         """The patch's part of :meth:`BridgingContinuum.thermal_start` (collective)."""
@@ -257,10 +291,12 @@ class BridgingPatch:
 
     def advance(self, n: int) -> None:
         """The coupler's step, phase by phase (``cp.step``'s arithmetic; with
-        :func:`merge_projections` the end projection only on the last step, the same state to
-        round-off)."""
+        :func:`merge_projections` the end projections as ``end_projections`` says — the same
+        pattern as the continuum half's — and the same state to round-off)."""
         md, cp, T, h = self.model.system, self.cp, self.timers, 0.5 * self.dt
-        merge = merge_projections(self.model.case, [cp])
+        if self._merge is None:
+            self._merge = _agree_merge(cp, merge_projections(self.model.case, [cp]))
+        ends = end_projections(n, self.subcycle, cp.step_count, self._merge)
         for s in range(n):
             with T.phase("md.integrate"):
                 md.kick(h)
@@ -277,7 +313,7 @@ class BridgingPatch:
                 self.indenter.book_step()
             with T.phase("md.integrate"):
                 md.kick(h)
-            if s == n - 1 or not merge:
+            if ends[s]:
                 with T.phase("handshake.exchange"):
                     cp.project(self.dt)
             cp.step_count += 1
