@@ -211,6 +211,10 @@ class SchwarzStatics:
         iteration with every core's Dirichlet nodes).
     statics : the continuum problem with its own loads and outer Dirichlet conditions
         (``add_dirichlet`` …, not yet set up), on continuum ranks; None on patch ranks.
+        A nonlinear continuum (hook) provides ``solve_prescribed(u)``: solve with its current
+        Dirichlet values (the core's set by this driver) into ``u``, raising
+        :class:`ConvergenceError` on failure; it is used instead of the linear solve
+        (:class:`mscouple.plasticity.coupled.PlasticSchwarzContinuum`).
         P1 simplices only. Its stiffness must be the Cauchy–Born one of the potential for
         the coupled answer to be meaningful (:func:`cauchy_born_triangular`).
     system : the patch (reference positions ``x0`` = the lattice sites), on patch ranks;
@@ -322,6 +326,7 @@ class SchwarzStatics:
     def _continuum_setup(self) -> None:
         st = self.statics
         sp, mesh = st.space, st.space.mesh
+        self._nonlinear = hasattr(st, "solve_prescribed")
         if not mesh.reference.simplex:
             raise ConfigError("Schwarz statics supports P1 simplex meshes (triangles/tetrahedra)")
         if st.solver is not None:
@@ -374,7 +379,7 @@ class SchwarzStatics:
         self.bc = st.add_dirichlet(self._D_owned, 0.0)
         st.rtol = self.rtol
         st.setup()
-        if self.direct:
+        if self.direct and not self._nonlinear:
             ksp = st.solver.ksp
             ksp.setType("preonly")
             pc = ksp.getPC()
@@ -486,15 +491,18 @@ class SchwarzStatics:
         self._r_prev = [r[k.layer_owned[lay]] for k in self.links]
         self._layer_values[lay] += step
         self.bc.values = self._layer_values[self.bc.nodes][:, self.bc.components].ravel()
-        pos, val = self._merged()
-        g, b = self._g, self._b
-        g.set(0.0)
-        g.getArray()[pos] = val
-        st.K.mult(g, b)
-        b.scale(-1.0)
-        b.axpy(1.0, st.f_applied)
-        b.getArray()[pos] = val
-        st.solver.solve(b, self.u)
+        if self._nonlinear:  # hook: a nonlinear continuum solves with its Dirichlet values itself
+            st.solve_prescribed(self.u)
+        else:
+            pos, val = self._merged()
+            g, b = self._g, self._b
+            g.set(0.0)
+            g.getArray()[pos] = val
+            st.K.mult(g, b)
+            b.scale(-1.0)
+            b.axpy(1.0, st.f_applied)
+            b.getArray()[pos] = val
+            st.solver.solve(b, self.u)
         u_loc = sp.to_local(self.u)
         pads, dpad = [], 0.0
         for k in self.links:
