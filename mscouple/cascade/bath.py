@@ -159,8 +159,17 @@ class ContinuumBath:
 
     def couple(self) -> None:
         """One coupling interval (call after ``interval`` ps of MD)."""
+        from ..errors import SimulationError
+
         self.routing.update()
-        self.tc.couple(self.interval)
+        try:
+            self.tc.couple(self.interval)
+        except SimulationError as exc:
+            raise SimulationError(
+                f"continuum bath, coupling {self.couplings + 1} (t = {(self.couplings + 1) * self.interval:.4g} ps "
+                f"after the kick): {exc}. For a cascade: reduce cascade.bath_interval (now "
+                f"{self.interval:g} ps), or widen the band (cascade.bath_band_cells) or the block "
+                f"(cascade.cells) so that the recoils stay in the core") from None
         self.couplings += 1
 
     def heat_out(self) -> float:

@@ -135,7 +135,7 @@ def test_example_case_at_reduced_size(tmp_path):
     t["material"]["potential"] = CU
     t["cascade"].update(cells=5, energy=150.0, duration=0.15, equilibrate=0.02, frame_every=0.05,
                         relax_fmax=0.05)
-    t["kmc"].update(t_end=1e-6, em_vacancy=0.551, em_interstitial=0.060)
+    t["kmc"].update(t_end=1e-6, em_vacancy=0.551, em_interstitial=0.060, eb_trivacancy=0.567)
     (tmp_path / "case.toml").write_text(tomli_w.dumps(t))
     case = load_case(tmp_path / "case.toml")
     assert case.kmc.handoff == "relaxed"
