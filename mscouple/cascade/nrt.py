@@ -7,8 +7,12 @@ Units: energies in eV.
     N_arc(T_d)  = N_NRT(T_d) · ξ(T_d),  ξ = (1 − c)/(2 E_d/0.8)^b · T_d^b + c  above 2 E_d/0.8
 
 with T_d the damage energy (PKA energy minus the electronic losses). Cu parameters
-(``CU_ARC``): E_d = 33 eV, b = −0.68, c = 0.16 as we read them from the paper's Table 1;
-check them against the table before quoting a comparison.
+(``CU_ARC``): E_d = 33 eV, b = −0.68, c = 0.16 (Nordlund et al. 2018, Table 1). Checked
+(session 5) against an independent implementation that cites the paper (doi
+10.1038/s41467-018-03415-5) for them: irradiapy, ``irradiapy/materials/cu.py`` (github.com/
+acgc99/irradiapy): ed_avr = 33, b_arc = −0.68, c_arc = 0.16, with the same efficiency
+ξ = (1 − c)/(2.5 E_d)^b · T_d^b + c. The paper's table itself could not be read through our
+document search (only its opening pages are stored); the agreement is of two readings.
 """
 from __future__ import annotations
 
