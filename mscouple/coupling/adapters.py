@@ -48,6 +48,15 @@ class ElastodynamicsSide:
         return self.dyn.velocity
 
     @property
+    def fixed_components(self) -> np.ndarray:
+        """[n_owned, ncomp] bool: the dofs a Dirichlet condition holds (their velocity stays 0:
+        infinite mass for the bridging-domain projection)."""
+        v = np.asarray(self.dyn.velocity)
+        out = np.zeros(v.shape, dtype=bool)
+        out.reshape(-1)[np.asarray(self.dyn._fixed, dtype=np.int64)] = True
+        return out
+
+    @property
     def u(self) -> np.ndarray:
         return self.dyn.displacement
 

@@ -239,50 +239,66 @@ class ConstrainedDampingBand(DampingBand):
         self.n_atoms, self.n_nodes = m, n
         self._N = sp.csr_matrix(bdm.N)
         self._node_mass = np.asarray(bdm.M, dtype=float)
+        # [n, k] inverse nodal masses per component: 0 where a Dirichlet condition holds a band
+        # node's component (BridgingDomain.fixed: infinite mass, the bath cannot move it)
+        fixed = getattr(bdm, "fixed", None)
+        self._node_inv = None if fixed is None else np.asarray(bdm.node_inv_mass, dtype=float)
         self.exact = m + n <= EXACT_LIMIT
-        self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple, tuple] = {}
         if not self.exact:
             return
         N = bdm.N.toarray()
-        Mb_inv = np.concatenate([1.0 / bdm.m, 1.0 / bdm.M])
         B = np.hstack([np.eye(m), -N if reference == "continuum" else np.zeros((m, n))])
         C = np.eye(m) if bdm.multipliers == "atoms" else N
         J = C.T @ B                                       # constraint Jacobian: J y = 0 on S
-        JMi = J * Mb_inv[None, :]
-        A = JMi @ J.T
-        # D = P M_b⁻¹ = M_b⁻¹ − M_b⁻¹ Jᵀ A⁻¹ J M_b⁻¹  (symmetric PSD, range S)
-        D = np.diag(Mb_inv) - JMi.T @ np.linalg.solve(A, JMi)
-        self._D = 0.5 * (D + D.T)
+
+        def mobility(node_inv):
+            Mb_inv = np.concatenate([1.0 / bdm.m, node_inv])
+            JMi = J * Mb_inv[None, :]
+            A = JMi @ J.T
+            # D = P M_b⁻¹ = M_b⁻¹ − M_b⁻¹ Jᵀ A⁻¹ J M_b⁻¹  (symmetric PSD, range S)
+            D = np.diag(Mb_inv) - JMi.T @ np.linalg.solve(A, JMi)
+            return 0.5 * (D + D.T)
+
+        self._D = mobility(1.0 / bdm.M)
+        # with Dirichlet components on band nodes: one mobility per component (their rows and
+        # columns vanish), each with its own exact update
+        self._Dc = None if self._node_inv is None else [mobility(self._node_inv[:, c])
+                                                        for c in range(self._node_inv.shape[1])]
+        D = self._D
         self._Gamma = B.T @ ((self.mass * self.gamma)[:, None] * B)
         if self.highpass is not None:
             # dashpots on the whole atomic velocity against a time-filtered reference s:
             # Γ_hp = Bzᵀ diag(m γ_hp) Bz with Bz = [I, 0]; forcing D Bzᵀ diag(m γ_hp) s
             c_hp = np.concatenate([self.mass * self.gamma_hp, self._node_mass * self.gamma_hp_nodes])
             self._Gamma += np.diag(c_hp)
+            self._c_hp = c_hp
             self._F = D * c_hp[None, :]
         self._R = np.linalg.pinv(N)                       # node block of a vector of S from its atom block
 
-    def _operators(self, h: float) -> tuple[np.ndarray, np.ndarray]:
-        """``E = exp(−h D Γ)`` [(m+n), (m+n)] and the noise factor ``L`` [m, m] for step ``h``
+    def _operators(self, h: float, c: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """``c >= 0``: the operators of component ``c`` (Dirichlet components on band nodes).
+        ``E = exp(−h D Γ)`` [(m+n), (m+n)] and the noise factor ``L`` [m, m] for step ``h``
         (with high-pass damping also ``G = ∫₀ʰ exp(−τ D Γ) dτ · D Bzᵀ diag(m γ_hp)`` [(m+n), m],
-        the response to the filtered reference, in ``self._G``)."""
-        key = float(h)
+        the response to the filtered reference; else None): ``(E, L, G)``."""
+        key = (float(h), int(c))
         if key not in self._cache:
             import scipy.linalg as la
             m = self.n_atoms
+            D = self._D if c < 0 else self._Dc[c]
             if self.highpass is not None:
                 # one exponential of the augmented generator [[−DΓ, F], [0, 0]] gives E and G
-                p = self._D.shape[0]
+                p = D.shape[0]
                 aug = np.zeros((2 * p, 2 * p))
-                aug[:p, :p] = -(self._D @ self._Gamma)
-                aug[:p, p:] = self._F
+                aug[:p, :p] = -(D @ self._Gamma)
+                aug[:p, p:] = self._F if c < 0 else D * self._c_hp[None, :]
                 X = la.expm(h * aug)
-                E, self._G = X[:p, :p], X[:p, p:]
+                E, G = X[:p, :p], X[:p, p:]
             else:
-                E = la.expm(-h * (self._D @ self._Gamma))
+                E, G = la.expm(-h * (D @ self._Gamma)), None
             L = np.zeros((m, m))
             if self.temperature > 0:
-                cov = (self.kB * self.temperature / self.mvv2e) * (self._D - E @ self._D @ E.T)
+                cov = (self.kB * self.temperature / self.mvv2e) * (D - E @ D @ E.T)
                 caa = 0.5 * (cov[:m, :m] + cov[:m, :m].T)
                 lam, Q = np.linalg.eigh(caa)
                 # the noise drives the fine-scale modes only (rank m − n with node multipliers):
@@ -290,7 +306,9 @@ class ConstrainedDampingBand(DampingBand):
                 # their square roots (~1e-8) would make the noise depend on the atoms' order
                 lam = np.where(lam > 1e-10 * max(lam[-1], 0.0), lam, 0.0)
                 L = (Q * np.sqrt(lam)[None, :]) @ Q.T
-            self._cache = {key: (E, L)}  # one step length at a time
+            if key[0] not in {k[0] for k in self._cache}:
+                self._cache = {}  # one step length at a time
+            self._cache[key] = (E, L, G)
         return self._cache[key]
 
     def apply_band(self, va: np.ndarray, vn: np.ndarray, h: float, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -300,14 +318,24 @@ class ConstrainedDampingBand(DampingBand):
         if not self.exact:
             return self._apply_split(va, vn, h, step)
         m = self.n_atoms
-        E, L = self._operators(h)
-        y = E @ np.vstack([va, vn])
-        if self.highpass is not None:
-            y += self._G @ self.highpass.reference(np.vstack([va, vn]), h)
-        if self.temperature > 0:
-            eta = L @ counter_normal(self.seed, self.ids, step, va.shape[1])
-            y[:m] += eta
-            y[m:] += self._R @ eta
+        y0 = np.vstack([va, vn])
+        ref = self.highpass.reference(y0, h) if self.highpass is not None else None
+        xi = counter_normal(self.seed, self.ids, step, va.shape[1]) if self.temperature > 0 else None
+        comps = [-1] if self._Dc is None else range(va.shape[1])
+        y = np.empty_like(y0)
+        for c in comps:
+            # one operator for all components, or one per component (Dirichlet components)
+            cols = slice(None) if c < 0 else slice(c, c + 1)
+            E, L, G = self._operators(h, c)
+            y[:, cols] = E @ y0[:, cols]
+            if G is not None:
+                y[:, cols] += G @ ref[:, cols]
+            if xi is not None:
+                eta = L @ xi[:, cols]
+                y[:m, cols] += eta
+                y[m:, cols] += self._R @ eta
+        if self._node_inv is not None:
+            y[m:][self._node_inv[:, :y.shape[1]] == 0.0] = vn[self._node_inv[:, :y.shape[1]] == 0.0]
         va_new, vn_new = y[:m], y[m:]
         self.removed_per_atom += 0.5 * self.mvv2e * self.mass * np.sum(va ** 2 - va_new ** 2, axis=1)
         return va_new, vn_new
@@ -329,7 +357,8 @@ class ConstrainedDampingBand(DampingBand):
             sig = np.sqrt(self.kB * self.temperature * (1.0 - c ** 2) * m / self.mvv2e)
             imp = imp + sig * counter_normal(self.seed, self.ids, step, va.shape[1])
         va_new = va + (imp + imp_hp) / m
-        vn_new = vn - (self._N.T @ imp) / self._node_mass[:, None] if self.reference == "continuum" else vn.copy()
+        inv = 1.0 / self._node_mass[:, None] if self._node_inv is None else self._node_inv[:, :vn.shape[1]]
+        vn_new = vn - (self._N.T @ imp) * inv if self.reference == "continuum" else vn.copy()
         vn_new = vn_new + dvn_hp
         self.removed_per_atom += 0.5 * self.mvv2e * self.mass * np.sum(va ** 2 - va_new ** 2, axis=1)
         return va_new, vn_new

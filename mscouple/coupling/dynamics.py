@@ -167,10 +167,22 @@ class BridgingDomainCoupler:
         if self.is_continuum:
             N, m_atoms, M_nodes, ids, X = exchange.transfer.matrix, m_band[:, 0], continuum.mass, \
                 exchange.atom_ids, exchange.reference
+            # Dirichlet components of the nodes (e.g. rollers crossing the band): infinite mass
+            # in the projection and the bath (BridgingDomain._setup_fixed)
+            fixed = getattr(continuum, "fixed_components", None)
+            fixed = None if fixed is None else np.asarray(fixed, dtype=bool)[:, :self.k]
             if self.gathered:
                 N, m_atoms, M_nodes, ids, X = self._gather_setup(N, m_atoms, ids, X)
+                fixed = self._gather_fixed(fixed)
             if self._root:
-                self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e)
+                self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e,
+                                          node_fixed=fixed)
+                # the band's unconstrained degrees of freedom (T_bath): k per band atom and band
+                # node, less one per multiplier and component (k n_band node multipliers, k m_band
+                # atom multipliers; both independent) and the Dirichlet components
+                nfix = 0 if self.bdm.fixed is None else int(self.bdm.fixed.sum())
+                nmult = self.bdm.M.size if multipliers == "nodes" else self.bdm.m.size
+                self.band_dof = self.k * (self.bdm.m.size + self.bdm.M.size - nmult) - nfix
                 hp_on = highpass_damping is not None or highpass_node_rate > 0
                 if damping is not None or hp_on:
                     gamma = (np.zeros(self.bdm.m.size) if damping is None
@@ -189,6 +201,8 @@ class BridgingDomainCoupler:
         if self.subcycle < 1:
             raise ConfigError(f"subcycle = {subcycle}: expected an integer >= 1")
         self.ledger = EnergyLedger()
+        self.boltzmann = float(boltzmann)
+        self._band_last = None  # continuum root: band velocities after the last projection
         self.step_count = 0
         self.last_gap = 0.0
         self.solve_seconds = 0.0  # wall time in the band solve (+ damping), this rank
@@ -276,6 +290,19 @@ class BridgingDomainCoupler:
         return (Ng, np.concatenate([p[4] for p in parts]), M, np.concatenate([p[5] for p in parts]),
                 np.concatenate([p[6] for p in parts]))
 
+    def _gather_fixed(self, fixed: np.ndarray | None) -> np.ndarray | None:
+        """The band nodes' Dirichlet mask [n_band, k] on the continuum root (after
+        :meth:`_gather_setup`; collective over the continuum comm)."""
+        mine = (np.zeros((self._own_rows.size, self.k), dtype=bool) if fixed is None
+                else fixed[self._own_rows])
+        parts = self.local_comm.gather(mine, root=0)
+        if not self._root:
+            return None
+        out = np.zeros((self._nband, self.k), dtype=bool)
+        for pos, f in zip(self._pos_parts, parts):
+            out[pos] = f
+        return out
+
     # ------------------------------------------------------------------ pieces
     def _kernel(self, va: np.ndarray, vnb: np.ndarray, h: float,
                 work_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -301,6 +328,7 @@ class BridgingDomainCoupler:
                 vn_new = vn_new + res2.dv_nodes
                 new = new + res2.dv_atoms
             self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn_new))
+        self._band_last = (new, vn_new)  # band velocities after this projection (T_bath)
         self.solve_seconds += _perf() - t0
         return new - va, vn_new - vnb
 
@@ -344,6 +372,19 @@ class BridgingDomainCoupler:
         corr = self.ex.to_patch(dva, k)
         if self.is_patch:
             self._band_add(corr, k)
+
+    def bath_temperature(self) -> float | None:
+        """Kinetic temperature of the band on its constraint manifold (continuum root, after a
+        projection; None elsewhere): 2 KE(band atoms + band nodes) / (k_B f), f = band_dof.
+
+        The projection and the bath touch band atoms and band nodes only, so the canonical
+        distribution on the constraint factorises into the band block and the rest, and the
+        band's mean kinetic energy is ½ k_B T per unconstrained band dof. The atoms' part alone
+        is not: the nodes carry a share of the band's equipartition, so an atoms-only kinetic
+        temperature of the band reads low by construction."""
+        if self.bdm is None or self._band_last is None or self.band_dof <= 0:
+            return None
+        return 2.0 * self._band_ke(*self._band_last) / (self.boltzmann * self.band_dof)
 
     def _band_ke(self, va: np.ndarray, vn: np.ndarray) -> float:
         b = self.bdm

@@ -92,7 +92,11 @@ def _agree_merge(cp, mine: bool) -> bool:
         return bool(mine)
     from mpi4py import MPI
 
-    return bool(mine) and bool(ic.allreduce(int(bool(mine)), op=MPI.MIN))
+    # every rank of both groups takes part, whatever its own answer (a short-circuit here
+    # left the patch ranks waiting when the continuum said no: damping 0 with rollers
+    # crossing the band deadlocked at the first advance)
+    agreed = bool(ic.allreduce(int(bool(mine)), op=MPI.MIN))
+    return bool(mine) and agreed
 
 
 class BridgingContinuum:
@@ -232,6 +236,9 @@ class BridgingContinuum:
             if several:
                 per += [L.info(f"W_constraint_{name}", d["constraint_work"]),
                         L.info(f"E_damped_{name}", d["damping_removed"])]
+            if cp.damping is not None and cp.damping.temperature > 0 and cp.bath_temperature() is not None:
+                # the band's temperature on its constraint manifold (atoms and nodes)
+                per.append(L.info(f"T_bath_{name}", cp.bath_temperature()))
         thermo = bool(self.heat_every)
         if self.subcycle > 1:
             # leading-order energy offset of the continuum's impulse steps (shadow Hamiltonian):
