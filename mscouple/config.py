@@ -192,6 +192,9 @@ class IndenterSpec:
     radius: float = opt("float", **_POS, help="R (length)")
     stiffness: float = opt("float", **_POS, help="K (energy/length^3)")
     position: tuple = opt("floats", help="apex at depth 0 (3 values; put it on the surface)")
+    zero: str = opt("str", "position", choices=("position", "contact"),
+                    help="statics: depth 0 at 'position', or at first contact with the surface relaxed "
+                         "at depth 0 (the apex moved along direction until it touches an atom)")
     direction: tuple = opt("floats", (0.0, 0.0, -1.0), help="motion into the material (3 values)")
     axis: tuple = opt("floats", (1.0, 0.0, 0.0), help="cylinder axis, normal to direction (3 values)")
     control: str = opt("str", "displacement", choices=("displacement", "load"))
@@ -424,6 +427,9 @@ def _check_indenter(case: Case, ctx: Context) -> None:
                             f"run.steps = {case.run.steps} (statics: one increment per run step) or 0")
     elif ind.control == "load":
         raise ctx.error("indenter.control", "load", "'displacement' in dynamics (load control is for statics)")
+    elif ind.zero != "position":
+        raise ctx.error("indenter.zero", ind.zero, "'position' in dynamics (first contact is defined on the "
+                        "surface relaxed at depth 0, in statics)")
     if case.handshake is None and case.run.mode == "statics" and case.continuum is not None:
         raise ctx.error("indenter", "a table", "a [handshake] (Schwarz statics) when the case has a continuum")
     if ind.control == "load" and case.handshake is not None:

@@ -10,13 +10,18 @@ lattice sites, its bottom layer fixed where the continuum's bottom face is), run
 ``mpirun -n RANKS`` (coupled: 1 continuum rank + the rest on the patch; atoms: every rank
 on the block), and prints one JSON object (also ``compare.json``):
 
+Depth is measured the same way in both runs, as an experimentalist does: from first contact
+with the surface relaxed at depth 0 (``indenter.zero = "contact"``; the free-standing block's
+top sinks by ``zero_shift_atoms`` before contact under the surface stress of its five free
+faces, the patch held by the continuum by ``zero_shift_coupled``).
+
 * ``load_rel_dev``: max |P_coupled / P_atoms − 1| over the increments up to the first load
-  drop of either run (and the depth range it covers); ``load_rel_dev_relaxed_reference``:
-  the same at equal depth below the relaxed surface (the free-standing block's top sinks by
-  ``surface_sink_atoms`` before contact; the patch held by the continuum does not);
-* ``patch_position_dev``: max over the coupled patch's atoms of |x_coupled − x_atoms| at the
-  last common increment before a drop, in units of the tip's depth then;
-* ``patch_displacement_dev``: the same for displacements from each run's increment 0;
+  drop of either run (and the depth range it covers);
+* ``patch_displacement_dev`` (``_median``): max (median) over the coupled patch's atoms of
+  |u_coupled − u_atoms|, displacements from each run's relaxed increment 0, at the last
+  common increment before a drop, in units of the tip's depth then;
+  ``tip_atom_displacement_dev``: the same for the atom under the tip (the first one touched),
+  whose downward displacements are ``tip_atom_displacement`` (coupled, atoms);
 * ``dof_atoms``, ``dof_coupled`` (3 per atom + 3 per FE node) and their ratio;
 * ``wall_atoms_s``, ``wall_coupled_s`` (each ``mpirun`` from start to exit) and their ratio.
 """
@@ -111,28 +116,29 @@ def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarse
     fm = read_frames(os.path.join(out, "md", "indentation_atoms.xyz"))
     from scipy.spatial import cKDTree
 
-    # match the atoms by their lattice sites (frame 0 of the coupled run: unrelaxed sites)
+    # match the atoms by their sites (frame 0 of both runs: relaxed at depth 0, within
+    # ~0.1 Å of the lattice sites they share)
     dist, idx = cKDTree(fm[0]["x"]).query(fc[0]["x"])
     ok = dist < 0.5
-    xc, xm = fc[k]["x"][ok], fm[k]["x"][idx[ok]]
-    pos_dev = float(np.max(np.linalg.norm(xc - xm, axis=1)) / tc["depth"][k]) if k > 0 else float("nan")
-    # displacements from each run's own increment-0 state (the atoms' is relaxed, the coupled
-    # patch's is the lattice): the initial relaxation of the free-standing block drops out
-    uc = xc - fc[0]["x"][ok]
-    um = xm - fm[0]["x"][idx[ok]]
-    disp_dev = float(np.max(np.linalg.norm(uc - um, axis=1)) / tc["depth"][k]) if k > 0 else float("nan")
-    # the same depth below the *relaxed* surface: the free-standing atomistic block relaxes
-    # (surface stress, free sides) before the first contact and its top sinks by s0 under the
-    # apex; the coupled patch, held by the continuum, does not. Compare P_coupled(d) with
-    # P_atoms at d + s0, interpolating P^(2/3) (linear in d for Hertz) between increments.
-    _, _, _, apex = make_case.geometry(block, block)
-    i0 = int(np.argmin(np.linalg.norm(fm[0]["x"] - np.array(apex), axis=1)))
-    s0 = float(apex[2] - fm[0]["x"][i0, 2])
-    dm, pm = tm["depth"][:k + 1], tm["load"][:k + 1]
-    dc = tc["depth"][1:k + 1]
-    inside = dc + s0 <= dm[-1]
-    pm_at = np.interp(dc[inside] + s0, dm, np.clip(pm, 0, None) ** (2 / 3)) ** 1.5
-    dev_relaxed = np.abs(tc["load"][1:k + 1][inside] / pm_at - 1.0)
+    dk = tc["depth"][k]
+    # displacements from each run's own relaxed increment-0 state (depth 0 = first contact)
+    uc = fc[k]["x"][ok] - fc[0]["x"][ok]
+    um = fm[k]["x"][idx[ok]] - fm[0]["x"][idx[ok]]
+    du = np.linalg.norm(uc - um, axis=1)
+    disp_dev = float(np.max(du) / dk) if k > 0 else float("nan")
+    # the atom under the tip: the first one touched (nearest the axis among the top atoms)
+    ax = np.array(make_case.geometry(patch, block)[3])
+    x0c = fc[0]["x"][ok]
+    top = x0c[:, 2] > x0c[:, 2].max() - 0.5
+    lat = np.linalg.norm(x0c[:, :2] - ax[:2], axis=1)
+    tip = int(np.flatnonzero(top)[np.argmin(lat[top])])
+    shifts = {n: json.load(open(os.path.join(out, n, "summary.json"))).get("indenter_zero_shift", float("nan"))
+              for n in ("coupled", "md")}
+    res_disp = {"patch_displacement_dev": disp_dev,
+                "patch_displacement_dev_median": float(np.median(du) / dk) if k > 0 else float("nan"),
+                "tip_atom_displacement": [float(-uc[tip, 2]), float(-um[tip, 2])],
+                "tip_atom_displacement_dev": float(du[tip] / dk) if k > 0 else float("nan"),
+                "zero_shift_coupled": shifts["coupled"], "zero_shift_atoms": shifts["md"]}
     n_atoms_md, n_atoms_c = len(fm[0]["x"]), len(fc[0]["x"])
     dof_md = 3 * n_atoms_md
     dof_c = 3 * (n_atoms_c + mesh_nodes(os.path.join(out, "coupled.toml")))
@@ -140,11 +146,8 @@ def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarse
            "depths": [float(tc["depth"][1]), float(tc["depth"][k])],
            "load_rel_dev": float(dev.max()) if len(dev) else float("nan"),
            "load_rel_dev_per_increment": dev.tolist(),
-           "surface_sink_atoms": s0,
-           "load_rel_dev_relaxed_reference": float(dev_relaxed.max()) if len(dev_relaxed) else float("nan"),
-           "load_rel_dev_relaxed_reference_per_increment": dev_relaxed.tolist(),
-           "patch_atoms_matched": int(ok.sum()), "patch_position_dev": pos_dev,
-           "patch_displacement_dev": disp_dev,
+           "loads_coupled": tc["load"][:k + 1].tolist(), "loads_atoms": tm["load"][:k + 1].tolist(),
+           "patch_atoms_matched": int(ok.sum()), **res_disp,
            "dof_atoms": dof_md, "dof_coupled": dof_c, "dof_ratio": dof_md / dof_c,
            "wall_atoms_s": walls["md"], "wall_coupled_s": walls["coupled"],
            "wall_ratio": walls["md"] / walls["coupled"]}

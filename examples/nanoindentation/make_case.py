@@ -58,13 +58,15 @@ def geometry(patch, block):
     return lo, hi, [Nx * a, Ny * a, top], apex
 
 
-def _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every, extra_run=""):
+def _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every, extra_run="",
+                      zero="contact"):
     return f"""
 [indenter]
 kind = "sphere"
 radius = {radius}          # Å
 stiffness = {stiffness}       # eV/Å³ (LAMMPS fix indent K)
-position = {_f(apex)}   # apex on a top-layer atom
+position = {_f(apex)}   # apex on a top-layer site
+zero = "{zero}"         # depth from first contact with the surface relaxed at depth 0
 depth_increment = {increment}   # Å per increment
 
 [run]

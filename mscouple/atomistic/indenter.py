@@ -53,7 +53,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["Indenter", "SHAPES", "hertz_load", "hill_average", "indentation_modulus", "vlassak_nix_modulus",
+__all__ = ["Indenter", "SHAPES", "hertz_load", "increment_work", "hill_average", "indentation_modulus", "vlassak_nix_modulus",
            "contact_radius"]
 
 SHAPES = ("sphere", "cylinder", "punch")
@@ -151,6 +151,36 @@ class Indenter:
         delta = -s[rows]
         f = np.outer(K * delta * delta, a)
         return rows, f, float(K / 3.0 * np.sum(delta ** 3))
+
+    def contact_shift(self, x: np.ndarray, box=None) -> float:
+        """How far the indenter must move along ``direction`` from its current place until
+        it first touches one of the atoms at ``x [n, 3]`` (local; ``inf`` when no atom lies
+        in its footprint; negative when it already overlaps one). Sphere: an atom at lateral
+        distance ρ < R from the axis and ``t`` ahead of the apex is reached after
+        ``t + R − (R² − ρ²)^½``; cylinder: the same with ρ the distance across the axis;
+        punch: ``t`` for ρ < R. Used to put depth 0 at first contact with a relaxed surface."""
+        x = np.asarray(x, dtype=float)
+        if len(x) == 0:
+            return float("inf")
+        R, a = self.radius, self.direction
+        dx = x - self.apex
+        if box is not None and np.any(box.periodic):
+            per = np.asarray(box.periodic, bool)
+            Lb = np.asarray(box.lengths, float)
+            dx[:, per] -= Lb[per] * np.round(dx[:, per] / Lb[per])
+        t = dx @ a
+        if self.shape == "cylinder":
+            e = np.cross(a, self.axis)
+            rho2 = (dx @ e) ** 2
+        else:
+            lat = dx - np.outer(t, a)
+            rho2 = np.einsum("ij,ij->i", lat, lat)
+        inside = rho2 < R * R
+        if not np.any(inside):
+            return float("inf")
+        if self.shape == "punch":
+            return float(np.min(t[inside]))
+        return float(np.min(t[inside] + R - np.sqrt(R * R - rho2[inside])))
 
     # -- the fix ----------------------------------------------------------------------------
     def post_force(self, system) -> None:
@@ -286,3 +316,22 @@ def hertz_load(depth, radius: float, modulus: float):
     """Hertz: P = (4/3) E* R^{1/2} d^{3/2} (0 for d ≤ 0); ``modulus`` is E*."""
     d = np.clip(np.asarray(depth, dtype=float), 0.0, None)
     return 4.0 / 3.0 * modulus * np.sqrt(radius) * d ** 1.5
+
+
+def increment_work(shape: str, d0: float, d1: float, p0: float, p1: float) -> float:
+    """∫ P dd over one quasi-static increment d0 → d1 from the relaxed loads at its ends:
+    P^{1/m} interpolated linearly in d, m the exponent of the shape's elastic contact law
+    (sphere: Hertz, P ∝ d^{3/2}, m = 3/2; cylinder and punch: P linear in d, m = 1, i.e. the
+    trapezoid). The work of an elastic sphere contact from first contact is then exact,
+    where the trapezoid over-counts the first increment of a d^{3/2} load by 25 % and later
+    ones by ~h³P''/12. Closed form: h (q1^{m+1} − q0^{m+1}) / ((m + 1)(q1 − q0)) with
+    q = P^{1/m}; a negative end load (a pulled tip) falls back to the trapezoid."""
+    h = float(d1) - float(d0)
+    p0, p1 = float(p0), float(p1)
+    m = 1.5 if shape == "sphere" else 1.0
+    if m == 1.0 or p0 < 0 or p1 < 0:
+        return 0.5 * (p0 + p1) * h
+    q0, q1 = p0 ** (1.0 / m), p1 ** (1.0 / m)
+    if abs(q1 - q0) <= 1e-12 * max(q0, q1, 1e-300):
+        return 0.5 * (p0 + p1) * h
+    return h * (q1 ** (m + 1) - q0 ** (m + 1)) / ((m + 1) * (q1 - q0))

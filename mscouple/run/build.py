@@ -226,6 +226,8 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=inters, **opts)
         half = SchwarzContinuum(sw, model)
         half.per_step = indented  # a loading path: one Schwarz solve per increment
+        if indented:
+            half.initial_solve()  # depth 0 relaxed (the patch half solves with it)
         return model, [half]
     p = case.patch(layout.role)
     regions, in_split = boxes(p)
@@ -239,6 +241,10 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc)
         if p.lattice.kind in ("fcc", "bcc", "sc"):
             drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind)
+        # both scales relaxed at depth 0 (free surface) before the increment-0 record: the
+        # ledger's reference, and the surface that indenter.zero = "contact" measures from
+        half.initial_solve()
+        drivers[0].start()
     return model, [half] + drivers
 
 

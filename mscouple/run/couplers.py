@@ -389,6 +389,13 @@ class _SchwarzHalf:
                 self.result = self.sw.solve()
             self._solved()
 
+    def initial_solve(self) -> None:
+        """A loading path's reference: one Schwarz solve before the first increment (both
+        halves; collective), e.g. the free surface under an indenter relaxed at depth 0."""
+        with self.timers.phase("md.relax" if self.model.kind == "patch" else "fe.solve"):
+            self.result = self.sw.solve()
+        self._solved()
+
     def _solved(self) -> None:
         pass
 

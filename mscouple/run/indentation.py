@@ -15,10 +15,16 @@ ranks. It attaches the indenter to the patch's MD system as a force fix and
   after it.
 
 Ledger (energy unit of the case): ``E_indenter`` (state: Σ K/3 (R − r)³), ``W_indenter``
-(flux, sign −1: the work ∫ P dz the indenter did on the atoms — trapezoidal rule over the
-relaxed increments in statics, over the MD steps in dynamics), ``indenter_load`` (P, force),
+(flux, sign −1: the work ∫ P dz the indenter did on the atoms — over the relaxed increments
+in statics by :func:`~mscouple.atomistic.indenter.increment_work`, exact for the shape's elastic contact
+law; the trapezoid over the MD steps in dynamics), ``indenter_load`` (P, force),
 ``indenter_depth`` (length), ``indenter_contacts``. In statics E_pot + E_indenter − W_indenter
-is constant to the quadrature error O(Δd²) and the relaxation tolerance.
+is constant to the quadrature error (zero for a Hertz load) and the relaxation tolerance.
+
+Depth 0 (statics): ``zero = "position"`` — the apex at ``position``; ``zero = "contact"`` — at
+first contact with the surface relaxed at depth 0 (pure MD: one FIRE relaxation; coupled: one
+Schwarz solve, both before the increment-0 record, so the ledger's reference is the relaxed
+state), as an experimentalist measures depth; the shift is ``indenter_zero_shift``.
 
 Output (patch rank 0): ``<output>.csv`` (increment/step, depth, load, E_indenter, W_indenter,
 Hertz load, contact radius of the atoms — the largest distance from the indenter's axis of an
@@ -33,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomistic.indenter import Indenter, contact_radius, hertz_load
+from ..atomistic.indenter import Indenter, contact_radius, hertz_load, increment_work
 from ..atomistic.minimize import fire
 from ..atomistic.csp import DEFECT_CSP
 from ..errors import ConvergenceError, SimulationError
@@ -111,9 +117,33 @@ class IndenterDriver:
         self._band_ids = None
         self._d_first = 0.0
         self._steps = 0
+        self.zero_shift = 0.0
         if self.drives and mode == "statics":
             self._relax()  # the reference: the relaxed block (free surfaces) at depth 0
-            self._P = self.load()
+            self.start()
+        elif mode == "dynamics":
+            self._record(0)
+        # coupled statics: the Schwarz halves relax both scales at depth 0, then call start()
+
+    def start(self) -> None:
+        """Statics, after the relaxation at depth 0 (collective over the patch comm): with
+        ``zero = "contact"`` the indenter moves along its direction until it touches the
+        relaxed surface (depth 0 = first contact, as an experimentalist measures it; the
+        shift is :attr:`zero_shift`), then the increment-0 record and atoms frame."""
+        if self.spec.zero == "contact":
+            md = self.model.system
+            s = self.indenter.contact_shift(md.x, md.box)  # owned atoms
+            if self.comm.Get_size() > 1:
+                from mpi4py import MPI
+
+                s = self.comm.allreduce(s, op=MPI.MIN)
+            if not np.isfinite(s):
+                raise SimulationError("indenter.zero = 'contact': no atom lies in the indenter's footprint "
+                                      f"below position {self.indenter.position.tolist()}")
+            self.zero_shift = float(s)
+            self.indenter.position = self.indenter.position + s * self.indenter.direction
+            md.compute_forces()
+        self._P = self.load()
         self._record(0)
         if self.atoms_every:
             self.after_increment()
@@ -278,10 +308,14 @@ class IndenterDriver:
         """After the relaxation: the load, the work increment (trapezoid), a record, the
         atoms frame and the band's defect check (:meth:`after_increment`)."""
         self._P = self.load()
-        self.work += 0.5 * (self._P_old + self._P) * (self.depth - self._d_old)
+        self.work += self.work_increment(self._d_old, self.depth, self._P_old, self._P)
         self.increment += 1
         self._record(self.increment)
         self.after_increment()
+
+    def work_increment(self, d0: float, d1: float, p0: float, p1: float) -> float:
+        """∫ P dd over one relaxed increment: :func:`~mscouple.atomistic.indenter.increment_work`."""
+        return increment_work(self.indenter.shape, d0, d1, p0, p1)
 
     def _relax(self) -> float:
         md = self.model.system
@@ -401,7 +435,7 @@ class IndenterDriver:
                 "indenter_popin_load": None if pop is None else pop[2],
                 "indenter_contact_radius": float(self.rows[-1][6]),
                 "indenter_work": float(self.work), "indenter_modulus": self.modulus,
-                "indenter_relax_steps": int(self.relax_steps)}
+                "indenter_relax_steps": int(self.relax_steps), "indenter_zero_shift": self.zero_shift}
 
     def _plot(self) -> None:
         import matplotlib

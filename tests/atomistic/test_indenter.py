@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from mscouple.atomistic.indenter import Indenter, hertz_load, hill_average, indentation_modulus
+from mscouple.atomistic.indenter import Indenter, hertz_load, hill_average, increment_work, indentation_modulus
 from mscouple.atomistic.lattice import fcc
 from mscouple.atomistic.minimize import fire
 from mscouple.atomistic.potentials import LennardJones
@@ -58,6 +58,37 @@ def test_load_is_energy_derivative_along_motion(kind):
     em = ind.evaluate(x)[2]
     assert P > 0
     assert (ep - em) / (2 * h) == pytest.approx(P, rel=1e-7)
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPES))
+def test_contact_shift_moves_the_indenter_onto_the_first_atom(kind):
+    """Depth 0 at first contact: after moving the indenter by ``contact_shift`` no atom is
+    inside it, and 1e-6 further exactly one atom is (the first one touched)."""
+    ind = Indenter(**SHAPES[kind], depth=-2.0)  # well above the slab
+    x = _cloud()
+    s = ind.contact_shift(x)
+    assert np.isfinite(s) and s > 1.0
+    ind.depth += s - 1e-9
+    assert len(ind.evaluate(x)[0]) == 0
+    ind.depth += 2e-6
+    assert len(ind.evaluate(x)[0]) == 1
+    far = Indenter(**{**SHAPES[kind], "position": (50.0, -50.0, 0.3)})  # across the cylinder too
+    assert far.contact_shift(x) == np.inf
+
+
+def test_increment_work_is_exact_for_the_elastic_contact_laws():
+    """Σ increment_work over 5 increments of 0.5: Hertz P = c d^{3/2} (sphere) gives
+    (2/5) c d^{5/2} and a linear load (punch) c d²/2, both to 1e-13; the trapezoid on the
+    Hertz load is 1.2 % high over the same increments (quadrature error the rule removes)."""
+    d = np.linspace(0.0, 2.5, 6)
+    P = 3.0 * d ** 1.5
+    W = sum(increment_work("sphere", d[k], d[k + 1], P[k], P[k + 1]) for k in range(5))
+    exact = 0.4 * 3.0 * 2.5 ** 2.5
+    assert W == pytest.approx(exact, rel=1e-13)
+    trap = sum(increment_work("punch", d[k], d[k + 1], P[k], P[k + 1]) for k in range(5))
+    assert 0.01 < trap / exact - 1 < 0.015
+    Wl = sum(increment_work("punch", d[k], d[k + 1], 2 * d[k], 2 * d[k + 1]) for k in range(5))
+    assert Wl == pytest.approx(2.5 ** 2, rel=1e-13)
 
 
 def test_single_atom_equilibrates_where_indenter_balances_external_force():
