@@ -115,6 +115,7 @@ def run_md(comm, case: CascadeCase, outdir: str, log=None) -> dict:
         "electronic_loss_eV": res.stopping_loss, "border_heat_eV": res.border_heat,
         "border": c.border, "pka_energy_given_eV": res.extras["pka_energy_given"],
         "bath_heat_eV": res.bath_heat,
+        "energy_balance_drift_eV": float(h["e_balance"][-1] - h["e_balance"][0]),
         "bath_reservoir_heat_eV": bath.reservoir_heat() if bath is not None else 0.0,
         "damage_energy_eV": c.energy - res.stopping_loss,
         "md_wall_s": wall, "ranks": comm.size,

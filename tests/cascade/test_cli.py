@@ -67,6 +67,8 @@ def test_run_writes_the_chain(run):
     md, kmc = s["md"], s["kmc"]
     assert s["kind"] == "cascade_kmc" and md["natoms"] == 500 and md["border"] == "langevin"
     assert 0 <= md["surviving_frenkel"] <= md["peak_frenkel"] and md["peak_frenkel"] >= 1
+    # energy booked (Langevin layer's heat): the balance drifts < 3e-4 of the PKA energy
+    assert abs(md["energy_balance_drift_eV"]) < 3e-4 * 120.0
     # the KMC started from the run's own relaxed survivors, at the MD time, to t_end
     assert kmc["handoff"] == "relaxed" and kmc["initial_defects"] == 2 * md["surviving_frenkel"]
     assert kmc["t_end_s"] == pytest.approx(1e-6)
