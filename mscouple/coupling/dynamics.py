@@ -330,6 +330,8 @@ class BridgingDomainCoupler:
             self.ledger.add(damping_removed=ke_old - self._band_ke(new, vn_new))
         self._band_last = (new, vn_new)  # band velocities after this projection (T_bath)
         self.solve_seconds += _perf() - t0
+        if self.damping is None or h <= 0:
+            return res.dv_atoms, res.dv_nodes  # the projection's own corrections
         return new - va, vn_new - vnb
 
     def project(self, h: float = 0.0, work_scale: float = 1.0) -> None:
@@ -388,7 +390,7 @@ class BridgingDomainCoupler:
 
     def _band_ke(self, va: np.ndarray, vn: np.ndarray) -> float:
         b = self.bdm
-        return 0.5 * self.mvv2e * (float(np.sum(b.m[:, None] * va ** 2)) + float(np.sum(b.M[:, None] * vn ** 2)))
+        return 0.5 * self.mvv2e * (float(np.einsum("i,ik,ik->", b.m, va, va)) + float(np.einsum("i,ik,ik->", b.M, vn, vn)))
 
     def step(self, dt: float, nsteps: int = 1, *, merge: bool = False) -> None:
         """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm).

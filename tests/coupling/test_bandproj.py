@@ -74,3 +74,22 @@ def test_projection_is_the_textbook_one(band, k):
     w = ke(va + res.dv_atoms, vn + res.dv_nodes) - ke(va, vn)
     assert w < 0 and abs(res.work - w) < 1e-10 * abs(w)
     assert res.gap_before == pytest.approx(np.abs(va2 - b.N @ vn2).max(), rel=1e-13)
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_compiled_lu_solve_is_superlu(band, k):
+    """bdm._LUSolve (the band system's factors, triangular sweeps compiled) = SuperLU.solve."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    from mscouple.coupling.bdm import _LUSolve
+
+    rng, b = band
+    A = (sp.diags(b.M) + b._NT @ sp.diags(b.m) @ b.N).tocsc()
+    lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+    rhs = rng.standard_normal((A.shape[0],) if k == 0 else (A.shape[0], k))
+    x = _LUSolve(lu)(rhs)
+    ref = lu.solve(rhs)
+    assert x.shape == ref.shape
+    assert np.abs(x - ref).max() < 1e-13 * np.abs(ref).max()
+    assert np.abs(A @ x - rhs).max() < 1e-12 * np.abs(rhs).max()
