@@ -46,9 +46,10 @@ def objects(dl: DefectList, allow_peak: bool = False):
 def kmc_from_file(path: str | os.PathLike, params: KMCParams, seed: int = 1,
                   allow_peak: bool = False, periodic=None, box_scale: int = 1, **kw) -> KMC:
     """A :class:`KMC` holding the objects of the defect-list file ``path``, in the MD
-    block's box or (``box_scale`` = s > 1) a box s times larger along each edge from the
-    same corner: one cascade in a larger crystal. ``periodic``: override the file's
-    periodicity (False = free-surface sinks)."""
+    block's box or (``box_scale`` = s > 1) a box s times larger along each edge with the MD
+    block in its middle (shifted by ⌊(s − 1)/2⌋ block edges, whole lattice periods): one
+    cascade in a larger crystal, as far from free-surface sinks as the box allows.
+    ``periodic``: override the file's periodicity (False = free-surface sinks)."""
     if int(box_scale) < 1:
         raise ConfigError(f"kmc.box_scale = {box_scale}: expected an integer >= 1")
     dl = read_defect_list(path)
@@ -56,5 +57,6 @@ def kmc_from_file(path: str | os.PathLike, params: KMCParams, seed: int = 1,
         raise ConfigError(f"{path}: lattice constant a = {dl.a} Å differs from kmc.a = {params.a} Å")
     k, s, x = objects(dl, allow_peak)
     per = dl.periodic if periodic is None else periodic
-    hi = dl.lo + int(box_scale) * (dl.hi - dl.lo)
-    return KMC(dl.lo, hi, per, k, s, x, params, seed=seed, **kw)
+    L = dl.hi - dl.lo
+    lo = dl.lo - ((int(box_scale) - 1) // 2) * L
+    return KMC(lo, lo + int(box_scale) * L, per, k, s, x, params, seed=seed, **kw)

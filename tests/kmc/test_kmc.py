@@ -215,3 +215,24 @@ def test_merged_sia_cluster_takes_the_nearest_axis_and_glides():
     np.testing.assert_allclose(a.pos, b.pos, rtol=0, atol=1e-9)
     with pytest.raises(ConfigError, match="sia_glide"):
         params(sia_glide=1)
+
+
+def test_handoff_box_scale_centres_the_block(tmp_path):
+    """kmc.box_scale = s: the KMC box is s block edges wide with the MD block in its middle
+    (shifted by whole block edges: the sites stay lattice sites); the objects keep their
+    positions, so with free surfaces they start ⌊(s−1)/2⌋ block edges from every sink."""
+    from mscouple.atomistic.lattice import fcc
+    from mscouple.cascade.defects import analyse, write_defect_list
+    from mscouple.kmc.handoff import kmc_from_file
+
+    x, box = fcc(A, (4, 4, 4))
+    y = x.copy()
+    y[0] = x[0] + [A / 2, 0.0, 0.0] + [0.0, A / 4, A / 4]  # one Frenkel pair
+    st = analyse(x, np.delete(np.vstack([y, [[A, A, A / 2]]]), 5, axis=0), box, A)
+    f = tmp_path / "d.txt"
+    write_defect_list(f, st, box, "fcc", A, 1.0)
+    for s, shift in ((1, 0), (3, 1), (4, 1), (9, 4)):
+        k = kmc_from_file(f, params(), box_scale=s, periodic=(False,) * 3)
+        np.testing.assert_allclose(k.lo, box.lo - shift * box.lengths)
+        np.testing.assert_allclose(k.hi - k.lo, s * box.lengths)
+        assert np.all((k.pos >= k.lo) & (k.pos < k.hi))
