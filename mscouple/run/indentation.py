@@ -288,7 +288,8 @@ class IndenterDriver:
         under a sphere, Kelchner, Plimpton & Hamilton 1998): the first record whose load is
         below the previous one by more than 1e-6 of it. Kept as ``(step, depth, load)`` of
         the last record *before* the drop (the peak) and announced once on rank 0."""
-        if self.popin is not None or len(self.rows) < 2 or self.spec.control != "displacement":
+        if (self.popin is not None or len(self.rows) < 2 or self.spec.control != "displacement"
+                or self.mode != "statics"):  # in dynamics the load fluctuates thermally
             return
         (i0, d0, p0, *_), (i1, d1, p1, *_) = self.rows[-2], self.rows[-1]
         if p0 > 0 and p1 < p0 * (1.0 - 1e-6):
