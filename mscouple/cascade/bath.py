@@ -27,6 +27,14 @@ the reservoirs) is the energy the atoms handed to the continuum, computed from t
 continuum's own state; with the MD, ``E_atoms + heat_out`` is conserved (the thermostat's
 hand-over is exact to round-off: ``W_thermostat`` = −heat_out − …, see the tests).
 
+Coupling interval: the atoms' side is explicit (the interface temperature of one interval
+sets the heat drawn during it), so the interval must stay below the time in which the
+continuum drains an interface node's atoms, ~ C_atoms / (k h) (C_atoms ∝ h³: wider bands and
+lower conductivities allow longer intervals). Measured: Cu, k = 20 W/(m K), h = 7.2 Å: 1 fs
+ran a 200 eV cascade in 8³ cells (tests/cascade/test_bath.py) but overdrew (the thermostat
+stops the run with one line) for 500 eV in 12³ cells when recoils reached the band; 0.5 fs
+ran it (examples/cascade_kmc/case_bath.toml). The MD step is capped by the interval.
+
 The MD must run on one rank (the continuum shares it: an :class:`~mscouple.coupling.exchange.
 InterfaceExchange.local` exchange); a cascade over several ranks keeps the Langevin border.
 """

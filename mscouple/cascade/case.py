@@ -45,8 +45,9 @@ class CascadeSection:
     border_damping: float = opt("float", 0.1, expect="a time > 0 ps", check=positive)
     bath_conductivity: float = opt("float", 20.0, expect="a conductivity > 0 W/(m K)", check=positive,
                                    help="border = 'continuum': conductivity of the heat bath")
-    bath_interval: float = opt("float", 0.001, expect="a time > 0 ps", check=positive,
-                               help="border = 'continuum': coupling interval (one heat step)")
+    bath_interval: float = opt("float", 0.0005, expect="a time > 0 ps", check=positive,
+                               help="border = 'continuum': coupling interval (one heat step; it also "
+                                    "caps the MD step)")
     bath_filter: float = opt("float", 0.0, expect="a time >= 0 ps", check=nonnegative,
                              help="border = 'continuum': interface temperature filter time")
     bath_band_cells: int = opt("int", 2, expect="an integer >= 1", check=lambda n: n >= 1,
