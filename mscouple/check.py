@@ -322,6 +322,20 @@ class _Checker:
                 self.report.warnings.append(
                     f"{rc_key} = {rc_value}: cutoff {pot_rc:g} + skin {p.skin:g} holds about {rho * ball:.0f} "
                     f"neighbours per atom, {ratio:.0f}x the first shell ({z}): the force loop is that much slower")
+            pot = p.potential
+            if pot.kind == "harmonic" and p.temperature > 0:
+                # springs end at the cutoff with energy k/2 (rc − r0)²: a bond that crosses it
+                # jumps the energy by that much (no shift); rare only if it is ≫ k_B T
+                from .units import get_units
+
+                jump = 0.5 * pot.stiffness * (pot.cutoff - pot.r0) ** 2
+                kT = get_units(self.case.units).boltzmann * p.temperature
+                if jump < 10 * kT:
+                    self.report.warnings.append(
+                        f"{key}.potential.stiffness = {pot.stiffness:g}: at temperature {p.temperature:g} bonds "
+                        f"cross the cutoff {pot.cutoff:g} (k/2 (rc - r0)^2 = {jump:.3g} = {jump / kT:.2g} k_B T, "
+                        f"expected >= 10 k_B T) and each crossing jumps the energy by {jump:.3g}: the ledger "
+                        "will not close; stiffen the springs or move the cutoff away from r0")
             if _atom_count(p) > GEOMETRY_LIMIT:
                 continue
             box = self.lattice(p)[1]
