@@ -37,8 +37,6 @@ behaviour.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
@@ -84,22 +82,31 @@ class _LUSolve:
         return x[:, 0] if one else x
 
 
-@dataclass
 class ProjectionResult:
     """Outcome of one projection.
 
-    impulse : [p, k] multipliers μ (momentum units).
+    impulse : [p, k] multipliers μ (momentum units; computed when first read).
     dv_atoms : [m_band, k] velocity corrections of the band atoms.
     dv_nodes : [n_band, k] velocity corrections of the band nodes (``BridgingDomain.nodes`` order).
     work : kinetic energy added by the constraint (both sides; ≤ 0 for a projection).
     gap_before : max |gap| before the projection (velocity units).
     """
 
-    impulse: np.ndarray
-    dv_atoms: np.ndarray
-    dv_nodes: np.ndarray
-    work: float
-    gap_before: float
+    __slots__ = ("_impulse", "dv_atoms", "dv_nodes", "work", "gap_before")
+
+    def __init__(self, impulse, dv_atoms: np.ndarray, dv_nodes: np.ndarray, work: float,
+                 gap_before: float) -> None:
+        self._impulse = impulse  # an array, or a callable returning it (the run never reads μ)
+        self.dv_atoms, self.dv_nodes, self.work, self.gap_before = dv_atoms, dv_nodes, work, gap_before
+
+    @property
+    def impulse(self) -> np.ndarray:
+        if callable(self._impulse):
+            self._impulse = self._impulse()
+        return self._impulse
+
+    def __repr__(self) -> str:
+        return f"ProjectionResult(work={self.work!r}, gap_before={self.gap_before!r})"
 
 
 class BridgingDomain:
@@ -255,7 +262,8 @@ class BridgingDomain:
             dvn = vn_new - vn
             dva = np.empty_like(va)
             work_a = _kb.interp_correction(self._ip, self._ix, self._nd, self.m, vn_new, va, dva)
-            mu = self.m[:, None] * dva
+            m_ = self.m
+            mu = (lambda d=dva: m_[:, None] * d) if not squeeze else (lambda d=dva: m_ * d[:, 0])
         else:
             g = va - self.N @ vn
             gmax = float(np.max(np.abs(g), initial=0.0))
@@ -273,7 +281,8 @@ class BridgingDomain:
         # kinetic-energy change Σ m (2 v + Δv)·Δv of both sides (one fused product per side)
         work = 0.5 * self.mvv2e * (work_a + np.einsum("i,ik,ik->", self.M, 2.0 * vn + dvn, dvn))
         if squeeze:
-            mu, dva, dvn = mu[:, 0], dva[:, 0], dvn[:, 0]
+            mu = mu if callable(mu) else mu[:, 0]
+            dva, dvn = dva[:, 0], dvn[:, 0]
         return ProjectionResult(mu, dva, dvn, float(work), gmax)
 
     def project(self, v_atoms: np.ndarray, v_nodes: np.ndarray, atom_index: np.ndarray | None = None) -> ProjectionResult:
