@@ -198,9 +198,11 @@ def check_wave_3d(run: Run, tmp_path) -> None:
 
 def check_cu_wave_3d(run: Run, tmp_path) -> None:
     # Cu EAM at 300 K, metal units, patch on 3 ranks (tests/run/test_cu_wave_3d.py has the
-    # longer run): the ledger within velocity Verlet's (ω_max dt)²/8 = 1.1e-3 of the energy
-    # above rest (thermal + packet; Cu's ω_max ≈ 47 rad/ps, dt = 2 fs); the bath works
-    assert run.summary["energy_drift_max"] < (2 * math.pi * 7.5 * 0.002) ** 2 / 8
+    # longer run): the ledger within velocity Verlet's (ω_max dt)²/8 = 2.8e-4 of the energy
+    # above rest (thermal + packet; Cu's ω_max ≈ 47 rad/ps, dt = 1 fs; the start from lattice
+    # sites at 2T offsets the shadow energy by 1.0e-4 of it, 1.7e-4 at its peak); the bath works
+    dt = run.col("time")[1] / run.col("step")[1]
+    assert run.summary["energy_drift_max"] < (2 * math.pi * 7.5 * dt) ** 2 / 8
     assert max(abs(x) for x in run.col("E_damped")) > 0
     assert run.summary["ranks"] == 4
 
