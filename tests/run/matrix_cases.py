@@ -21,6 +21,12 @@ A_CU = 3.614960129  # zero-stress fcc constant of the Zhou Cu table (atomistic/e
 #: zero-stress lattice constants of that table per lattice (builders.patch_constants)
 A_LJ_CHAIN = 1.1196108663  # zero-stress LJ chain (cut at 2.5)
 A_EAM = {"chain": 2.2627756364, "triangular": 2.4479299756, "fcc": A_CU}
+#: Cauchy–Born C11 of the Schwarz templates' lattices as ``mscouple check`` prints them, EAM
+#: (eV/Å^(dim−1)) over LJ (ε/σ^(dim−1)): chain 11.32 / 66.32, triangular 5.177 / 83.5. The EAM
+#: Schwarz cells' tractions are scaled by it so the strain is the LJ case's (0.7 % in 2D):
+#: unscaled, the 2D plate's 0.5 eV/Å pulled the Cu sheet to 13.6 % strain and FIRE threw
+#: 176 atoms out of the box
+C11_RATIO = {"chain": 11.32 / 66.32, "triangular": 5.177 / 83.5}
 # first/second-neighbour distances per lattice constant
 SHELLS = {"chain": (1.0, 2.0), "triangular": (1.0, math.sqrt(3.0)), "fcc": (1 / math.sqrt(2.0), 1.0)}
 
@@ -135,7 +141,17 @@ def case(potential: str, physics: str, dim: int) -> dict:
         elif potential == "morse":
             p["potential"] = {"kind": "morse", "depth": 1.0, "alpha": 4.0, "r0": d1, "cutoff": 0.5 * (d2 + 2 * d1)}
         elif potential == "harmonic":
-            p["potential"] = {"kind": "harmonic", "stiffness": 20.0, "r0": d1, "cutoff": 0.5 * (d1 + d2)}
+            # nearest-neighbour springs end at the cutoff with energy k/2 (rc − r0)² (not
+            # shifted): a bond crossing it jumps the energy by that. In the heat cells (T = 0.3)
+            # they are stiffened to k/2 (rc − r0)² = 10 k_B T (k = 115; mscouple check warns
+            # below that): with k = 20 (1.7 k_B T) bonds cross within 20 steps and the ledger
+            # drifts by 1.8e-2 / 2.0e-2 of the exchanged energy (1D / 2D; ΔE = −1.02 in 1D,
+            # two bonds' 0.52). The pure-MD 3D cell keeps k = 20 at T = 0.5 (1.0 k_B T: bonds
+            # cross, but its drift scale, the thermal energy, hides them below 5e-3)
+            rc = 0.5 * (d1 + d2)
+            T = float(p.get("temperature", 0.0)) if physics == "heat" else 0.0
+            k = max(20.0, 20.0 * T / (rc - d1) ** 2)
+            p["potential"] = {"kind": "harmonic", "stiffness": k, "r0": d1, "cutoff": rc}
         elif potential == "eam":
             p["potential"] = {"kind": "eam", "file": CU}
             p.setdefault("mass", None)
@@ -155,6 +171,10 @@ def case(potential: str, physics: str, dim: int) -> dict:
             # Schwarz pads the patch with atoms placed from the continuum: cutoff + skin deep
             p["skin"] = 9.5 if physics == "schwarz" else 1.0
         c = t.get("continuum")
+        if physics == "schwarz" and lat["kind"] in C11_RATIO:
+            for b in c["boundary"]:
+                if b["kind"] == "traction":
+                    b["value"] = [v * C11_RATIO[lat["kind"]] for v in b["value"]]
         if c and c.get("temperature"):
             c["temperature"] = 300.0
             for b in c.get("boundary", []):
