@@ -7,7 +7,11 @@ strain-gradient papers (e.g. Fleck & Hutchinson, Adv. Appl. Mech. 33 (1997) 295;
 al., Int. J. Plasticity 20 (2004) 753). Treat every value as uncertain by about ±20 %
 (more than the scatter the papers report); only the trend with size and the magnitude are
 meaningful. Replace them with a proper digitisation (e.g. WebPlotDigitizer on the PDFs)
-before quoting any fitted constant.
+before quoting any fitted constant. A search for published numeric tables (stored public
+code, issue threads and web pages: "Fleck Muller Ashby Hutchinson 1994 torsion copper
+wires data", "Stolken Evans 1998 bending nickel foils", digitised strain-gradient
+plasticity benchmark data) found no table of either data set, so these approximations are
+kept, labelled as such.
 
 * Torsion of annealed polycrystalline Cu wires, Fleck, Muller, Ashby & Hutchinson,
   Acta Metall. Mater. 42 (1994) 475, Fig. 5 (b): normalised torque Q/a³ (MPa) against the

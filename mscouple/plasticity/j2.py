@@ -14,7 +14,14 @@ Neto, Perić & Owen, *Computational Methods for Plasticity* (2008), Box 7.4)
 
     D = K 1⊗1 + 2μ (1 − 3μΔ/q*) I_dev + 6μ² (Δ/q* − 1/(3μ + H)) n⊗n,
 
-H = dσ_f/dΔ at the converged Δ. Everything is vectorised over points: arrays [n, 3, 3]
+H = dσ_f/dΔ at the converged Δ. For the monolithic GND coupling (:mod:`.solver`)
+:meth:`J2DislocationMaterial.return_map_gnd` also gives the sensitivities to ρ_G (at fixed
+ε) and of ε̄ᵖ to ε, from ∂Δ/∂q* = 1/(3μ + H), ∂Δ/∂ρ_G = −S/(3μ + H), S = ∂σ_f/∂ρ_G at
+fixed Δ, ∂q*/∂ε = √6 μ n and σ = s* − √6 μ Δ n + K tr(ε) 1:
+
+    ∂σ/∂ρ_G = √6 μ S/(3μ + H) n,   ∂ε̄ᵖ/∂ε = √6 μ/(3μ + H) n,   ∂ε̄ᵖ/∂ρ_G = −S/(3μ + H)
+
+(zero at elastic points). Everything is vectorised over points: arrays [n, 3, 3]
 (strain, stress, plastic strain) and [n, 3, 3, 3, 3] (tangent, σ_ij = D_ijkl ε_kl).
 Units: those of the hardening law (stress, length).
 """
@@ -36,19 +43,23 @@ _IDEV = _ISYM - _II / 3.0
 
 @dataclass
 class PointState:
-    """Internal variables of n material points: εᵖ [n,3,3], ε̄ᵖ [n], √ρ_S [n], ρ_G [n]."""
+    """Internal variables of n material points: εᵖ [n,3,3], ε̄ᵖ [n], √ρ_S [n], ρ_G [n]; and
+    ``elastic`` [n] bool or None: points that never yield (e.g. where an atomistic patch is
+    the material, :mod:`.coupled`)."""
 
     eps_p: np.ndarray
     ep_bar: np.ndarray
     sqrt_rho: np.ndarray
     rho_g: np.ndarray
+    elastic: np.ndarray | None = None
 
     @classmethod
     def initial(cls, n: int, rho0: float) -> "PointState":
         return cls(np.zeros((n, 3, 3)), np.zeros(n), np.full(n, np.sqrt(rho0)), np.zeros(n))
 
     def copy(self) -> "PointState":
-        return PointState(self.eps_p.copy(), self.ep_bar.copy(), self.sqrt_rho.copy(), self.rho_g.copy())
+        return PointState(self.eps_p.copy(), self.ep_bar.copy(), self.sqrt_rho.copy(), self.rho_g.copy(),
+                          None if self.elastic is None else self.elastic.copy())
 
     @property
     def rho_s(self) -> np.ndarray:
@@ -86,6 +97,14 @@ class J2DislocationMaterial:
 
         ``state`` (the state at the start of the increment) is not modified.
         """
+        return self._return(eps, state, tol, max_it)[:4]
+
+    def return_map_gnd(self, eps: np.ndarray, state: PointState, tol: float = 1e-12, max_it: int = 60):
+        """:meth:`return_map` plus (∂σ/∂ρ_G [n,3,3], ∂ε̄ᵖ/∂ε [n,3,3], ∂ε̄ᵖ/∂ρ_G [n]) at fixed
+        ε resp. ρ_G (module docstring); ρ_G is ``state.rho_g``."""
+        return self._return(eps, state, tol, max_it, derivatives=True)
+
+    def _return(self, eps, state, tol, max_it, derivatives=False):
         eps = np.asarray(eps, dtype=float)
         K, mu, hd = self.bulk, self.shear, self.hardening
         tr = np.trace(eps, axis1=1, axis2=2)
@@ -96,6 +115,8 @@ class J2DislocationMaterial:
         q_tr = np.sqrt(1.5) * norm
         sf0, _ = hd.flow_stress(state.sqrt_rho, np.zeros_like(q_tr), state.rho_g)
         plastic = q_tr > sf0 * (1.0 + 1e-12)
+        if state.elastic is not None:
+            plastic &= ~state.elastic
         dgam = np.zeros_like(q_tr)
         H = np.zeros_like(q_tr)
         if plastic.any():
@@ -124,8 +145,14 @@ class J2DislocationMaterial:
         D += coef[:, None, None, None, None] * np.einsum("nij,nkl->nijkl", nhat, nhat)
         x, _ = hd.sqrt_rho(state.sqrt_rho, dgam)
         new = PointState(state.eps_p + np.sqrt(1.5) * dgam[:, None, None] * nhat, state.ep_bar + dgam,
-                         x, state.rho_g.copy())
-        return stress, D, new, dgam
+                         x, state.rho_g.copy(), state.elastic)
+        if not derivatives:
+            return stress, D, new, dgam
+        root = np.sqrt(x * x + state.rho_g)
+        S = np.where(plastic, 0.5 * hd.taylor_stress / np.where(root > 0, root, 1.0), 0.0)
+        inv = np.where(plastic, 1.0 / (3 * mu + H), 0.0)
+        c6 = np.sqrt(6.0) * mu * inv
+        return (stress, D, new, dgam, (c6 * S)[:, None, None] * nhat, c6[:, None, None] * nhat, -S * inv)
 
 
 def von_mises(stress: np.ndarray) -> np.ndarray:

@@ -12,11 +12,12 @@ MAT = material(47658.0, 137968.0, 2.556e-4, 0.24, 77.4, 20.95)  # Cu, MPa and μ
 E = np.array([[0.004, 0.0015], [0.0015, -0.002]])  # far beyond yield (σ_f0 ≈ 9 MPa)
 
 
-@pytest.mark.parametrize("simplex", [False, True], ids=["quad", "tri"])
-def test_plastic_patch_test(comm, simplex):
+@pytest.mark.parametrize("simplex, bbar", [(False, False), (True, False), (False, True)],
+                         ids=["quad", "tri", "quad-bbar"])
+def test_plastic_patch_test(comm, simplex, bbar):
     """Boundary displacements u = t E X on a distorted mesh: the FE solution is the linear
     field, the stress is uniform and equals the material point under the same strain
-    history, and ρ_G = 0 (no plastic-strain gradient)."""
+    history, and ρ_G = 0 (no plastic-strain gradient). B-bar passes it too (θ̄ = θ)."""
     from mscouple.continuum import meshgen
     from mscouple.continuum.mesh import Mesh
     from mscouple.continuum.space import FunctionSpace
@@ -29,7 +30,7 @@ def test_plastic_patch_test(comm, simplex):
         inner = (X > 0.1).all(axis=1) & (X < 3.9).all(axis=1)
         X[inner] += np.random.default_rng(1).uniform(-0.3, 0.3, (inner.sum(), 2))
     mesh = Mesh(comm, data)
-    pb = PlasticityProblem(FunctionSpace(mesh, 2), MAT, gnd=True, ksp_type="cg", pc_type="gamg")
+    pb = PlasticityProblem(FunctionSpace(mesh, 2), MAT, gnd=True, bbar=bbar, ksp_type="cg", pc_type="gamg")
     pb.add_dirichlet(["xmin", "xmax", "ymin", "ymax"], lambda X: X @ E.T)
     pb.solve(1.0, 4)
     X = mesh.coordinates[mesh.owned_nodes]
