@@ -94,3 +94,20 @@ def test_run_folder_rules_and_refusals(run, capsys):
     assert "cascade.temperature = 0: expected > 0 K" in capsys.readouterr().err
     assert main(["check", str(case), *bath, "--set", "cascade.temperature=300.0"]) == 0
     assert "heat continuum" in capsys.readouterr().out
+
+
+def test_bath_case_refused_on_several_ranks():
+    """cascade.border = "continuum" shares the MD's rank with the continuum: on 2 ranks the
+    run is refused before anything is computed (one line naming the key)."""
+    from types import SimpleNamespace
+
+    from mscouple.cascade.case import load_case
+    from mscouple.cascade.cli import refusals
+    from mscouple.errors import ConfigError
+
+    ex = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cascade_kmc",
+                      "case_bath.toml")
+    case = load_case(ex)
+    refusals(case, SimpleNamespace(restart=None), 1)
+    with pytest.raises(ConfigError, match=r"cascade.border = 'continuum' on 2 ranks: expected 1"):
+        refusals(case, SimpleNamespace(restart=None), 2)
