@@ -258,6 +258,11 @@ class SchwarzStatics:
         convergence needs change < tol *and* a relaxation to ``fmax``. 0: always to ``fmax``.
         Default 0 with IQN (a secant model of an inexact map stalls: with 0.05 the 1D fcc
         template did not converge in 400 iterations), 0.05 otherwise.
+    predict : before each relaxation move the free atoms by the affine least-squares fit of
+        the pad's move (exact for a homogeneous deformation). Without it the free atoms start
+        where they were while the pad jumps: a 2D EAM Cu sheet pulled to 13.6 % strain had
+        pad moves of several Å next to unmoved atoms and FIRE threw 176 atoms out of the box;
+        with it that case converges (10 iterations).
     """
 
     def __init__(self, regions, *, statics=None, system=None, intercomm=None,
@@ -265,7 +270,7 @@ class SchwarzStatics:
                  relax_options: Optional[dict] = None, direct: bool = False, rtol: float = 1e-12,
                  aitken: bool | None = None, relax_reduction: float | None = None,
                  acceleration: str | None = None,
-                 iqn_columns: int = 20, iqn_omega0: float = 1.0):
+                 iqn_columns: int = 20, iqn_omega0: float = 1.0, predict: bool = True):
         many = isinstance(regions, (list, tuple))
         if many:
             if statics is None or not isinstance(intercomm, (list, tuple)) or len(intercomm) != len(regions):
@@ -306,6 +311,7 @@ class SchwarzStatics:
         self.acceleration = acceleration
         self.aitken = acceleration == "aitken"
         self.iqn_columns, self.iqn_omega0 = max(1, int(iqn_columns)), float(iqn_omega0)
+        self.predict = bool(predict)
         self.dim = regions.dim
         if any(k.regions.dim != self.dim for k in self.links):
             raise ConfigError("every patch's SchwarzRegions must have the same dimension")
@@ -694,9 +700,29 @@ class SchwarzStatics:
         s, d = self.system, self.dim
         rows = self._rows(self.links[0].pad_ids)
         L = s.box.lengths[:d]
+        if self.predict:
+            self._predict_free(rows, u_pad)
         s.x[rows, :d] = s.x0[rows, :d] + u_pad - s.image[rows, :d] * L
         s.v[rows] = 0.0
         s.invalidate_neighbors()
+
+    def _predict_free(self, rows: np.ndarray, u_pad: np.ndarray) -> None:
+        """Move the free atoms by the affine least-squares fit of the pad's move (a homogeneous
+        deformation's exact response; the relaxation starts from it)."""
+        s, d = self.system, self.dim
+        R = self.regions
+        c = 0.5 * (R.patch_lo + R.patch_hi)
+        delta = u_pad - s.displacements()[rows, :d]
+        P = np.concatenate([np.ones((len(rows), 1)), s.x0[rows, :d] - c], axis=1)
+        A = s._sum(P.T @ P)
+        b = s._sum(P.T @ delta)
+        ev = np.linalg.eigvalsh(A)
+        if not ev[0] > 1e-10 * ev[-1]:
+            return
+        B = np.linalg.solve(A, b)
+        mob = np.flatnonzero(s.fixed == 0)
+        Pm = np.concatenate([np.ones((len(mob), 1)), s.x0[mob, :d] - c], axis=1)
+        s.x[mob, :d] += Pm @ B
 
     def _status(self, code: int, link: _Link | None = None) -> int:
         """A patch status code (max over the link's patch ranks) on every rank of the link."""

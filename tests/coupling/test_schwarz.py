@@ -133,3 +133,24 @@ def test_geometry_errors():
     R2 = SchwarzRegions(R.patch_lo, R.patch_hi, pad=2.0, overlap=R.overlap + 0.51)
     with pytest.raises(ConfigError, match="pad width"):
         SchwarzStatics(R2, statics=st, system=s)
+
+
+def test_affine_predictor_moves_free_atoms_with_the_pad():
+    """The predictor (``predict=True``, the default) moves the free atoms by the affine fit of
+    the pad's move: a homogeneous pad move (strain + rotation + translation) puts every free
+    atom on the homogeneous field to round-off, where it feels no force (≤ 1e-10 of a typical
+    bond force); without it the free atoms stay at rest."""
+    field = affine(EPS + ROT, SHIFT)
+    for predict in (True, False):
+        R, st, s, a, pot = build("springs", SELF, SELF, field=field)
+        sw = SchwarzStatics(R, statics=st, system=s, tol=1e-10, direct=True, predict=predict)
+        rows = sw._rows(sw.links[0].pad_ids)
+        sw._place_pad(field(s.x0[rows]))
+        free = s.fixed == 0
+        err = np.abs(s.displacements()[free, :2] - field(s.x0[free])).max()
+        if predict:
+            assert err <= 1e-12, err
+            assert sw.atom_residual() <= 1e-10 * typical_bond_force(pot, a)
+        else:
+            assert np.abs(s.displacements()[free, :2]).max() == 0.0
+        sw.destroy()
