@@ -148,3 +148,24 @@ def test_eam_sheet_at_large_strain_converges(matrix):
     assert run_rc == 0 and s["status"] == "ok"
     assert s["schwarz_converged"] is True and s["residual_atoms"] < 1e-4
     assert s["schwarz_iterations"] <= 20, s["schwarz_iterations"]
+
+
+def test_check_warns_of_harmonic_bonds_crossing_the_cutoff(tmp_path):
+    """``mscouple check`` warns (exit 0) when a harmonic patch at temperature T has
+    k/2 (rc − r0)² < 10 k_B T (the 1D heat cell with k = 20: 0.52 = 1.7 k_B T), and not at the
+    matrix's stiffened k = 115 (10 k_B T)."""
+    for k, warned in ((20.0, True), (None, False)):
+        t = case("harmonic", "heat", 1)
+        if k is not None:
+            t["patches"]["bar"]["potential"]["stiffness"] = k
+        t["output"]["directory"] = str(tmp_path / "out")
+        path = tmp_path / f"h{k}.toml"
+        path.write_bytes(tomli_w.dumps(t).encode())
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            rc = main(["check", str(path)])
+        assert rc == 0
+        lines = [ln for ln in buf.getvalue().splitlines() if "cross the cutoff" in ln]
+        assert len(lines) == int(warned), buf.getvalue()
+        if warned:
+            assert "stiffness = 20" in lines[0] and "1.7 k_B T" in lines[0]
