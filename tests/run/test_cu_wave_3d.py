@@ -7,8 +7,9 @@ from lattice sites at 2T has equipartitioned; the packet is still ≥ 30 Å from
 
 * the ledger closes to the issue's 1e-3 of the packet: max |E_total(t) − E_total(t_ref)|
   over t ≥ t_ref below 1e-3 of the packet's energy E_p = 2 E_strain_continuum(0) (2.577 eV:
-  at step 0 the continuum's strain energy is the packet's potential half; its kinetic half
-  is equal for a travelling wave). What remains is velocity Verlet's bounded shadow-energy
+  at step 0 the continuum's strain energy is the packet's potential half; a lower bound of
+  the packet's energy, 2.671 eV in the T = 0 run, whose lumped-mass kinetic half is 7 %
+  larger: the ratios are conservative by 3.5 %). What remains is velocity Verlet's bounded shadow-energy
   oscillation, ≈ (ω dt)²/8 of the ~270 eV of thermal energy per mode. Measured 2.1e-4 of
   E_p over 0.2–0.8 ps (and over 0.2–1.87 ps, the packet in the band); at 1 fs 9.8e-4 over
   0.2–0.8 ps and 1.9e-3 over the crossing, at 2 fs 5.5e-3 over 0.2–0.78 ps (the README's
