@@ -1,9 +1,11 @@
-"""Train the shipped Cu NNP (examples/nnp_cu/cu_nnp.npz) against our EAM engine, reproducibly.
+"""Stages 1-2 of the shipped Cu NNP against our EAM engine, reproducibly (docs/nnp.md).
 
     .venv/bin/python examples/nnp_cu/train_cu.py [--scale 2] [--max-iter 3000] [--out DIR]
 
-The shipped model is stage 2 of: ``train_cu.py --out /tmp/stage1`` then ``train_cu.py --init
-/tmp/stage1/cu_nnp.npz --sigma-e 0.001 --sigma-f 0.04 --max-iter 1500`` (docs/nnp.md).
+``examples/nnp_cu/cu_nnp_stage2.npz`` is stage 2 of: ``train_cu.py --out /tmp/stage1`` then
+``train_cu.py --init /tmp/stage1/cu_nnp.npz --sigma-e 0.001 --sigma-f 0.04 --max-iter 1500
+--out /tmp/stage2``; stages 3-5 (the shipped ``cu_nnp.npz``) are ``mscouple train
+examples/nnp_cu/train.toml`` and ``finetune_cu.py --stage 4 / 5`` (docs/nnp.md).
 
 1. reference data from ``tests/data/Cu_zhou04.eam.alloy`` (Zhou, Johnson & Wadley 2004) by
    our MD engine: MD 300–1500 K, strained cells ±5 % (cubic and [110] axes), a vacancy,
@@ -31,7 +33,7 @@ def main(argv=None):
     p.add_argument("--scale", type=int, default=2, help="frames of each kind x scale")
     p.add_argument("--max-iter", type=int, default=3000)
     p.add_argument("--chunk", type=int, default=250)
-    p.add_argument("--out", default=HERE)
+    p.add_argument("--out", required=True, help="folder for cu_nnp.npz and its test split (not the shipped files)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--sigma-e", type=float, default=0.002, help="energy scale of the loss (eV/atom)")
     p.add_argument("--sigma-f", type=float, default=0.05, help="force scale of the loss (eV/A)")

@@ -32,6 +32,7 @@ class Frame:
     forces: np.ndarray
     virial: np.ndarray | None
     tag: str = ""
+    energy_weight: float = 1.0
 
     @property
     def natoms(self) -> int:

@@ -26,9 +26,10 @@ NCOL = 8
 def default_table(nelements: int = 1, cutoff: float = 5.2, n_radial: int = 8,
                   angular: tuple = ((0.005, 1.0), (0.005, 2.0), (0.005, 4.0), (0.02, 1.0),
                                     (0.02, 2.0), (0.05, 1.0)), radial_min: float = 2.0,
-                  centred: tuple = ()) -> np.ndarray:
+                  centred: tuple = (), eta_radial: float | None = None) -> np.ndarray:
     """A general-purpose set: ``n_radial`` shifted G2 (r_s evenly from ``radial_min`` to
-    r_c − 0.5 Å, η such that neighbouring Gaussians meet at half height), a centred G2
+    r_c − 0.5 Å, η such that neighbouring Gaussians meet at half height, or ``eta_radial``
+    Å⁻² when given), a centred G2
     (r_s = 0) for each η in ``centred`` (Å⁻²), and G5 pairs λ = ±1 for each (η, ζ) in
     ``angular``; with several elements every function is repeated per neighbour element
     (G2) and per element pair (G5)."""
@@ -39,7 +40,7 @@ def default_table(nelements: int = 1, cutoff: float = 5.2, n_radial: int = 8,
     rows = []
     rs = np.linspace(radial_min, cutoff - 0.5, n_radial)
     width = rs[1] - rs[0] if n_radial > 1 else 1.0
-    eta = 4.0 * np.log(2.0) / width ** 2  # Gaussians meet at half height
+    eta = 4.0 * np.log(2.0) / width ** 2 if eta_radial is None else float(eta_radial)  # half height
     pairs = [(a, b) for a in range(nelements) for b in range(a, nelements)]
     for e in range(nelements):
         for r in rs:

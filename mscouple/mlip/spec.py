@@ -21,6 +21,7 @@ metal (Å, eV). Example (the shipped Cu model's recipe, ``examples/nnp_cu/train.
     cutoff = 5.2
     n_radial = 8              # shifted radial G2 (r_s from radial_min to cutoff − 0.5 Å)
     radial_min = 2.0
+    # eta_radial = 18.64      # η of the shifted G2 (Å⁻²; default: neighbours meet at half height)
     centred = []              # η (Å⁻²) of extra G2 with r_s = 0
     hidden = [20, 20]
     activation = "tanh"
@@ -75,6 +76,7 @@ _SCHEMA = {
         "cutoff": ("pos", "a number > 2.5 (Å)"),
         "n_radial": ("posint", "an integer >= 1"),
         "radial_min": ("pos", "a number > 0 (Å) below cutoff - 0.5"),
+        "eta_radial": ("pos", "a number > 0 (η of the shifted G2, Å⁻²)"),
         "centred": ("poslist", "a list of numbers > 0 (η, Å⁻²)"),
         "hidden": ("hidden", "a non-empty list of integers >= 1 (hidden layer widths)"),
         "activation": (("tanh", "softplus"), "'tanh' or 'softplus'"),
@@ -264,7 +266,7 @@ def run_spec(spec: TrainSpec, log=print):
                           f"{len(tr)} training and {len(va)} validation frames; expected at least one each")
     cutoff = m.get("cutoff", 5.2)
     sf = default_table(len(elements), cutoff, m.get("n_radial", 8), radial_min=m.get("radial_min", 2.0),
-                       centred=tuple(m.get("centred", ())))
+                       centred=tuple(m.get("centred", ())), eta_radial=m.get("eta_radial"))
     f = spec.fit
     s = TrainSettings(cutoff=cutoff, hidden=tuple(m.get("hidden", (20, 20))),
                       activation=m.get("activation", "tanh"), sf=[list(r) for r in sf],

@@ -7,10 +7,10 @@ in ``tests/mlip/test_train.py``. Inference never depends on the trainer.
 
 Loss (units: eV, Å), over training frames f with N_f atoms:
 
-    L = c_E <((E_f − E_f^ref)/N_f)²> + c_F <|F − F^ref|²>/3 + c_W <((W_f − W_f^ref)/N_f)²>/6
+    L = c_E <w_f ((E_f − E_f^ref)/N_f)²> + c_F <|F − F^ref|²>/3 + c_W <((W_f − W_f^ref)/N_f)²>/6
         + λ |θ|²,     c_X = 1/σ_X²
 
-(σ_E in eV/atom, σ_F in eV/Å, σ_W in eV/atom; the virial term only for frames periodic in
+(σ_E in eV/atom, σ_F in eV/Å, σ_W in eV/atom; w_f = ``Frame.energy_weight``, 1 by default; the virial term only for frames periodic in
 3D; the force term over a random ``force_fraction`` of each training frame's atoms). Optimisation: L-BFGS in chunks of ``chunk`` iterations; after each chunk the validation
 loss is evaluated, the best parameters are kept, and training stops after ``patience``
 chunks without improvement (early stopping) or at ``max_iter`` iterations.
@@ -115,6 +115,7 @@ class Batch:
         self.f_rows = np.concatenate([np.arange(off[k], off[k] + 3 * nk[k]) for k in range(self.nframes)])
         self.w_rows = np.concatenate([np.arange(off[k] + 3 * nk[k], off[k + 1]) for k in range(self.nframes)])
         self.E = np.array([f.energy for f in frames])
+        self.wE = np.array([float(f.energy_weight) for f in frames])  # weights of the energy term
         self.F = np.concatenate([f.forces[k] for f, k in zip(frames, keeps)])
         self.has_w = np.array([f.virial is not None for f in frames])
         self.W = np.array([f.virial if f.virial is not None else np.zeros(6) for f in frames])
@@ -160,9 +161,9 @@ class Objective:
         rF = F - b.F
         rW = np.where(b.has_w[:, None], (Wm - b.W) / nat[:, None], 0.0)
         nW = max(int(b.has_w.sum()), 1)
-        L = (cE * np.mean(rE ** 2) + cF * np.sum(rF ** 2) / (3 * len(rF))
+        L = (cE * np.mean(b.wE * rE ** 2) + cF * np.sum(rF ** 2) / (3 * len(rF))
              + cW * np.sum(rW ** 2) / (6 * nW))
-        Ebar = 2 * cE * rE / nat / b.nframes
+        Ebar = 2 * cE * b.wE * rE / nat / b.nframes
         outbar = np.zeros(b.M.shape[0])
         outbar[b.f_rows] = (2 * cF * rF / (3 * len(rF))).ravel()
         outbar[b.w_rows] = (2 * cW * rW / nat[:, None] / (6 * nW)).ravel()

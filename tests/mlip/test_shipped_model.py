@@ -1,8 +1,9 @@
 """The shipped Cu NNP (examples/nnp_cu/cu_nnp.npz) against the EAM it learned (Zhou et al.
 2004, tests/data/Cu_zhou04.eam.alloy): every number recomputed here by our engine.
 
-Held-out test frames (examples/nnp_cu/cu_test_frames.npz: never used for fitting or early
-stopping): energy and force RMSE against the issue's targets (3 meV/atom, 80 meV/Å).
+Held-out test frames (examples/nnp_cu/cu_test_frames.npz: 83 frames generated with another
+seed, never used for fitting or early stopping): energy and force RMSE against the issue's
+targets (3 meV/atom, 80 meV/Å), and per MD temperature.
 Properties by the same code for both potentials (mscouple.mlip.properties): lattice
 constant within 0.2 %, C11/C12/C44 within 5 %, vacancy formation energy within 5 %,
 (100)/(111) surface energies within 10 %.
@@ -19,6 +20,9 @@ from mscouple.mlip.data import load_frames
 from mscouple.mlip.train import errors
 
 HERE = os.path.join(ROOT, "examples", "nnp_cu")
+#: per-temperature force RMSE bounds (meV/Å) on the held-out MD frames: measured
+#: 11.3 / 20.0 / 27.7 / 37.6 / 42.6 at 300 / 600 / 900 / 1200 / 1500 K (accuracy.json), + ~10 %
+MD_BOUNDS = {"md300": 12.5, "md600": 22.0, "md900": 30.5, "md1200": 41.5, "md1500": 47.0}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +37,29 @@ def a0(pots):
 
 
 def test_held_out_errors_meet_the_targets(pots):
+    """83 held-out frames (8,709 atoms) generated with another seed than the training data
+    (every kind: MD at 300-1500 K, strained cells, vacancy, slabs, binding curve), never
+    fitted nor used for early stopping: the RMSEs recorded in the model file are the ones
+    measured here, overall and per tag."""
     test = load_frames(os.path.join(HERE, "cu_test_frames.npz"))
-    assert len(test) >= 10 and {f.tag for f in test} >= {"vacancy", "surf100", "surf111", "md1500"}
-    err = errors(pots[0].model, test)
+    meta = pots[0].model.metadata
+    assert len(test) >= 80 and sum(f.natoms for f in test) >= 8000
+    assert meta["data"]["test"]["seed"] != meta["data"]["seed"]  # independent of the fitted frames
+    tags = {f.tag for f in test}
+    assert tags >= {"md300", "md600", "md900", "md1200", "md1500", "vacancy", "surf100", "surf111",
+                    "strain100", "strain110", "lattice"}
+    assert all(sum(f.tag == t for f in test) >= 6 for t in tags)
+    err = errors(pots[0].model, test, by_tag=True)
     assert err["energy_rmse_meV_atom"] <= 3.0
     assert err["force_rmse_meV_A"] <= 80.0
-    # the numbers recorded in the model file are the ones measured here
-    rec = pots[0].model.metadata["test"]
+    rec = meta["test"]
     assert err["force_rmse_meV_A"] == pytest.approx(rec["force_rmse_meV_A"], rel=1e-9)
     assert err["energy_rmse_meV_atom"] == pytest.approx(rec["energy_rmse_meV_atom"], rel=1e-6)
+    for t in tags:
+        assert err["by_tag"][t]["force_rmse_meV_A"] == pytest.approx(rec["by_tag"][t]["force_rmse_meV_A"], rel=1e-9)
+    # force errors grow with temperature; MD_BOUNDS are the measured values + ~10 % (docs/nnp.md)
+    for t, bound in MD_BOUNDS.items():
+        assert err["by_tag"][t]["force_rmse_meV_A"] <= bound, (t, err["by_tag"][t])
 
 
 def test_lattice_and_elastic_constants(pots, a0):
@@ -63,7 +81,7 @@ def vacancy(pots, a0):
 
 
 def test_vacancy_formation_energy(vacancy):
-    """Relaxed at fixed box, 108-site cell: measured 1.334 (NNP) vs 1.280 eV (EAM), +4.2 %."""
+    """Relaxed at fixed box, 108-site cell: measured 1.2869 (NNP) vs 1.2801 eV (EAM), +0.53 %."""
     en, ee = vacancy
     assert abs(en - ee) <= 0.05 * ee
 

@@ -42,7 +42,10 @@ def frames(eam):
     return out
 
 
-def _objective(frames, act, fraction=1.0):
+def _objective(frames, act, fraction=1.0, weights=False):
+    if weights:  # per-frame weights of the energy term
+        from dataclasses import replace
+        frames = [replace(f, energy_weight=w) for f, w in zip(frames, (3.0, 1.0, 0.5))]
     sf = default_table(1, RC, n_radial=4, angular=((0.01, 1.0), (0.02, 2.0)))
     sf = np.vstack([sf, [[4, 0.02, 0, 1.0, 2.0, -1, -1, 0]]])
     b = Batch(frames, sf, RC, fraction, seed=3)
@@ -53,9 +56,10 @@ def _objective(frames, act, fraction=1.0):
                      TrainSettings(sigma_e=0.002, sigma_f=0.05, sigma_w=0.01, l2=1e-4)), theta, sf
 
 
-@pytest.mark.parametrize("act,fraction", [("tanh", 1.0), ("softplus", 0.5)])
-def test_loss_gradient_matches_finite_differences(frames, act, fraction):
-    obj, theta, _ = _objective(frames, act, fraction)
+@pytest.mark.parametrize("act,fraction,weights", [("tanh", 1.0, False), ("softplus", 0.5, False),
+                                                  ("tanh", 0.5, True)])
+def test_loss_gradient_matches_finite_differences(frames, act, fraction, weights):
+    obj, theta, _ = _objective(frames, act, fraction, weights)
     L, g = obj.loss_grad(theta)
     rng = np.random.default_rng(0)
     for k in list(rng.choice(len(theta) - 1, 6, replace=False)) + [len(theta) - 1]:
