@@ -3,8 +3,8 @@
 System (metal units): fcc Cu, a = 3.615 Å, ``--cells``^3 cubic cells (default 5^3 = 500
 atoms), periodic, T = 600 K (velocities drawn by mscouple, identical for every code),
 dt = 2 fs, NVE, skin 1.0 Å, lists checked every 5 steps (as ``benchmarks/md_eam.py``).
-Potentials: the shipped NNP ``examples/nnp_cu/cu_nnp.npz`` (r_c = 5.2 Å, 20 symmetry
-functions, 20-20 tanh network) and the EAM it was trained on,
+Potentials: the shipped NNP ``examples/nnp_cu/cu_nnp.npz`` (r_c = 5.2 Å, 33 symmetry
+functions: 21 radial, 12 angular; 20-20 tanh network) and the EAM it was trained on,
 ``tests/data/Cu_zhou04.eam.alloy`` (r_c = 9.04 Å), ours and LAMMPS ``eam/alloy``.
 
 Prints one JSON line: atom-steps/s of each (loop only, set-up excluded; best of
