@@ -18,7 +18,8 @@ Modules (units: metal — eV, Å, eV/Å — throughout):
 * :mod:`.model` — :class:`NNPModel` and its one-file ``.npz`` format;
 * :mod:`.reference` — slow NumPy energy/forces/virial, the check of the compiled kernel;
 * :mod:`.data` — reference configurations from our EAM engine; extxyz (ASE) reader;
-* :mod:`.train` — energy + force + stress fit (SciPy L-BFGS on analytic NumPy gradients).
+* :mod:`.train` — energy + force + stress fit (SciPy L-BFGS on analytic NumPy gradients);
+* :mod:`.spec` — the training file of ``mscouple train`` (TOML), validated in one-line errors.
 
 The MD plug-in is :class:`mscouple.atomistic.nnp.NNP` (``potential = { kind = "nnp", file = … }``).
 """
