@@ -390,7 +390,8 @@ class BridgingDomainCoupler:
 
     def _band_ke(self, va: np.ndarray, vn: np.ndarray) -> float:
         b = self.bdm
-        return 0.5 * self.mvv2e * (float(np.einsum("i,ik,ik->", b.m, va, va)) + float(np.einsum("i,ik,ik->", b.M, vn, vn)))
+        return 0.5 * self.mvv2e * (float(np.einsum("i,ik,ik->", b.m, va, va))
+                                   + float(np.einsum("i,ik,ik->", b.M, vn, vn)))
 
     def step(self, dt: float, nsteps: int = 1, *, merge: bool = False) -> None:
         """Advance ``nsteps`` coupled steps of length ``dt`` (collective over the intercomm).

@@ -250,7 +250,8 @@ class InterfaceExchange:
         if self.side == "patch":
             if expect_reply and self._posted is None:
                 self._posted = self._post_down(ncomp)
-            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_local, ncomp)), _TAG_UP)
+            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_local, ncomp)),
+                       _TAG_UP)
             return None
         out = np.empty((self.n_assigned, ncomp))
         bufs, reqs = self._recv_into(out, _TAG_UP)
@@ -267,7 +268,8 @@ class InterfaceExchange:
             return np.array(values, dtype=float).reshape(self.n_assigned, ncomp)
         from mpi4py import MPI
         if self.side == "continuum":
-            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)), _TAG_DOWN)
+            self._send(np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_assigned, ncomp)),
+                       _TAG_DOWN)
             return None
         posted, self._posted = self._posted, None
         if posted is not None and posted[0] != ncomp:
