@@ -1,10 +1,12 @@
 """A scaling model of the bridging-domain coupled step: step time, who waits, ranks per role.
 
-The coupled step (``docs/ARCHITECTURE.md``) has two serial points per MD step — the two
+The coupled step (``docs/ARCHITECTURE.md``) has ``q`` serial points per MD step — the
 RATTLE projections, where the patch sends band velocities, the continuum solves the band
-system and sends corrections back — and between them both roles compute concurrently:
+system and sends corrections back; ``q = 1`` when each step's end projection is merged into
+the next step's first (the default), ``q = 2`` with a damping band or thermo-mechanics — and
+between them both roles compute concurrently:
 
-    T_step = max(T_md, T_fe) + 2 (T_band + T_msg)
+    T_step = max(T_md, T_fe) + q (T_band + T_msg)
 
     T_md   = c_atom · N / p_md + c_ghost · 6 (N / p_md)^(2/3)        (MD forces, integration,
                                                                       ghost shell per rank)
@@ -66,6 +68,7 @@ class Prediction:
     wait: float
     efficiency: float
     bytes_per_step: float
+    projections: int = 1
 
 
 def band_atoms(atoms: float, extents, width: float, free=None) -> float:
@@ -80,11 +83,15 @@ def band_atoms(atoms: float, extents, width: float, free=None) -> float:
 
 
 def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, subcycle: int = 1,
-            dim: int = 3, costs: Costs = Costs(), band_distributed: bool = False) -> Prediction:
+            dim: int = 3, costs: Costs = Costs(), band_distributed: bool = False,
+            projections: int = 1) -> Prediction:
     """The model's step for ``atoms`` patch atoms, ``nodes`` continuum nodes, ``band`` band
-    atoms on ``p_md`` + ``p_fe`` ranks (module docstring)."""
+    atoms on ``p_md`` + ``p_fe`` ranks, ``projections`` band projections per MD step
+    (module docstring)."""
     if p_md < 1 or p_fe < 1:
         raise ValueError("each role needs at least one rank")
+    if projections not in (1, 2):
+        raise ValueError("projections per MD step must be 1 (merged) or 2")
     c = costs
     per = atoms / p_md
     t_md = c.c_atom * per + (c.c_ghost * 6.0 * per ** (2.0 / 3.0) if p_md > 1 else 0.0)
@@ -93,11 +100,11 @@ def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, su
     peers = min(p_md, p_fe)
     nbytes = 8.0 * dim * band  # one direction of one projection, all ranks together
     t_msg = c.latency * max(1, math.ceil(p_md / p_fe)) + nbytes / (c.bandwidth * peers)
-    t_step = max(t_md, t_fe) + 2.0 * (t_band + t_msg)
+    t_step = max(t_md, t_fe) + projections * (t_band + t_msg)
     waits = "continuum" if t_md >= t_fe else "patch"
     ideal = c.c_atom * atoms / (p_md + p_fe)
     return Prediction(p_md, p_fe, t_md, t_fe, t_band, t_msg, t_step, waits, abs(t_md - t_fe),
-                      ideal / t_step, 4.0 * nbytes)
+                      ideal / t_step, 2.0 * projections * nbytes, projections)
 
 
 def suggest_layout(ranks: int, atoms: float, nodes: float, band: float, **kw) -> Prediction:
@@ -130,7 +137,8 @@ def advice(case, launched: int) -> list[str]:
         band += band_atoms(atom_estimate(p), ext, hs.width, free)
     m = c.mesh
     nodes = float(math.prod(n + 1 for n in m.cells)) if m.cells else atoms
-    kw = dict(subcycle=hs.subcycle, dim=c.dim)
+    merged = hs.damping == 0 and c.physics == "elastodynamics"  # run/couplers.py: merge_projections
+    kw = dict(subcycle=hs.subcycle, dim=c.dim, projections=1 if merged else 2)
     p_md, p_fe = sum(case.layout.patches.values()), max(case.layout.continuum, 1)
     planned = predict(atoms, nodes, band, p_md, p_fe, **kw)
     ranks = max(launched, p_md + p_fe)
@@ -138,8 +146,8 @@ def advice(case, launched: int) -> list[str]:
 
     def line(p: Prediction) -> str:
         return (f"{p.p_fe} continuum + {p.p_md} patch ranks: {1e3 * p.t_step:.3g} ms per MD step "
-                f"(MD {1e3 * p.t_md:.3g}, FE {1e3 * p.t_fe:.3g}, band {1e3 * 2 * p.t_band:.3g}, "
-                f"messages {1e3 * 2 * p.t_msg:.3g}); the {p.waits} waits {1e3 * p.wait:.3g} ms; "
+                f"(MD {1e3 * p.t_md:.3g}, FE {1e3 * p.t_fe:.3g}, band {1e3 * p.projections * p.t_band:.3g}, "
+                f"messages {1e3 * p.projections * p.t_msg:.3g}); the {p.waits} waits {1e3 * p.wait:.3g} ms; "
                 f"efficiency {100 * p.efficiency:.0f}% of pure MD on all ranks")
     out = [f"model    : ~{atoms:.3g} atoms, ~{band:.3g} in bands, {nodes:.3g} nodes, subcycle {hs.subcycle} "
            "(docs/performance.md)",

@@ -23,3 +23,16 @@ def test_subcycling_moves_the_wait_and_the_best_split():
     assert best.p_fe + best.p_md == 64
     assert all(best.t_step <= predict(1e6, 1e5, band, 64 - q, q, band_distributed=True).t_step
                for q in range(1, 64))
+
+
+def test_merged_projection_halves_the_serial_points_and_the_bytes():
+    # one projection per MD step (merged, the default) against two (damping band):
+    # the serial part (band solve + messages) and the bytes per step are exactly halved
+    one = predict(32000, 23000, 15616, 1, 1, projections=1)
+    two = predict(32000, 23000, 15616, 1, 1, projections=2)
+    assert two.bytes_per_step == pytest.approx(2 * one.bytes_per_step)
+    assert one.bytes_per_step == pytest.approx(2 * 8 * 3 * 15616)   # both directions, 3D doubles
+    serial = lambda p: p.t_step - max(p.t_md, p.t_fe)  # noqa: E731
+    assert serial(two) == pytest.approx(2 * serial(one))
+    with pytest.raises(ValueError, match="projections"):
+        predict(32000, 23000, 15616, 1, 1, projections=3)
