@@ -424,10 +424,61 @@ class _SchwarzHalf:
 
 class SchwarzContinuum(_SchwarzHalf):
     """Continuum half of alternating Schwarz statics: its converged field becomes the
-    continuum model's solution."""
+    continuum model's solution.
+
+    A loading path (``per_step``, e.g. indentation) measures from its first solve, the
+    relaxed reference u⁰, and books two info columns over the cells whose centroid lies
+    outside every patch box (the continuum the atoms do not model):
+    ``E_strain_outside`` = E(u) − E(u⁰) there and ``E_strain_outside_2`` = ½ Δuᵀ K Δu, its
+    second-order part (the first-order part u⁰ᵀ K Δu is the work of the reference state's
+    stress σ(u⁰) through the patch box's faces).
+
+    The stored energy of both scales, for the cut at the patch box (:mod:`mscouple.run.indentation`
+    books the atoms' columns): every patch atom's energy change ``E_atoms`` plus the continuum's
+    outside the box. For the free atoms in equilibrium at every relaxed increment,
+    d(E_atoms + E_indenter) = P dd − Σ_pad F·dx exactly, so
+    ``E_atoms + ΔE_indenter − W_indenter = −W_pad`` (to the relaxation tolerance), and the
+    ledger of both scales reads ``E_atoms + E_strain_outside + ΔE_indenter − W_indenter =
+    E_strain_outside − W_pad``: what the continuum stores outside the box minus what the atoms
+    handed to their pad. Alternating Schwarz has no common energy functional, so the two need
+    not agree. Their first-order parts are pre-stress work of the reference state (surface
+    stress held by the pad: ``W_pad_ref`` = Σ F⁰·Δx; and σ(u⁰) on the continuum side), which
+    a stress-free linear continuum cannot match; without them the ledger is
+    ``E_atoms + W_pad_ref + E_strain_outside_2 + ΔE_indenter − W_indenter``
+    = E_strain_outside_2 − (W_pad − W_pad_ref), the second-order mismatch."""
+
+    _u0 = None
 
     def _solved(self) -> None:
         self.model.elastic.set_solution(self.sw.u)
+        if self.per_step and self._u0 is None:
+            el = self.model.elastic
+            self._u0 = np.array(el.vspace.to_local(el.solution)).reshape(-1, el.dim)[el.mesh.cells]
+
+    def _outside_energies(self) -> tuple[float, float]:
+        """(E(u) − E(u⁰), ½ ΔuᵀKΔu) over the cells outside every patch box (collective)."""
+        from ..continuum.elasticity import stiffness_blocks
+
+        el = self.model.elastic
+        p = el.problem
+        C = el.mesh.cell_centroids()[:, :el.dim]
+        inside = np.zeros(len(C), bool)
+        for k in self.sw.links:
+            inside |= np.all((C > k.regions.patch_lo) & (C < k.regions.patch_hi), axis=1)
+        Kc = stiffness_blocks(el.vspace, p.materials, p.cell_material, (~inside) * p.cell_weight, p.mode)
+        uc = np.array(el.vspace.to_local(el.solution)).reshape(-1, el.dim)[el.mesh.cells]
+        du = uc - self._u0
+        e1 = float(np.einsum("cai,cabij,cbj->", self._u0, Kc, du))
+        e2 = 0.5 * float(np.einsum("cai,cabij,cbj->", du, Kc, du))
+        e1, e2 = self.model.comm.allreduce(np.array([e1, e2]))
+        return float(e1 + e2), float(e2)
+
+    def ledger_terms(self) -> list[L.Term]:
+        out = super().ledger_terms()
+        if self.per_step and self._u0 is not None and self.result is not None:
+            de, de2 = self._outside_energies()
+            out += [L.info("E_strain_outside", de), L.info("E_strain_outside_2", de2)]
+        return out
 
 
 class SchwarzPatch(_SchwarzHalf):
