@@ -45,9 +45,9 @@ cannot balance. Without them the ledger reads E_atoms + W_pad_ref + E_strain_out
 ΔE_indenter − W_indenter = E_strain_outside_2 − (W_pad − W_pad_ref). Measured
 (``tests/run/test_indentation.py::test_eam_coupled_energy_ledger_of_both_scales``): the atoms'
 ledger closes to 0.11 % of W at 2 Å (0.25 Å increments); the second-order ledger of both scales
-is −2.2 … −3.2 % of W at d = 0.75–2 Å (the continuum outside the box stores 0.68–0.77 of the atoms' second-order
-work on the pad: alternating Schwarz has no common energy functional), with the first-order
-terms +6.2 %.
+is −2.2 … −3.2 % of W at d = 0.75–2 Å (the continuum outside the box stores 0.99 of the
+atoms' second-order work on the pad at 0.25 Å, 0.68 at 2 Å: alternating Schwarz has no common
+energy functional), with the first-order terms +6.2 %.
 
 Depth 0 (statics): ``zero = "position"`` — the apex at ``position``; ``zero = "contact"`` — at
 first contact with the surface relaxed at depth 0 (pure MD: one FIRE relaxation; coupled: one
