@@ -148,6 +148,7 @@ class IndenterDriver:
         self.zero_shift = 0.0
         self._pad = None  # coupled statics: (ids, x, f) of the prescribed atoms at the last record (rank 0)
         self._pad_ref = None  # ... and at the reference (depth 0, relaxed)
+        self._books_pad = False  # every patch rank: the pad's work is booked (collective)
         self.pad_work = self.pad_work_ref = 0.0
         self._E_atoms_ref = self._E_ind_ref = 0.0
         if self.drives and mode == "statics":
@@ -180,6 +181,7 @@ class IndenterDriver:
             self._E_atoms_ref = float(md.potential_energy())
             self._E_ind_ref = self.indenter.energy(self.comm)
             self._pad = self._pad_ref = self._pad_state()
+            self._books_pad = True
         self._record(0)
         if self.atoms_every:
             self.after_increment()
@@ -346,7 +348,7 @@ class IndenterDriver:
         atoms frame and the band's defect check (:meth:`after_increment`)."""
         self._P = self.load()
         self.work += self.work_increment(self._d_old, self.depth, self._P_old, self._P)
-        if self._pad_ref is not None:
+        if self._books_pad:
             self._book_pad()
         self.increment += 1
         self._record(self.increment)
@@ -389,7 +391,7 @@ class IndenterDriver:
         ``W_pad_ref`` = Σ F⁰·Δx (its first-order part: the reference pad reactions);
         ``ledger_atoms`` = E_atoms + ΔE_indenter − W_indenter + W_pad (zero to the relaxation
         tolerance and the quadrature: the free atoms are in equilibrium at every record)."""
-        if self._pad_ref is None:
+        if not self._books_pad:
             return []
         ea = float(self.model.system.potential_energy()) - self._E_atoms_ref
         pw, pr = (self.pad_work, self.pad_work_ref)

@@ -324,7 +324,8 @@ def test_eam_coupled_energy_ledger_of_both_scales(tmp_path):
     """The coupled ledger (mscouple.run.couplers.SchwarzContinuum, IndenterDriver.
     coupled_ledger_terms), measured from the relaxed depth-0 reference, with the cut between
     the atoms and the continuum at the patch box: the comparison test's geometry (9 x 9 x 6-cell
-    patch in a 13 x 13 x 9 block, 1 + 1 ranks), sphere R = 8 Å, eight 0.25 Å increments.
+    patch in a 13 x 13 x 9 block, 1 + 2 ranks; the first two increments again on 1 + 1 ranks
+    give the same columns), sphere R = 8 Å, eight 0.25 Å increments.
 
     * Atoms: E_atoms (every patch atom, pad included) + ΔE_indenter − W_indenter + W_pad = 0
       (the free atoms are relaxed at every increment, so the only other energy flux is the
@@ -351,12 +352,20 @@ def test_eam_coupled_energy_ledger_of_both_scales(tmp_path):
     case = tmp_path / "case.toml"
     case.write_text(m.coupled_case((9, 9, 6), (13, 13, 9), cells=(12, 12, 9), coarsening=2.0, width=5.0, radius=8.0,
                                    increment=0.25, steps=8, out=str(tmp_path / "out"), fields_every=0, atoms_every=0))
-    r = mpirun([(2, [sys.executable, "-m", "mscouple.cli.main", "run", str(case)])], timeout=900)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    rows = list(csv.DictReader(open(tmp_path / "out" / "run.csv")))
-    col = {k: np.array([float(x[k]) for x in rows]) for k in (
-        "indenter_depth", "W_indenter", "E_indenter", "E_atoms", "W_pad", "W_pad_ref", "ledger_atoms",
-        "E_strain_outside", "E_strain_outside_2")}
+    names = ("indenter_depth", "W_indenter", "E_indenter", "E_atoms", "W_pad", "W_pad_ref", "ledger_atoms",
+             "E_strain_outside", "E_strain_outside_2")
+    cols = {}
+    # the path on 1 + 2 ranks (the patch's pad gathered from two ranks), its first two
+    # increments again on 1 + 1: the columns agree (measured to 5e-11 eV)
+    for name, n, extra in (("out", 3, ["--set", "layout.patches.tip=2"]), ("one", 2, ["--set", "run.steps=2"])):
+        r = mpirun([(n, [sys.executable, "-m", "mscouple.cli.main", "run", str(case), "--output",
+                         str(tmp_path / name), *extra])], timeout=900)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        rows = list(csv.DictReader(open(tmp_path / name / "run.csv")))
+        cols[name] = {k: np.array([float(x[k]) for x in rows]) for k in names}
+    col = cols["out"]
+    for k in names:
+        assert np.allclose(cols["one"][k], col[k][:3], rtol=0, atol=1e-8), k
     d, W = col["indenter_depth"], col["W_indenter"]
     assert np.allclose(d, 0.25 * np.arange(9))
     dEi = col["E_indenter"] - col["E_indenter"][0]
