@@ -63,7 +63,8 @@ class MaterialSpec:
     conductivity: float = opt("float", 1.0, **_POS)
     heat_capacity: float = opt("float", 1.0, **_POS, help="per unit mass")
     plane: str = opt("str", "strain", choices=("strain", "stress"))
-    patch: str = opt("str", "", help="model = 'from_patch': take constants from this patch's potential")
+    patch: str = opt("str", "", help="model = 'from_patch' or 'dislocation_density': take the elastic constants "
+                                     "(and b) from this patch's potential")
     # model = "dislocation_density" (J2 + Taylor/Kocks-Mecking SSD + GND; mscouple/plasticity):
     # elastic constants and b from an EAM file (Hill average of its Cauchy-Born constants,
     # b = nearest-neighbour distance), or from youngs_modulus, poisson_ratio and burgers
@@ -321,17 +322,33 @@ def _check_case(case: Case, ctx: Context) -> None:
                                 "is quasi-static plasticity)")
             if dim not in (2, 3) or mat.plane != "strain":
                 raise ctx.error("continuum.dim", dim, "2 (plane strain) or 3 for model = 'dislocation_density'")
-            if case.patches:
-                raise ctx.error("continuum.material.model", mat.model, "a continuum-only case (plasticity around "
-                                "an atomistic patch is not implemented yet)")
+            if case.patches:  # around an atomistic patch: Schwarz statics only (mscouple/plasticity/coupled.py)
+                if case.handshake is None or case.run.mode != "statics":
+                    raise ctx.error("run.mode", case.run.mode, "'statics' with a [handshake] (the dislocation-density "
+                                    "continuum couples to a patch by Schwarz statics only; no dynamics)")
+                if len(case.patches) != 1 or case.indenter is not None:
+                    raise ctx.error("patches", names, "one patch and no [indenter] around a dislocation-density "
+                                    "continuum")
+                if lay.continuum != 1:
+                    raise ctx.error("layout.continuum", lay.continuum, "1 (the plastic continuum around a patch "
+                                    "runs on one rank)")
+                if mat.gnd:  # examples/plastic_patch/README.md: the monolithic GND Newton fails in the iteration
+                    raise ctx.error("continuum.material.gnd", True, "false around an atomistic patch (SSD only: "
+                                    "the GND Newton does not converge inside the Schwarz iteration above yield)")
+            if mat.patch and mat.patch not in names:
+                raise ctx.error("continuum.material.patch", mat.patch, f"the name of a patch ({', '.join(names)}) "
+                                "whose Cauchy-Born constants give K, mu and b")
+            if mat.patch and mat.potential_file:
+                raise ctx.error("continuum.material.potential_file", mat.potential_file,
+                                "no file with continuum.material.patch (K, mu and b from one source)")
             if mat.potential_file:
                 if case.units != "metal":
                     raise ctx.error("units", case.units, "'metal' with continuum.material.potential_file (EAM)")
                 if not os.path.isfile(_resolve(case.source, mat.potential_file)):
                     raise ctx.error("continuum.material.potential_file", mat.potential_file, "an existing EAM file")
-            elif not mat.burgers > 0:
+            elif not (mat.burgers > 0 or mat.patch):
                 raise ctx.error("continuum.material.burgers", mat.burgers, "a positive Burgers vector "
-                                "(or continuum.material.potential_file)")
+                                "(or continuum.material.potential_file, or continuum.material.patch)")
         ncomp = {"temperature": 1, "heat_flux": 1}
         for i, bc in enumerate(c.boundary):
             want = ncomp.get(bc.kind, dim)
