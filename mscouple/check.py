@@ -283,6 +283,14 @@ class _Checker:
             except ConfigError as exc:
                 raise self.refuse("continuum.material.model", "from_patch", f"a patch whose constants "
                                   f"can be computed ({exc})") from None
+        if c is not None and c.material.model == "dislocation_density" and c.material.patch:
+            from .plasticity.case import patch_moduli
+
+            try:
+                patch_moduli(self.case.patch(c.material.patch))
+            except ConfigError as exc:
+                raise self.refuse("continuum.material.patch", c.material.patch, f"a patch whose K, mu and b "
+                                  f"can be computed ({exc})") from None
 
     # -- 3. resources -------------------------------------------------------------------
     def resources(self) -> None:
