@@ -208,6 +208,9 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         return SchwarzRegions(lo, hi, pad=pad, overlap=overlap), in_split
 
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
+    mat = case.continuum.material
+    # load increments of a dislocation-density continuum (mscouple/run/plastic.py); 0: elastic
+    plastic = mat.load_steps if mat.model == "dislocation_density" else 0
     if indented:
         # a loading path: one LU factorisation of the continuum serves every Schwarz iteration
         # of every increment (CG + GAMG on a graded 3D mesh: ~135 iterations per solve)
@@ -223,6 +226,12 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         inters = [layout.intercomms[p.name] for p in case.patches]
         if len(regions) == 1:
             regions, inters = regions[0], inters[0]
+        if plastic:  # the dislocation-density continuum: load increments, one Schwarz solve each
+            from .plastic import PlasticSchwarzContinuumHalf
+
+            cont = model.elastic.schwarz_continuum
+            sw = SchwarzStatics(regions, statics=cont, intercomm=inters, **opts)
+            return model, [PlasticSchwarzContinuumHalf(sw, model, cont, plastic)]
         sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=inters, **opts)
         half = SchwarzContinuum(sw, model)
         half.per_step = indented  # a loading path: one Schwarz solve per increment
@@ -233,6 +242,10 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     regions, in_split = boxes(p)
     model = PatchModel(layout.comm, case, p.name, outdir, coupled=True, energy_region=in_split)
     sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
+    if plastic:
+        from .plastic import PlasticSchwarzPatchHalf
+
+        return model, [PlasticSchwarzPatchHalf(sw, model, plastic)]
     half = SchwarzPatch(sw, model)
     drivers = _indenter(case, model, outdir, drives=False)
     if indented:
