@@ -28,7 +28,8 @@ import numpy as np
 
 from mscouple.errors import ConvergenceError
 
-from .solver import PlasticityProblem, StepRecord
+# the solver (petsc4py) only where a continuum is built: schwarz_load_steps also runs on
+# patch ranks, which never import PETSc (tests/test_imports.py)
 
 
 class PlasticSchwarzContinuum:
@@ -39,7 +40,7 @@ class PlasticSchwarzContinuum:
     of cells entirely inside the core elastic (module docstring).
     """
 
-    def __init__(self, problem: PlasticityProblem, core_elastic: bool = True):
+    def __init__(self, problem, core_elastic: bool = True):
         self.problem = problem
         self.space, self.comm = problem.space, problem.comm
         self.solver = None  # the Schwarz driver checks that nothing is set up yet
@@ -47,7 +48,7 @@ class PlasticSchwarzContinuum:
         self.t_target = problem.t
         self.core_elastic = bool(core_elastic)
         self._pending: Optional[tuple] = None
-        self.records: list[StepRecord] = []
+        self.records: list = []  # StepRecord per solve
 
     @property
     def bcs(self):
@@ -72,6 +73,8 @@ class PlasticSchwarzContinuum:
     def solve_prescribed(self, u) -> None:
         """The hook of :class:`SchwarzStatics`: solve the increment to ``t_target`` with the
         current Dirichlet values; the displacement goes into ``u`` (collective)."""
+        from .solver import StepRecord
+
         pb = self.problem
         rec = StepRecord(self.t_target)
         res = pb.newton_step(self.t_target, rec)
