@@ -265,6 +265,21 @@ def check_plastic_tension(run: Run, tmp_path) -> None:
     assert np.max(run.last_field()[:, 0]) == pytest.approx(2.0, rel=1e-12)
 
 
+def check_plastic_patch(run: Run, tmp_path) -> None:
+    # dislocation-density continuum around an LJ patch, 4 load increments (one Schwarz solve
+    # each): plastic flow under the punch only (ε̄ᵖ measured up to 1.97 %, cells at y ≥ 24.7),
+    # the patch region elastic; tests/run/test_plastic_patch.py compares with the elastic case
+    s = run.summary
+    assert s["schwarz_converged"] is True and s["load_increments"] == 4
+    assert s["residual_atoms"] < 1e-8 and s["residual_nodes"] < 1e-8
+    with h5py.File(run.out / "continuum.h5", "r") as h:
+        last = str(len(h["fields/step"]) - 1)
+        ep = h[f"fields/ep_bar_cell/{last}"][:]
+        yc = h["mesh/geometry"][:][h["mesh/topology"][:]].mean(axis=1)[:, 1]
+    assert 5e-3 < ep.max() < 0.05
+    assert ep[yc < 20].max() == 0.0
+
+
 # name: (steps, output.every, further --set items, check) — every example must be here.
 # Packets start closer to where things happen, so that a few thousand steps show it.
 CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]]] = {
@@ -286,8 +301,9 @@ CHECKS: dict[str, tuple[int, int, tuple[str, ...], Callable[[Run, object], None]
     "statics_patch": (1, 1, (), check_statics_patch),
     "nanoindentation": (1, 1, (), check_nanoindentation),
     "plastic_tension": (1, 1, (), check_plastic_tension),
+    "plastic_patch": (1, 1, (), check_plastic_patch),
 }
-STATICS = {"statics_patch", "nanoindentation", "plastic_tension"}
+STATICS = {"statics_patch", "nanoindentation", "plastic_tension", "plastic_patch"}
 
 
 @pytest.mark.parametrize("name", all_examples())
