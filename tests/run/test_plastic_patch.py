@@ -127,3 +127,22 @@ def test_above_yield_flow_is_confined_and_the_punch_force_drops(tmp_path):
     assert abs(strain_ratio / ratio - 1) < 0.03, (strain_ratio, ratio)
     # the stored energy is below the elastic one (part of the work went into plastic flow)
     assert 0 < pl.summary["E_strain_continuum"] < el.summary["E_strain_continuum"]
+
+
+@pytest.mark.parametrize("item, key", [
+    ("run.mode=dynamics", "run.mode"),
+    ("continuum.material.gnd=true", "continuum.material.gnd"),
+    ("layout.continuum=2", "layout.continuum"),
+    ('continuum.material.patch="nope"', "continuum.material.patch"),
+])
+def test_check_refuses_what_the_coupled_plastic_run_does_not_do(item, key):
+    """``mscouple check`` refuses in one line (exit 2) what is not supported around a patch."""
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "mscouple.cli.main", "check", CASE, "--set", item],
+                       capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    err = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.startswith(("error", "Error"))]
+    assert len(err) == 1 and key in err[0], r.stdout + r.stderr
