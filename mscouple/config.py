@@ -332,9 +332,6 @@ def _check_case(case: Case, ctx: Context) -> None:
                 if lay.continuum != 1:
                     raise ctx.error("layout.continuum", lay.continuum, "1 (the plastic continuum around a patch "
                                     "runs on one rank)")
-                if mat.gnd:  # examples/plastic_patch/README.md: the monolithic GND Newton fails in the iteration
-                    raise ctx.error("continuum.material.gnd", True, "false around an atomistic patch (SSD only: "
-                                    "the GND Newton does not converge inside the Schwarz iteration above yield)")
             if mat.patch and mat.patch not in names:
                 raise ctx.error("continuum.material.patch", mat.patch, f"the name of a patch ({', '.join(names)}) "
                                 "whose Cauchy-Born constants give K, mu and b")
