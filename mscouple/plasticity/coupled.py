@@ -48,6 +48,7 @@ class PlasticSchwarzContinuum:
         self.t_target = problem.t
         self.core_elastic = bool(core_elastic)
         self._pending: Optional[tuple] = None
+        self.failure: Optional[str] = None  # the message of the last failed solve (the driver hides it)
         self.records: list = []  # StepRecord per solve
 
     @property
@@ -79,8 +80,9 @@ class PlasticSchwarzContinuum:
         rec = StepRecord(self.t_target)
         res = pb.newton_step(self.t_target, rec)
         if res is None:
-            raise ConvergenceError(f"plastic continuum: Newton did not converge at load factor "
-                                   f"{self.t_target:g} in a Schwarz iteration; use more load steps")
+            self.failure = (f"plastic continuum: Newton did not converge at load factor {self.t_target:g} in a "
+                            "Schwarz iteration; use more load steps")
+            raise ConvergenceError(self.failure)
         self._pending = (res, rec)
         self.records.append(rec)
         pb.u.copy(u)

@@ -149,11 +149,28 @@ class _PlasticLoading:
             try:
                 results = schwarz_load_steps(self.sw, self.continuum, self.n_increments)
             except ConvergenceError as exc:
-                raise ConvergenceError(f"{exc} (continuum.material.load_steps = {self.n_increments})") from None
+                # every rank of both groups raised here (Schwarz agrees on failures); the
+                # continuum's own message (Newton) goes to the patch ranks, so whichever rank
+                # aborts first says what failed
+                why = (self.continuum.failure if self.continuum is not None else None) or str(exc)
+                why = self._share(why)
+                raise ConvergenceError(f"{why} (continuum.material.load_steps = {self.n_increments})") from None
         self.iterations = [int(r.iterations) for r in results]
         self.converged = all(bool(r.converged) for r in results)
         self.result = results[-1]
         self._solved()
+
+    def _share(self, why: str) -> str:
+        """The continuum root's message on every rank of the link (collective)."""
+        from mpi4py import MPI
+
+        ic = self.sw.links[0].intercomm
+        if ic is None:
+            return why
+        if self.continuum is not None:
+            ic.bcast(why, root=MPI.ROOT if ic.Get_rank() == 0 else MPI.PROC_NULL)
+            return why
+        return ic.bcast(None, root=0)
 
     def summary(self) -> dict:
         out = super().summary()
