@@ -9,7 +9,8 @@
   communicator (monolithic in u and the nodal ε̄ᵖ with GND; optional B-bar), tangent
   predictor, proportional load stepping with cut-backs, XDMF output of the densities;
 - :mod:`.coupled` — the plastic continuum around an atomistic patch in Schwarz statics
-  (:class:`PlasticSchwarzContinuum`, :func:`schwarz_load_steps`);
+  (:class:`PlasticSchwarzContinuum`, :func:`schwarz_load_steps`; from a case file through
+  :mod:`mscouple.run.plastic`);
 - :mod:`.parameters` — μ and b from the Cauchy–Born constants of an atomistic potential;
 - :mod:`.reduced` — torsion of a wire (1D radial) and bending of a foil (1D through the
   thickness) with the same material point, for the size-effect comparisons;

@@ -19,6 +19,12 @@ node — only in the nodal recovery of ε̄ᵖ, where they stand for the atoms' 
 
 Below yield every increment is linear elastic, and the coupled answer equals the one with
 :class:`~mscouple.continuum.ElasticStatics` of the same moduli (tests/plasticity/test_coupled.py).
+
+From a case file (``continuum.material.model = "dislocation_density"`` with a patch and a
+``[handshake]`` in ``run.mode = "statics"``): :mod:`mscouple.run.plastic` builds this
+continuum and runs :func:`schwarz_load_steps` (examples/plastic_patch,
+tests/run/test_plastic_patch.py). This module imports the solver (petsc4py) lazily:
+:func:`schwarz_load_steps` also runs on patch ranks.
 """
 from __future__ import annotations
 
