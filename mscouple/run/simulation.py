@@ -236,6 +236,10 @@ class Simulation:
         self._first_step, self._booked = self.step, {}
         self._last_checkpoint = self.restart
         self._frame_bytes = _nbytes(self._state_arrays())
+        # the stop handlers go in before any output exists: a signal that arrives while the
+        # step-0 outputs are written (a job script may signal as soon as run.csv exists) is
+        # honoured at the first poll (checkpoint, exit 75) instead of killing the rank
+        guard = SignalGuard().__enter__()
         series = ScalarSeries(world, self.outdir / "run.h5", metadata=self.metadata, resume_step=resume)
         self.model.open_output(self.metadata, resume_step=resume)
         progress = Progress(world, total_steps=case.run.steps, dt=case.run.dt, n_atoms=self.n_atoms,
@@ -267,44 +271,44 @@ class Simulation:
                 from ..io.watchdog import Watchdog
 
                 wd = Watchdog(world, self.outdir, case.run.watchdog_s, on_abort=release_all).start()
-            with SignalGuard() as guard:
-                while self.step < last:
-                    n = min(e - self.step % e for e in events) if events else last
-                    n = max(1, min(n, last - self.step))
-                    self._advance(n)
-                    self._book_progress(progress)
-                    self.step += n
-                    self.time = self.step * case.run.dt
-                    progress.update(self.step - 1, self.time)
-                    if series_due(self.step) or tr["atoms"](self.step) or tr["fields"](self.step):
-                        self._ensure_output_space()  # collective: a full disk ends every rank here
-                    if series_due(self.step):
-                        self.model.check_finite(self.step)
-                        row = self._ledger_row()
-                        if self.dynamic:
-                            self._check_energy(row)
-                            self._drift_max = max(self._drift_max, abs(self._drift(row)))
-                        series.append(self.step, self.time, {**row, "energy_scale": self.scale.value})
-                    if self._frame_due(self.step):
-                        self.model.write_frame(self.step, self.time)
-                    if wd is not None:
-                        wd.beat(self.step)
-                    stop = guard.should_stop(world)
-                    if tr["checkpoint"](self.step) or stop:
-                        ck = self._checkpoint(self.outdir / f"checkpoint_{self.step:08d}.h5")
-                        from ..io.rundir import prune_checkpoints
+            while self.step < last:
+                n = min(e - self.step % e for e in events) if events else last
+                n = max(1, min(n, last - self.step))
+                self._advance(n)
+                self._book_progress(progress)
+                self.step += n
+                self.time = self.step * case.run.dt
+                progress.update(self.step - 1, self.time)
+                if series_due(self.step) or tr["atoms"](self.step) or tr["fields"](self.step):
+                    self._ensure_output_space()  # collective: a full disk ends every rank here
+                if series_due(self.step):
+                    self.model.check_finite(self.step)
+                    row = self._ledger_row()
+                    if self.dynamic:
+                        self._check_energy(row)
+                        self._drift_max = max(self._drift_max, abs(self._drift(row)))
+                    series.append(self.step, self.time, {**row, "energy_scale": self.scale.value})
+                if self._frame_due(self.step):
+                    self.model.write_frame(self.step, self.time)
+                if wd is not None:
+                    wd.beat(self.step)
+                stop = guard.should_stop(world)
+                if tr["checkpoint"](self.step) or stop:
+                    ck = self._checkpoint(self.outdir / f"checkpoint_{self.step:08d}.h5")
+                    from ..io.rundir import prune_checkpoints
 
-                        prune_checkpoints(world, self.outdir, case.output.keep_checkpoints,
-                                          case.output.pin_checkpoints)
-                        if stop:
-                            status = "stopped"
-                            if world.Get_rank() == 0:
-                                print(guard.restart_hint(str(ck), case.source, size=world.Get_size()), flush=True)
-                            break
+                    prune_checkpoints(world, self.outdir, case.output.keep_checkpoints,
+                                      case.output.pin_checkpoints)
+                    if stop:
+                        status = "stopped"
+                        if world.Get_rank() == 0:
+                            print(guard.restart_hint(str(ck), case.source, size=world.Get_size()), flush=True)
+                        break
             if wd is not None:
                 wd.stop()
             committed = True
         finally:
+            guard.__exit__(None, None, None)
             series.close()
             self.model.close(commit=committed)
         wall = _time.perf_counter() - wall0

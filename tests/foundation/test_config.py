@@ -14,18 +14,28 @@ from mscouple.errors import ConfigError
 HERE = os.path.dirname(__file__)
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 BROKEN = sorted(glob.glob(os.path.join(HERE, "broken_cases", "*.toml")))
-def _is_run_case(path: str) -> bool:
-    """Case files of `mscouple run` (the cascade → KMC chain has its own schema and loader,
-    `mscouple.cascade.case.load_case`, validated by tests/cascade)."""
+def _sections(path: str) -> set:
     import tomllib
 
     with open(path, "rb") as fh:
-        return not {"cascade", "kmc"} & set(tomllib.load(fh))
+        return set(tomllib.load(fh))
 
 
-GOOD = sorted(p for p in glob.glob(os.path.join(ROOT, "examples", "**", "*.toml"), recursive=True)
-              if _is_run_case(p))
-CHAIN = sorted(set(glob.glob(os.path.join(ROOT, "examples", "**", "*.toml"), recursive=True)) - set(GOOD))
+def _is_train_spec(path: str) -> bool:
+    """Training files of `mscouple train` (`mscouple.mlip.spec.load_spec`)."""
+    return {"data", "fit"} <= _sections(path)
+
+
+def _is_run_case(path: str) -> bool:
+    """Case files of `mscouple run` with the run schema (the cascade → KMC chain has its own
+    schema and loader, `mscouple.cascade.case.load_case`; training files are not cases)."""
+    return not ({"cascade", "kmc"} & _sections(path)) and not _is_train_spec(path)
+
+
+ALL = sorted(glob.glob(os.path.join(ROOT, "examples", "**", "*.toml"), recursive=True))
+GOOD = [p for p in ALL if _is_run_case(p)]
+TRAIN = [p for p in ALL if _is_train_spec(p)]
+CHAIN = sorted(set(ALL) - set(GOOD) - set(TRAIN))
 
 
 def expected_message(path: str) -> str:
@@ -85,6 +95,13 @@ def test_cascade_chain_cases_are_valid(path):
     from mscouple.cascade.case import load_case as load_chain
 
     load_chain(path)
+
+
+@pytest.mark.parametrize("path", TRAIN, ids=lambda p: os.path.relpath(p, ROOT))
+def test_training_files_are_valid(path):
+    from mscouple.mlip.spec import load_spec
+
+    load_spec(path)
 
 
 def test_typed_values_and_defaults():
