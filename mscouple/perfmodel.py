@@ -47,7 +47,7 @@ class Costs:
     c_atom: float = 2.8e-7
     c_ghost: float = 6.0e-7
     c_node: float = 1.1e-7
-    c_band: float = 1.5e-7
+    c_band: float = 6.6e-8
     latency: float = 3.0e-6
     bandwidth: float = 5.0e9
 
