@@ -2,7 +2,8 @@
 Burgers vector b = a/2 [110] in Cu (Zhou EAM + ZBL), by sia_cluster_glide's climbing-image
 NEB with the cascade's own potential — the migration energies the KMC example uses.
 
-Measured (4³ cells, 5 images, fmax 2e-4 eV/Å): barriers I2 ~1e-11, I3 ~9e-5, I4 1.4e-3 eV,
+Measured (5 images, fmax 2e-4 eV/Å, 4³ / 5³ cells): barriers I2 6e-5 / 6e-7 (flat, no
+climbing image), I3 1.1e-3 / 6e-5, I4 1.4e-3 / 1.05e-3 eV,
 against 0.060 eV for the single <100> dumbbell's translation-rotation jump: the crowdion
 bundle is almost free to glide (a static Peierls barrier of meV at most; MD effective
 activation energies of 0.02-0.1 eV, Osetsky et al. 2000, include the dynamics and are not
