@@ -149,7 +149,9 @@ def cluster_binding(pot, a: float, reps: int = 5, mass: float = 63.546, fmax: fl
     def site(off):
         p = A + 0.5 * a * np.asarray(off, float)
         j = int(np.argmin(np.linalg.norm(x - p, axis=1)))
-        assert np.linalg.norm(x[j] - p) < 1e-6 * a
+        if np.linalg.norm(x[j] - p) > 1e-6 * a:  # the cluster must sit on lattice sites of the block
+            raise ValueError(f"cluster_binding: offset {tuple(off)} (units a/2) is not an fcc site "
+                             f"of the {reps}^3-cell block")
         return j
 
     def relaxed(y):
