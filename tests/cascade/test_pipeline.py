@@ -10,38 +10,14 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from helpers.cascade_case import CU, tiny_case
+
 from mscouple.cascade.case import load_case
 from mscouple.cascade.defects import read_defect_list
 from mscouple.cascade.pipeline import plot_counts, run_kmc, run_md
 from mscouple.errors import ConfigError
 
-CU = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "data", "Cu_zhou04.eam.alloy"))
-
-CASE = f"""
-[material]
-potential = "{CU}"
-atomic_number = 29
-a = 3.615
-
-[cascade]
-cells = 5
-energy = 120.0
-direction = [0.13, 0.35, 0.93]
-duration = 0.15
-xmax = 0.02
-frame_every = 0.05
-border_width = 2.5
-relax_fmax = 0.05
-
-[kmc]
-initial_defects = "out/defects_relaxed.txt"
-temperature = 300.0
-t_end = 1e-6
-em_vacancy = 0.551
-em_interstitial = 0.1
-vacancy_emission = false
-seed = 3
-"""
+CASE = tiny_case(0.15)
 
 
 @pytest.fixture(scope="module")
