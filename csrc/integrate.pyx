@@ -187,3 +187,83 @@ def run_fused(int nsteps, int nlocal, int nghost,
             s += 1
     return s, bool(rebuild), ago, glob[0], np.array([glob[1], glob[2], glob[3], glob[4],
                                                      glob[5], glob[6]]), heat
+
+
+# ---------------------------------------------------------------- the overlapped coupled step
+def split_pairs(int nlocal, const int32_t[::1] nstart, const int32_t[::1] nlist,
+                const uint8_t[::1] flag, int32_t[::1] start_a, int32_t[::1] list_a,
+                int32_t[::1] start_b, int32_t[::1] list_b):
+    """Partition a half neighbour list (CSR over atoms [0, nlocal)) in two: pairs with a
+    flagged atom (flag[i] or flag[j], flag over owned + ghost atoms) → A, the rest → B; each
+    atom's neighbours keep their order. start_a/start_b: [nlocal + 1]; list_a/list_b: at
+    least nstart[nlocal] entries. Returns (pairs in A, pairs in B)."""
+    cdef int i, jj, j, na = 0, nb = 0
+    if start_a.shape[0] < nlocal + 1 or start_b.shape[0] < nlocal + 1:
+        raise ValueError("split_pairs: start arrays need nlocal + 1 entries")
+    if nlocal > 0 and (list_a.shape[0] < nstart[nlocal] or list_b.shape[0] < nstart[nlocal]):
+        raise ValueError("split_pairs: list arrays shorter than the neighbour list")
+    with nogil:
+        for i in range(nlocal):
+            start_a[i] = na
+            start_b[i] = nb
+            for jj in range(nstart[i], nstart[i + 1]):
+                j = nlist[jj]
+                if flag[i] or flag[j]:
+                    list_a[na] = j
+                    na += 1
+                else:
+                    list_b[nb] = j
+                    nb += 1
+        start_a[nlocal] = na
+        start_b[nlocal] = nb
+    return na, nb
+
+
+def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int i1,
+            const int32_t[::1] nstart, const int32_t[::1] nlist, double[:, ::1] f):
+    """Add the single-type LJ pair forces of the pairs listed for atoms [i0, i1) to f
+    (forces only, no zeroing; ``weight`` [>= nall] or None: pairs scaled by (w_i + w_j)/2)."""
+    cdef const double[::1] wv
+    cdef const double* wp = NULL
+    if weight is not None:
+        wv = weight
+        wp = &wv[0]
+    if i1 <= i0:
+        return
+    with nogil:
+        lj_1type_pass(&coef[0], &x[0, 0], wp, i0, i1, &nstart[0],
+                      &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0])
+
+
+def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
+                const uint8_t[::1] fixed, const uint8_t[::1] flag, int want, int n, double dtf,
+                int times):
+    """``times`` kicks v += dtf f / m (each the arithmetic of ``kick``) on the mobile atoms of
+    [0, n) whose flag equals ``want``."""
+    cdef int i, t
+    cdef double a
+    if n == 0:
+        return
+    with nogil:
+        for i in range(n):
+            if fixed[i] or (flag[i] != 0) != (want != 0):
+                continue
+            a = dtf / mass[i]
+            for t in range(times):
+                v[i, 0] += a * f[i, 0]
+                v[i, 1] += a * f[i, 1]
+                v[i, 2] += a * f[i, 2]
+
+
+def add_select(double[:, ::1] f, const double[:, ::1] fext, const uint8_t[::1] flag, int want,
+               int n):
+    """f[i] += fext[i] on the atoms of [0, n) whose flag equals ``want``."""
+    cdef int i
+    if n == 0:
+        return
+    with nogil:
+        for i in range(n):
+            if (flag[i] != 0) == (want != 0):
+                f[i, 0] += fext[i, 0]
+                f[i, 1] += fext[i, 1]
+                f[i, 2] += fext[i, 2]

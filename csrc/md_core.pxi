@@ -482,3 +482,48 @@ cdef inline double nhc_half(double* st, int m, double ke2, double dof, double kT
         edd[k] = ((q0 if k == 1 else qk) * ed[k - 1] * ed[k - 1] - kT) / qk
         ed[k] = (ed[k] * ex + edd[k] * dt4) * ex
     return scale
+
+
+# ---------------------------------------------------------------- split pair passes
+cdef inline void lj_1type_pass(const double* c, const double* x, const double* w, int i0, int i1,
+                               const int32_t* nstart, const int32_t* nlist,
+                               double* f) noexcept nogil:
+    """Forces of the pairs listed for atoms [i0, i1), *added* to f (no zeroing): one atom
+    type, forces only; w NULL: unweighted, else each pair scaled by (w_i + w_j)/2. Per pair
+    the arithmetic of ``lj_force_1type`` / ``lj_force_1type_w`` (a pass over part of a
+    split list: an atom whose pairs all lie in one pass gets its force bit for bit)."""
+    cdef int i, j, jj, jend
+    cdef double xi, yi, zi, wi = 1.0, fxi, fyi, fzi, dx, dy, dz, rsq, r2inv, r6inv, fpair
+    cdef double cutsq = c[0], lj1 = c[1], lj2 = c[2]
+    for i in range(i0, i1):
+        xi = x[3 * i]
+        yi = x[3 * i + 1]
+        zi = x[3 * i + 2]
+        if w != NULL:
+            wi = w[i]
+        fxi = 0.0
+        fyi = 0.0
+        fzi = 0.0
+        jend = nstart[i + 1]
+        for jj in range(nstart[i], jend):
+            j = nlist[jj]
+            dx = xi - x[3 * j]
+            dy = yi - x[3 * j + 1]
+            dz = zi - x[3 * j + 2]
+            rsq = dx * dx + dy * dy + dz * dz
+            if rsq < cutsq:
+                r2inv = 1.0 / rsq
+                r6inv = r2inv * r2inv * r2inv
+                fpair = r6inv * (lj1 * r6inv - lj2) * r2inv
+                if w != NULL:
+                    fpair = fpair * (0.5 * (wi + w[j]))
+                fxi = fxi + dx * fpair
+                fyi = fyi + dy * fpair
+                fzi = fzi + dz * fpair
+                f[3 * j] -= dx * fpair
+                f[3 * j + 1] -= dy * fpair
+                f[3 * j + 2] -= dz * fpair
+        if jend > nstart[i]:
+            f[3 * i] += fxi
+            f[3 * i + 1] += fyi
+            f[3 * i + 2] += fzi

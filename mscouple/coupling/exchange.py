@@ -259,6 +259,41 @@ class InterfaceExchange:
         self._copy_in(out, bufs)
         return out
 
+    # ------------------------------------------------------------------ non-blocking round trip
+    def start_round_trip(self, values: np.ndarray, ncomp: int) -> tuple:
+        """Patch side, non-blocking: post the receives of the continuum's reply
+        [n_local, ncomp], then send ``values`` [n_local, ncomp] (the :meth:`to_continuum`
+        message with ``expect_reply``; the continuum half calls ``to_continuum`` and
+        ``to_patch`` as usual). ``values`` must stay unchanged until
+        :meth:`finish_round_trip`; call :meth:`progress` while computing meanwhile (a large
+        message moves only while its sender or receiver is inside MPI)."""
+        if self.intercomm is None or self.side != "patch":
+            raise ConfigError("start_round_trip: the patch side of an intercommunicator exchange only")
+        if self._posted is not None:
+            raise ConfigError("start_round_trip with a reply already posted")
+        vals = np.ascontiguousarray(np.asarray(values, dtype=float).reshape(self.n_local, ncomp))
+        _, out, bufs, rreqs = self._post_down(ncomp)
+        send = [vals[run] if isinstance(run, slice) else np.ascontiguousarray(vals[run]) for run in self._runs()]
+        sreqs = [self.intercomm.Isend(b, dest=r, tag=_TAG_UP) for b, (r, _) in zip(send, self._peers)]
+        self.bytes_sent += sum(b.nbytes for b in send)
+        return out, bufs, rreqs + sreqs, send
+
+    @staticmethod
+    def progress(trip: tuple) -> bool:
+        """Let the round trip's messages move (``MPI_Testall``); True once all completed."""
+        from mpi4py import MPI
+
+        return bool(MPI.Request.Testall(trip[2]))
+
+    def finish_round_trip(self, trip: tuple) -> np.ndarray:
+        """Wait for the round trip of :meth:`start_round_trip`; returns the reply [n_local, ncomp]."""
+        from mpi4py import MPI
+
+        out, bufs, reqs, _ = trip
+        MPI.Request.Waitall(reqs)
+        self._copy_in(out, bufs)
+        return out
+
     def to_patch(self, values: np.ndarray | None, ncomp: int = 1) -> np.ndarray | None:
         """Continuum array ``values`` [n_assigned, ncomp] → patch rows [n_local, ncomp].
 

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from ..coupling.dynamics import end_projections
+from ..coupling.overlap import OverlappedPatchStep
 from ..coupling.subcycle import ContinuumSubcycler, cycles
 from ..errors import ConfigError, SimulationError
 from . import ledger as L
@@ -280,9 +281,16 @@ class BridgingContinuum:
 
 
 class BridgingPatch:
-    """Patch half of a bridging-domain run."""
+    """Patch half of a bridging-domain run.
+
+    Where :meth:`OverlappedPatchStep.applies <mscouple.coupling.overlap.OverlappedPatchStep.applies>`
+    (one patch rank, single-type LJ, no thermostat, fix or indenter) the step runs the band's
+    pairs first, sends the band velocities and computes the interior pairs while the
+    continuum projects (:mod:`mscouple.coupling.overlap`); otherwise phase by phase."""
 
     drives = True
+    #: the overlapped step where it applies (False: always phase by phase, the reference)
+    overlap = True
 
     def __init__(self, coupler, model, dt: float):
         self.cp, self.model, self.dt = coupler, model, dt
@@ -291,6 +299,7 @@ class BridgingPatch:
         self.indenter = None
         self.subcycle = int(getattr(model.case.handshake, "subcycle", 1))
         self._merge: bool | None = None  # agreed with the continuum half at the first advance
+        self._overlapped: OverlappedPatchStep | None = None
 
     def initial_projection(self) -> None:
         """The patch's part of :meth:`BridgingContinuum.thermal_start` (collective)."""
@@ -304,6 +313,11 @@ class BridgingPatch:
         if self._merge is None:
             self._merge = _agree_merge(cp, merge_projections(self.model.case, [cp]))
         ends = end_projections(n, self.subcycle, cp.step_count, self._merge)
+        if self.overlap and OverlappedPatchStep.applies(md, cp, self.indenter):
+            if self._overlapped is None:
+                self._overlapped = OverlappedPatchStep(md, cp)
+            self._overlapped.run(n, ends, self.dt, T)
+            return
         for s in range(n):
             with T.phase("md.integrate"):
                 md.kick(h)
