@@ -16,6 +16,18 @@ between them both roles compute concurrently:
                                                                       while it is gathered)
     T_msg  = latency · peers + 8 · dim · B / (bandwidth · min(p_md, p_fe))   (one direction)
 
+With the overlapped patch step (``overlap``; :mod:`mscouple.coupling.overlap`: the patch
+computes its band pairs first, sends the band velocities and computes the interior pairs
+while the continuum solves) the merged projection leaves the patch's critical path as long
+as the interior pairs take longer than the round trip:
+
+    T_step = max(T_md, b T_md + T_band + 2 T_msg, T_fe + T_band + 2 T_msg)
+             + (q − 1)(T_band + T_msg)
+
+``b = B / N`` (the band's share of the patch's pairs, roughly); the second term is the patch
+waiting for the reply, the third the continuum's whole step. A second projection per step
+(``q = 2``) stays serial.
+
 ``N`` patch atoms, ``B`` band (interface) atoms, ``n_nodes`` continuum nodes, ``p_md`` and
 ``p_fe`` ranks per role, ``k`` = ``handshake.subcycle``. The role with the smaller compute
 time waits ``|T_md − T_fe|`` per step. Efficiency is reported against pure MD of the same
@@ -84,10 +96,10 @@ def band_atoms(atoms: float, extents, width: float, free=None) -> float:
 
 def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, subcycle: int = 1,
             dim: int = 3, costs: Costs = Costs(), band_distributed: bool = False,
-            projections: int = 1) -> Prediction:
+            projections: int = 1, overlap: bool = False) -> Prediction:
     """The model's step for ``atoms`` patch atoms, ``nodes`` continuum nodes, ``band`` band
-    atoms on ``p_md`` + ``p_fe`` ranks, ``projections`` band projections per MD step
-    (module docstring)."""
+    atoms on ``p_md`` + ``p_fe`` ranks, ``projections`` band projections per MD step,
+    ``overlap``: the overlapped patch step (module docstring)."""
     if p_md < 1 or p_fe < 1:
         raise ValueError("each role needs at least one rank")
     if projections not in (1, 2):
@@ -100,7 +112,12 @@ def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, su
     peers = min(p_md, p_fe)
     nbytes = 8.0 * dim * band  # one direction of one projection, all ranks together
     t_msg = c.latency * max(1, math.ceil(p_md / p_fe)) + nbytes / (c.bandwidth * peers)
-    t_step = max(t_md, t_fe) + projections * (t_band + t_msg)
+    if overlap:
+        b = min(band / atoms, 1.0) if atoms > 0 else 1.0
+        trip = t_band + 2.0 * t_msg
+        t_step = max(t_md, b * t_md + trip, t_fe + trip) + (projections - 1) * (t_band + t_msg)
+    else:
+        t_step = max(t_md, t_fe) + projections * (t_band + t_msg)
     waits = "continuum" if t_md >= t_fe else "patch"
     ideal = c.c_atom * atoms / (p_md + p_fe)
     return Prediction(p_md, p_fe, t_md, t_fe, t_band, t_msg, t_step, waits, abs(t_md - t_fe),

@@ -364,9 +364,11 @@ class BridgingPatch:
         self.cp.step_count = int(ckpt.step)  # the damping noise streams are keyed by step
 
     def summary(self) -> dict:
-        # the most band atoms away from their home patch rank at once (0 on one rank)
+        # the most band atoms away from their home patch rank at once (0 on one rank); whether
+        # the overlapped step ran (1: the band solve was off the patch's critical path)
         r = self.cp.routing
-        return {f"routed_atoms_max_{self.model.name}": r.routed_max if r is not None else 0}
+        return {f"routed_atoms_max_{self.model.name}": r.routed_max if r is not None else 0,
+                f"overlapped_step_{self.model.name}": int(self._overlapped is not None)}
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mscouple.perfmodel import band_atoms, predict, suggest_layout
+from mscouple.perfmodel import Costs, band_atoms, predict, suggest_layout
 
 
 def test_band_of_a_cube_and_of_a_slab():
@@ -36,3 +36,19 @@ def test_merged_projection_halves_the_serial_points_and_the_bytes():
     assert serial(two) == pytest.approx(2 * serial(one))
     with pytest.raises(ValueError, match="projections"):
         predict(32000, 23000, 15616, 1, 1, projections=3)
+
+
+def test_overlapped_step_hides_the_band_solve_behind_the_interior_pairs():
+    # 32,000 atoms, half in the band, 1 + 1 ranks: the round trip (solve + messages) is
+    # shorter than the interior half of the MD step, so the step is the MD step itself
+    plain = predict(32000, 23000, 15616, 1, 1)
+    over = predict(32000, 23000, 15616, 1, 1, overlap=True)
+    assert over.t_step == pytest.approx(over.t_md)
+    assert plain.t_step - over.t_step == pytest.approx(plain.t_band + plain.t_msg)
+    # a band solve longer than the interior's pairs shows again (a band-heavy patch)
+    slow = predict(32000, 23000, 15616, 1, 1, overlap=True, costs=Costs(c_band=6.6e-7))
+    assert slow.t_step == pytest.approx(15616 / 32000 * slow.t_md + slow.t_band + 2 * slow.t_msg)
+    assert slow.t_step > slow.t_md
+    # a second projection per step (damping band) stays serial
+    two = predict(32000, 23000, 15616, 1, 1, overlap=True, projections=2)
+    assert two.t_step == pytest.approx(over.t_step + two.t_band + two.t_msg)
