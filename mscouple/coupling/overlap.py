@@ -136,10 +136,9 @@ class OverlappedPatchStep:
             f[:nall] = 0.0
             _ki.lj_pass(coef, x, w, 0, nloc, sa, la, f)
             self._reverse_ghosts(zero=True)
-            _ki.add_select(f, fext, flag, 1, nloc)
             md.timing["force"] += _perf() - t0
-            with T.phase("md.integrate"):
-                _ki.kick_select(v, f, mass, fixed, flag, 1, nloc, dtf, kicks)
+            with T.phase("md.integrate"):  # + the external force of the band atoms
+                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 1, nloc, dtf, kicks)
             with T.phase("handshake.exchange"):
                 trip = ex.start_round_trip(cp._band_values(k), k)
             # pass B: the interior pairs, while the continuum projects
@@ -149,10 +148,9 @@ class OverlappedPatchStep:
                 _ki.lj_pass(coef, x, wb, i0, min(nloc, i0 + self.chunk), sb, lb, f)
                 ex.progress(trip)
             self._reverse_ghosts(zero=False)
-            _ki.add_select(f, fext, flag, 0, nloc)
             md.timing["force"] += _perf() - t0
             with T.phase("md.integrate"):
-                _ki.kick_select(v, f, mass, fixed, flag, 0, nloc, dtf, kicks)
+                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 0, nloc, dtf, kicks)
             with T.phase("handshake.exchange"):
                 cp._band_add(ex.finish_round_trip(trip), k)
             md._forces_valid = True
