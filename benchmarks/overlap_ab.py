@@ -1,0 +1,108 @@
+"""The overlapped patch step against the phase-by-phase one, in one MPI job (1 + 1 ranks).
+
+The coupled case of ``coupled_3d.py`` (fcc LJ block of ``--atoms`` atoms in P1 tets, band two
+lattice constants wide, atom multipliers, ``--subcycle`` k) is built twice in one job: once
+with ``BridgingPatch.overlap = False`` (every step: kick → projection round trip → drift →
+forces → kick) and once with the overlapped step (``mscouple.coupling.overlap``: band pairs
+→ band kicks → band velocities sent → interior pairs while the continuum projects →
+corrections). A third model is the same block as pure MD, stepped on the patch rank by the
+fused compiled loop while the continuum rank waits in a barrier. The three are advanced in
+alternating rounds of ``--steps`` steps (order reversed every round), so a shared machine's
+load falls on all of them alike.
+
+Prints one JSON object: per variant the wall ms per step of each round, their medians, the
+ratios overlapped / phase-by-phase and coupled / pure MD (medians), and each coupled
+variant's ms per step per phase and role.
+
+    mpirun -n 2 .venv/bin/python benchmarks/overlap_ab.py [--atoms 32000] [--steps 50]
+        [--rounds 6] [--subcycle 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import coupled_3d as B  # noqa: E402
+
+from mscouple.config import parse_case  # noqa: E402
+from mscouple.layout import Layout  # noqa: E402
+from mscouple.run.build import build  # noqa: E402
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--atoms", type=int, default=32_000)
+    p.add_argument("--steps", type=int, default=50, help="steps per round")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--subcycle", type=int, default=1)
+    a = p.parse_args(argv)
+    world = MPI.COMM_WORLD
+    if world.Get_size() != 2:
+        raise SystemExit("overlap_ab.py: run it on 2 ranks (mpirun -n 2)")
+    n = max(3, round((a.atoms / 4) ** (1 / 3)))
+    total = a.steps * a.rounds + 5
+    case = parse_case(B.case_text(n, total, True, "atoms", a.subcycle))
+    layout = Layout.build(world, case.layout.continuum, case.layout.patches)
+    if layout.is_continuum:
+        from mscouple.cli.main import init_petsc
+
+        init_petsc([], layout.comm)
+    tmp = Path(tempfile.mkdtemp(prefix="mscouple-overlap-ab-"))
+    variants = {}
+    for name in ("phase_by_phase", "overlapped"):
+        model, couplers = build(case, layout, tmp / name)
+        half = couplers[0]
+        half.overlap = name == "overlapped"  # read by the patch half only
+        half.advance(5)  # set-up effects (first projection, first lists) out of the rounds
+        variants[name] = (model, half)
+    md = None
+    if not layout.is_continuum:
+        from mscouple.builders import build_patch
+
+        md = build_patch(MPI.COMM_SELF, case.patch("block"), units=case.units, dt=case.run.dt, dim=3)
+        md.run(5)
+    walls = {k: [] for k in (*variants, "pure_md")}
+    order = [*variants, "pure_md"]
+    for r in range(a.rounds):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            world.Barrier()
+            t0 = time.perf_counter()
+            if name == "pure_md":
+                if md is not None:
+                    md.run(a.steps)
+            else:
+                variants[name][1].advance(a.steps)
+            dt = world.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+            walls[name].append(1e3 * dt / a.steps)
+    phases = {}
+    for name, (model, half) in variants.items():
+        sec = dict(half.timers.seconds)
+        if not layout.is_continuum:
+            sec.update(model.phase_seconds())
+        phases[name] = {k: 1e3 * v / total for k, v in sorted(sec.items())}
+    got = world.gather((layout.role, phases), root=0)
+    if world.Get_rank() == 0:
+        med = {k: float(np.median(v)) for k, v in walls.items()}
+        out = {"atoms": 4 * n ** 3, "steps_per_round": a.steps, "rounds": a.rounds, "subcycle": a.subcycle,
+               "ms_per_step": {k: [round(x, 3) for x in v] for k, v in walls.items()},
+               "median_ms_per_step": med,
+               "ratio_overlapped_to_phase_by_phase": med["overlapped"] / med["phase_by_phase"],
+               "ratio_to_pure_md": {k: med[k] / med["pure_md"] for k in variants},
+               "phases_ms_per_step": {role: ph for role, ph in got}}
+        print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
