@@ -144,9 +144,11 @@ class OverlappedPatchStep:
             # pass B: the interior pairs, while the continuum projects
             t0 = _perf()
             wb = w if self._b_weighted else None
+            done = False
             for i0 in range(0, nloc, self.chunk):
                 _ki.lj_pass(coef, x, wb, i0, min(nloc, i0 + self.chunk), sb, lb, f)
-                ex.progress(trip)
+                if not done:  # until the reply is in
+                    done = ex.progress(trip)
             self._reverse_ghosts(zero=False)
             md.timing["force"] += _perf() - t0
             with T.phase("md.integrate"):
