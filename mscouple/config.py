@@ -75,6 +75,8 @@ class MaterialSpec:
     taylor_factor: float = opt("float", 3.06, **_POS)
     rbar: float = opt("float", 1.90, **_NONNEG, help="Nye factor of rho_G = rbar |grad ep| / b")
     gnd: bool = opt("bool", True, help="include rho_G from the plastic-strain gradient")
+    gnd_length: float = opt("float", 0.0, **_NONNEG, help="recovery length l of the plastic strain for rho_G "
+                            "((1 - l^2 lap) e = ep; 0: the lumped L2 projection); mscouple/plasticity/solver.py")
     burgers: float = opt("float", 0.0, **_NONNEG, help="Burgers vector (length); 0: from potential_file")
     potential_file: str = opt("str", "", help="EAM setfl file for mu, K, b (metal units)")
     lattice: str = opt("str", "fcc", choices=("fcc", "bcc"))

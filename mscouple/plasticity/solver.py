@@ -43,6 +43,27 @@ GND coupling (``gnd_update``):
   4.2 %; monolithic 922.4 / 923.3, 0.10 %; tests/plasticity/test_gnd_monolithic.py). Kept
   for comparison and because the reduced 1D models of :mod:`.reduced` use it.
 
+Recovery length ℓ (``gnd_length`` > 0, monolithic only): the recovery equation becomes the
+implicit-gradient (Helmholtz) smoothing of Peerlings et al. (IJNME 39 (1996) 3391),
+
+    R_e = (M_L + ℓ² K) ē − ∫ Nᵀ ε̄ᵖ dx = 0,   K = ∫ ∇Nᵀ∇N dx,   i.e. ē − ℓ²∇²ē = ε̄ᵖ, ∇ē·n = 0,
+
+and ρ_G = r̄|∇ē|/b as before: the GND density of a plastic-strain field averaged over ℓ. ℓ = 0
+is the lumped projection above. K·1 = 0, so a homogeneous state still has ρ_G = 0 exactly.
+Why (measured, docs/plasticity.md): with ℓ = 0 the consistency condition at a plastic point
+is dominated by |∇ē| (σ_f = M α μ b √(ρ_S + r̄|∇ē|/b) with ρ_G ≫ ρ_S after a strain of
+h ρ_S b / r̄), a first-order (eikonal-type) equation in ē, and its discrete form is not
+monotone (our reading of the measurements below): a point yielding raises ē at its nodes,
+which can *lower* |∇ē| (and the flow stress) of its up-hill neighbours. Newton then cycles:
+at the punch of examples/plastic_patch it stalls with ‖R‖ flipping between two values
+(12 points at the lower edge of the plastic zone switching between elastic and plastic),
+at any increment size. Smoothing the kink of |∇ē| at 0 instead does not help (ρ_G =
+r̄(√(|∇ē|² + ε²) − ε)/b: stall at t = 0.511 for ε = 1e-6/σ, 0.479 for 1e-5/σ, against 0.628
+without). With ℓ ≥ 1.5 h the punch loads to t = 1 (tests/plasticity/test_gnd_length.py),
+and at the notched plate the reaction, ∫ρ_G and ρ_G away from the slot corners converge.
+The natural condition ∇ē·n = 0 removes the normal gradient at a free surface within ~ℓ: keep
+ℓ well below the specimen size where surface gradients matter (torsion, bending: ℓ = 0).
+
 Mesh convergence with GND (measured, tests/plasticity/test_gnd_monolithic.py): FE torsion of
 a 12 μm wire converges at order 1.17 to within 0.1 % of the converged radial model; at the
 90° corners of the notched plate's slot |∇ε̄ᵖ| is singular, ρ_G there grows like 1/h and
@@ -106,6 +127,7 @@ class PlasticityProblem:
     ksp_rtol, ksp_type, pc_type : the linear solves (CG + GAMG; ``preonly`` + ``lu`` serially
         is faster on small 2D meshes); ``-pl_ksp_*``/``-pl_pc_*`` options override them.
     predictor : start each step's Newton from the tangent predictor (:meth:`_predict`).
+    gnd_length : the recovery length ℓ of ε̄ᵖ for ρ_G (module docstring; 0: lumped projection).
     bbar : mean-dilatation B-bar (Hughes, IJNME 15 (1980) 1413; Simo, Taylor & Pister, CMAME 51
         (1985) 177): every point's volumetric strain is its cell's mean θ̄, ε̄ = ε + (θ̄ − θ)/3 1,
         forces ∫ B̄ᵀσ, consistent tangent ∫ B̄ᵀ D B̄. Removes the volumetric locking of full-
@@ -116,7 +138,7 @@ class PlasticityProblem:
                  prefix: str = "pl_", rtol: float = 1e-10, atol: float = 0.0, ksp_rtol: float = 1e-12,
                  max_newton: int = 25, max_backtrack: int = 4, ksp_type: str = "cg", pc_type: str = "gamg",
                  gnd_update: str = "monolithic", gnd_atol: float = 1e-14, bbar: bool = False,
-                 predictor: bool = True):
+                 predictor: bool = True, gnd_length: float = 0.0):
         mesh = space.mesh
         if mesh.dim not in (2, 3) or space.ncomp != mesh.dim:
             raise ConfigError(f"plasticity needs a 2D (plane strain) or 3D vector space, got dim={mesh.dim}, "
@@ -127,6 +149,12 @@ class PlasticityProblem:
         if gnd_update not in ("monolithic", "staggered"):
             raise ConfigError(f"gnd_update = {gnd_update!r}: expected 'monolithic' or 'staggered'")
         self.gnd_update, self.gnd_atol = gnd_update, float(gnd_atol)
+        if not (np.isfinite(gnd_length) and gnd_length >= 0):
+            raise ConfigError(f"gnd_length = {gnd_length!r}: expected a length >= 0")
+        if gnd_length > 0 and gnd_update != "monolithic":
+            raise ConfigError(f"gnd_length = {gnd_length!r} with gnd_update = {gnd_update!r}: expected "
+                              "gnd_update = 'monolithic' (the gradient recovery is a solve)")
+        self.gnd_length = float(gnd_length)
         self.bbar, self.predictor = bool(bbar), bool(predictor)
         self._mono = self.gnd and gnd_update == "monolithic"
         self.prefix, self.rtol, self.atol, self.ksp_rtol = prefix, rtol, atol, ksp_rtol
@@ -322,6 +350,9 @@ class PlasticityProblem:
 
     def _update_gnd(self) -> None:
         """Recover ε̄ᵖ to the nodes and set ρ_G at the quadrature points (collective)."""
+        if self._mono and self.gnd_length > 0:  # ē is the recovery; ρ_G is the converged one
+            self.ep_nodal = self.scalar.to_local(self.ebar)[:, 0].copy()
+            return
         nodal, rho_g = self._recover(self.state.ep_bar)
         self.ep_nodal = nodal
         if self.gnd:
@@ -338,6 +369,9 @@ class PlasticityProblem:
         v = assemble_vector(self.scalar, self._lump[..., None])
         self._mnorm = v.norm()  # ‖∫N‖: the ē residual of a unit error in ε̄ᵖ
         v.destroy()
+        # ℓ² ∫ ∇N_a·∇N_b dx per cell [nc, npc, npc]: the gradient term of the recovery
+        self._lk = (self.gnd_length ** 2 * np.einsum("cq,cqak,cqbk->cab", self.wdet, self.G, self.G)
+                    if self.gnd_length > 0 else None)
 
     def _mono_residual(self, t: float, pos: np.ndarray):
         """Monolithic residual (module docstring): (‖R_u‖, ‖R_e‖, R_u ref, R_e ref, R [mixed],
@@ -374,6 +408,8 @@ class PlasticityProblem:
         fe[:, :, :d] = self._element_forces(stress)
         pe = np.einsum("cq,cq,qa->ca", self.wdet, epq, self.Nq)  # ∫ N ε̄ᵖ
         me = self._lump * e_loc[mesh.cells]  # lumped M ē
+        if self._lk is not None:  # + ℓ² K ē
+            me += np.einsum("cab,cb->ca", self._lk, e_loc[mesh.cells])
         fe[:, :, d] = me - pe
         R = assemble_vector(self.mspace, fe)
         Ro = self.mspace.owned(R)
@@ -414,6 +450,8 @@ class PlasticityProblem:
         blocks[d, d] = -np.einsum("cq,qa,cq,cqb->abc", w, N, s, PG, optimize=True)
         idx = np.arange(npc)
         blocks[d, d, idx, idx, :] += self._lump.T
+        if self._lk is not None:
+            blocks[d, d] += self._lk.transpose(1, 2, 0)
         return self._massembler.assemble(np.ascontiguousarray(blocks), prefix=self.prefix)
 
     def _newton_monolithic(self, t: float, record: StepRecord):

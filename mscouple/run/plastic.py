@@ -53,7 +53,7 @@ class PlasticStaticsPart:
         coupled = bool(case.patches)
         opts = dict(ksp_type="preonly", pc_type="lu") if coupled else {}  # small 2D/3D meshes, one rank
         self.problem = PlasticityProblem(model.vspace, material_from_spec(c.material, patch), gnd=c.material.gnd,
-                                         **opts)
+                                         gnd_length=c.material.gnd_length, **opts)
         for i, b in enumerate(c.boundary):
             value = list(b.value)
             comps = list(getattr(b, "components", ()) or ())
