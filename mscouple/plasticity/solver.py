@@ -71,7 +71,11 @@ the reaction keeps rising (B-bar: 884.7, 979.9, 1051.1 for n = 8, 16, 32, order 
 quarter plate with a circular hole (r = 2.5 μm in 20 μm, B-bar, not kept as a test) was not
 converged either: 248.9, 269.1, 283.5 for n = 8, 16, 32, and n = 32 needed 100 cut-back
 steps with max ρ_G 79 → 241 μm⁻² from n = 16 to 32; the lower-order model with this strong
-GND term (specimen ≈ 20 μm, ρ₀ = 1 μm⁻²) is open at stress concentrators.
+GND term (specimen ≈ 20 μm, ρ₀ = 1 μm⁻²) is open at stress concentrators with ℓ = 0. With the
+recovery length ℓ = 1 μm = ρ₀^(-1/2) the notched plate converges: reaction 825.5, 896.3, 907.4,
+909.8 for n = 8 … 64 (order 2.7, 2.2), ∫ρ_G at order 2.6, 1.5, box averages of ρ_G away
+from the corners to ~1 % (tests/plasticity/test_gnd_length.py, docs/plasticity.md); only the
+corner maximum of ρ_G keeps growing.
 
 Units: those of the material (stress, length); forces in stress·length^(d−1) per unit
 thickness in plane strain.

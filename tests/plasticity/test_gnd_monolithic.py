@@ -157,7 +157,8 @@ def test_sharp_notch_gnd_grows_with_refinement():
     n = 8 to 16 (measured 18.8 → 50.3 μm⁻², full integration, 5 steps) — and the reaction
     with B-bar and GND keeps rising (884.7, 979.9, 1051.1 for n = 8, 16, 32: differences 95,
     71, order 0.4): the lower-order GND model has no mesh-converged answer at a sharp corner
-    for n ≤ 32 (a blunt notch or a higher-order theory would be needed)."""
+    for n ≤ 32 (a blunt notch or a higher-order theory would be needed). With a recovery
+    length ℓ > 0 it converges: tests/plasticity/test_gnd_length.py."""
     rho = []
     for n in (8, 16):
         pb, _ = _plate(n)
