@@ -5,17 +5,20 @@ lattice constants wide, atom multipliers, ``--subcycle`` k) is built twice in on
 with ``BridgingPatch.overlap = False`` (every step: kick → projection round trip → drift →
 forces → kick) and once with the overlapped step (``mscouple.coupling.overlap``: band pairs
 → band kicks → band velocities sent → interior pairs while the continuum projects →
-corrections). A third model is the same block as pure MD, stepped on the patch rank by the
-fused compiled loop while the continuum rank waits in a barrier. The three are advanced in
-alternating rounds of ``--steps`` steps (order reversed every round), so a shared machine's
-load falls on all of them alike.
+corrections), and once more overlapped with ``--idle-sleep`` seconds of sleep between tests
+while a rank waits for a message (``InterfaceExchange.idle_sleep``; 0: leave it out). The
+same block as pure MD is stepped on the patch rank by the fused compiled loop twice: while
+the continuum rank sleeps (``pure_md``: the other core idle, as in ``coupled_3d.py``'s pure
+MD run) and while it spins in ``MPI_Barrier`` (``pure_md_beside_spin``: the other core busy,
+what a coupled patch has beside it). All are advanced in alternating rounds of ``--steps``
+steps (order reversed every round), so a shared machine's load falls on all of them alike.
 
 Prints one JSON object: per variant the wall ms per step of each round, their medians, the
 ratios overlapped / phase-by-phase and coupled / pure MD (medians), and each coupled
 variant's ms per step per phase and role.
 
     mpirun -n 2 .venv/bin/python benchmarks/overlap_ab.py [--atoms 32000] [--steps 50]
-        [--rounds 6] [--subcycle 1]
+        [--rounds 6] [--subcycle 1] [--idle-sleep 2e-5]
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=50, help="steps per round")
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--subcycle", type=int, default=1)
+    p.add_argument("--idle-sleep", type=float, default=2e-5,
+                   help="seconds between tests of a waiting rank in the third variant (0: none)")
     a = p.parse_args(argv)
     world = MPI.COMM_WORLD
     if world.Get_size() != 2:
@@ -61,10 +66,14 @@ def main(argv=None) -> None:
         init_petsc([], layout.comm)
     tmp = Path(tempfile.mkdtemp(prefix="mscouple-overlap-ab-"))
     variants = {}
-    for name in ("phase_by_phase", "overlapped"):
+    names = ["phase_by_phase", "overlapped"] + (["overlapped_idle_sleep"] if a.idle_sleep > 0 else [])
+    for name in names:
         model, couplers = build(case, layout, tmp / name)
         half = couplers[0]
-        half.overlap = name == "overlapped"  # read by the patch half only
+        half.overlap = name != "phase_by_phase"  # read by the patch half only
+        cps = [cp for _, cp, _ in half.interfaces] if layout.is_continuum else [half.cp]
+        for cp in cps:
+            cp.ex.idle_sleep = a.idle_sleep if name == "overlapped_idle_sleep" else 0.0
         half.advance(5)  # set-up effects (first projection, first lists) out of the rounds
         variants[name] = (model, half)
     md = None
@@ -73,15 +82,21 @@ def main(argv=None) -> None:
 
         md = build_patch(MPI.COMM_SELF, case.patch("block"), units=case.units, dt=case.run.dt, dim=3)
         md.run(5)
-    walls = {k: [] for k in (*variants, "pure_md")}
-    order = [*variants, "pure_md"]
+    order = [*variants, "pure_md", "pure_md_beside_spin"]
+    walls = {k: [] for k in order}
     for r in range(a.rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
             world.Barrier()
             t0 = time.perf_counter()
-            if name == "pure_md":
+            if name.startswith("pure_md"):
                 if md is not None:
                     md.run(a.steps)
+                if name == "pure_md":
+                    req = world.Ibarrier()  # the continuum rank sleeps meanwhile
+                    while not req.Test():
+                        time.sleep(1e-3 if md is None else 0.0)
+                else:
+                    world.Barrier()  # busy wait (Open MPI polls)
             else:
                 variants[name][1].advance(a.steps)
             dt = world.allreduce(time.perf_counter() - t0, op=MPI.MAX)
@@ -99,7 +114,7 @@ def main(argv=None) -> None:
                "ms_per_step": {k: [round(x, 3) for x in v] for k, v in walls.items()},
                "median_ms_per_step": med,
                "ratio_overlapped_to_phase_by_phase": med["overlapped"] / med["phase_by_phase"],
-               "ratio_to_pure_md": {k: med[k] / med["pure_md"] for k in variants},
+               "ratio_to_pure_md": {k: med[k] / med["pure_md"] for k in (*variants, "pure_md_beside_spin")},
                "phases_ms_per_step": {role: ph for role, ph in got}}
         print(json.dumps(out, indent=1))
 
