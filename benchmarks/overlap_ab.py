@@ -5,8 +5,9 @@ lattice constants wide, atom multipliers, ``--subcycle`` k) is built twice in on
 with ``BridgingPatch.overlap = False`` (every step: kick → projection round trip → drift →
 forces → kick) and once with the overlapped step (``mscouple.coupling.overlap``: band pairs
 → band kicks → band velocities sent → interior pairs while the continuum projects →
-corrections), and once more overlapped with ``--idle-sleep`` seconds of sleep between tests
-while a rank waits for a message (``InterfaceExchange.idle_sleep``; 0: leave it out). The
+corrections; the continuum half then sleeps ``--idle-sleep`` seconds between tests while
+it waits for the patch, ``BridgingContinuum.idle_sleep``), and once more overlapped with the
+continuum busy-waiting in MPI (``overlapped_busy_wait``). The
 same block as pure MD is stepped on the patch rank by the fused compiled loop twice: while
 the continuum rank sleeps (``pure_md``: the other core idle, as in ``coupled_3d.py``'s pure
 MD run) and while it spins in ``MPI_Barrier`` (``pure_md_beside_spin``: the other core busy,
@@ -51,7 +52,7 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--subcycle", type=int, default=1)
     p.add_argument("--idle-sleep", type=float, default=2e-5,
-                   help="seconds between tests of a waiting rank in the third variant (0: none)")
+                   help="the overlapped variant's BridgingContinuum.idle_sleep (s)")
     a = p.parse_args(argv)
     world = MPI.COMM_WORLD
     if world.Get_size() != 2:
@@ -66,14 +67,11 @@ def main(argv=None) -> None:
         init_petsc([], layout.comm)
     tmp = Path(tempfile.mkdtemp(prefix="mscouple-overlap-ab-"))
     variants = {}
-    names = ["phase_by_phase", "overlapped"] + (["overlapped_idle_sleep"] if a.idle_sleep > 0 else [])
-    for name in names:
+    for name in ("phase_by_phase", "overlapped", "overlapped_busy_wait"):
         model, couplers = build(case, layout, tmp / name)
         half = couplers[0]
         half.overlap = name != "phase_by_phase"  # read by the patch half only
-        cps = [cp for _, cp, _ in half.interfaces] if layout.is_continuum else [half.cp]
-        for cp in cps:
-            cp.ex.idle_sleep = a.idle_sleep if name == "overlapped_idle_sleep" else 0.0
+        half.idle_sleep = a.idle_sleep if name == "overlapped" else 0.0  # the continuum half's
         half.advance(5)  # set-up effects (first projection, first lists) out of the rounds
         variants[name] = (model, half)
     md = None

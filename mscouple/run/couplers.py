@@ -100,6 +100,18 @@ def _agree_merge(cp, mine: bool) -> bool:
     return bool(mine) and agreed
 
 
+def _agree_overlap(cp, mine: bool) -> bool:
+    """Both halves of one interface, at the first advance: the patch half says whether it
+    runs the overlapped step, the continuum half learns it (collective over the intercomm;
+    the continuum's own answer is ignored). True without an intercomm only if ``mine``."""
+    ic = cp.ex.intercomm
+    if ic is None:
+        return bool(mine)
+    from mpi4py import MPI
+
+    return bool(ic.allreduce(int(bool(mine)), op=MPI.MIN))
+
+
 class BridgingContinuum:
     """Continuum half of a bridging-domain run with one or several patches.
 
@@ -118,6 +130,11 @@ class BridgingContinuum:
 
     drives = True
     _LEDGER = ("constraint_work", "damping_removed", "damping_heat")
+    #: seconds between tests while this half waits for a patch that runs the overlapped step
+    #: (``InterfaceExchange.idle_sleep``): the continuum then sleeps instead of spinning in
+    #: MPI's wait, leaving the shared core to the patch (the critical role), and the wake-up
+    #: latency hides behind the patch's interior pairs. 0: busy waiting throughout
+    idle_sleep = 2e-5
 
     def __init__(self, interfaces: list, model, side, dt: float, *, heat_every: int = 0):
         self.interfaces, self.model, self.side, self.dt = interfaces, model, side, dt
@@ -170,6 +187,8 @@ class BridgingContinuum:
                 if cp.gathered:
                     clash = bool(cp.local_comm.allreduce(int(clash)))
                 flags.append(_agree_merge(cp, ok and not clash))
+                if _agree_overlap(cp, True) and self.idle_sleep > 0:  # the patch's answer
+                    cp.ex.idle_sleep = float(self.idle_sleep)
             self._merge = flags
         return self._merge
 
@@ -300,6 +319,7 @@ class BridgingPatch:
         self.subcycle = int(getattr(model.case.handshake, "subcycle", 1))
         self._merge: bool | None = None  # agreed with the continuum half at the first advance
         self._overlapped: OverlappedPatchStep | None = None
+        self._use_overlap = False  # decided (and told the continuum half) at the first advance
 
     def initial_projection(self) -> None:
         """The patch's part of :meth:`BridgingContinuum.thermal_start` (collective)."""
@@ -312,8 +332,10 @@ class BridgingPatch:
         md, cp, T, h = self.model.system, self.cp, self.timers, 0.5 * self.dt
         if self._merge is None:
             self._merge = _agree_merge(cp, merge_projections(self.model.case, [cp]))
+            self._use_overlap = bool(self.overlap and OverlappedPatchStep.applies(md, cp, self.indenter))
+            _agree_overlap(cp, self._use_overlap)  # the continuum half learns it
         ends = end_projections(n, self.subcycle, cp.step_count, self._merge)
-        if self.overlap and OverlappedPatchStep.applies(md, cp, self.indenter):
+        if self._use_overlap:
             if self._overlapped is None:
                 self._overlapped = OverlappedPatchStep(md, cp)
             self._overlapped.run(n, ends, self.dt, T)
