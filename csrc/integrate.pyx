@@ -235,32 +235,12 @@ def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int 
                       &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0])
 
 
-def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
-                const uint8_t[::1] fixed, const uint8_t[::1] flag, int want, int n, double dtf,
-                int times):
-    """``times`` kicks v += dtf f / m (each the arithmetic of ``kick``) on the mobile atoms of
-    [0, n) whose flag equals ``want``."""
-    cdef int i, t
-    cdef double a
-    if n == 0:
-        return
-    with nogil:
-        for i in range(n):
-            if fixed[i] or (flag[i] != 0) != (want != 0):
-                continue
-            a = dtf / mass[i]
-            for t in range(times):
-                v[i, 0] += a * f[i, 0]
-                v[i, 1] += a * f[i, 1]
-                v[i, 2] += a * f[i, 2]
-
-
 def force_kick_select(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] fext,
                       const double[::1] mass, const uint8_t[::1] fixed, const uint8_t[::1] flag,
                       int want, int n, double dtf, int times):
     """On the atoms of [0, n) whose flag equals ``want``: f += fext (the external force, as
     the force evaluation adds it), then ``times`` kicks v += dtf f / m on the mobile ones
-    (each the arithmetic of ``kick``). One pass: ``add_select`` + ``kick_select``."""
+    (each the arithmetic of ``kick``)."""
     cdef int i, t
     cdef double a
     if n == 0:
@@ -279,17 +259,3 @@ def force_kick_select(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] f
                 v[i, 0] += a * f[i, 0]
                 v[i, 1] += a * f[i, 1]
                 v[i, 2] += a * f[i, 2]
-
-
-def add_select(double[:, ::1] f, const double[:, ::1] fext, const uint8_t[::1] flag, int want,
-               int n):
-    """f[i] += fext[i] on the atoms of [0, n) whose flag equals ``want``."""
-    cdef int i
-    if n == 0:
-        return
-    with nogil:
-        for i in range(n):
-            if (flag[i] != 0) == (want != 0):
-                f[i, 0] += fext[i, 0]
-                f[i, 1] += fext[i, 1]
-                f[i, 2] += fext[i, 2]
