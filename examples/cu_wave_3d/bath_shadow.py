@@ -72,6 +72,24 @@ def block(case_file: str, dt: float, cells: int, seed: int = 11):
     return build_patch(MPI.COMM_SELF, spec, units="metal", dt=dt, dim=3), a
 
 
+def block_with_bath(case_file: str, dt: float, cells: int, seed: int, t_bath: float, gamma: float,
+                    t_start: float = 0.0):
+    """:func:`block` with the engine's Langevin bath (rate ``gamma``, at ``t_bath``) on the atoms
+    with x < L/3, velocities drawn at ``t_start`` (0: at rest), forces computed.
+    Returns (md, units, n, band, m, bath)."""
+    md, a = block(case_file, dt, cells, seed)
+    if t_start > 0:
+        md.set_velocities(t_start, seed=seed)
+    u = get_units("metal")
+    n = md.nlocal
+    band = np.flatnonzero(np.asarray(md.x0)[:n, 0] < cells * a / 3)
+    m = np.asarray(md.mass[:n], dtype=float)
+    bath = DampingBand(np.full(band.size, gamma), m[band], np.asarray(md.ids[:n])[band], t_bath,
+                       u.boltzmann, u.mvv2e, seed)
+    md.compute_forces()
+    return md, u, n, band, m, bath
+
+
 def mean_omega2(case_file: str, cells: int = 4, delta: float = 1e-4) -> float:
     """⟨ω²⟩ = tr(M⁻¹ ∂²U) / (3N) of the perfect lattice (rad²/time²): one atom's self force
     constant (the same along x, y, z on a cubic lattice) over its mass, by a central difference."""
@@ -95,14 +113,7 @@ def run(case_file: str, dt: float, t_end: float, cells: int = 6, t_bath: float =
     change of E_total over a bath step alone (the booking: round-off)."""
     if order not in ("BABO", "BAOAB"):
         raise ValueError(f"order = {order!r}: expected 'BABO' or 'BAOAB'")
-    md, a = block(case_file, dt, cells, seed)
-    u = get_units("metal")
-    n = md.nlocal
-    band = np.flatnonzero(np.asarray(md.x0)[:n, 0] < cells * a / 3)
-    m = np.asarray(md.mass[:n], dtype=float)
-    bath = DampingBand(np.full(band.size, gamma), m[band], np.asarray(md.ids[:n])[band], t_bath,
-                       u.boltzmann, u.mvv2e, seed)
-    md.compute_forces()
+    md, u, n, band, m, bath = block_with_bath(case_file, dt, cells, seed, t_bath, gamma)
     steps = int(round(t_end / dt))
     every = every or max(1, steps // 100)
     sign = 1.0 if order == "BABO" else -1.0
@@ -145,15 +156,7 @@ def walk(case_file: str, dt: float, seed: int, cells: int = 6, t_eq: float = 0.5
     """The bath's noise on the shadow energy: the block started at 2 t_bath (velocities drawn
     with ``seed``), ``t_eq`` with the bath, then ``t_run`` more. Returns the change of the
     0.1 ps-windowed E_total and E_mod over ``t_run`` (first window to last) and the mean T."""
-    md, a = block(case_file, dt, cells, seed)
-    md.set_velocities(2 * t_bath, seed=seed)
-    u = get_units("metal")
-    n = md.nlocal
-    band = np.flatnonzero(np.asarray(md.x0)[:n, 0] < cells * a / 3)
-    m = np.asarray(md.mass[:n], dtype=float)
-    bath = DampingBand(np.full(band.size, gamma), m[band], np.asarray(md.ids[:n])[band], t_bath,
-                       u.boltzmann, u.mvv2e, seed)
-    md.compute_forces()
+    md, u, n, band, m, bath = block_with_bath(case_file, dt, cells, seed, t_bath, gamma, t_start=2 * t_bath)
     removed, rows = 0.0, []
     ne, nr = int(round(t_eq / dt)), int(round(t_run / dt))
     for k in range(1, ne + nr + 1):

@@ -21,6 +21,16 @@ def example(name: str) -> str:
     return os.path.join(EXAMPLES, name, "case.toml")
 
 
+def example_module(name: str, filename: str):
+    """The script ``examples/<name>/<filename>`` imported as a module (the tests call its functions)."""
+    import importlib.util
+    path = os.path.join(EXAMPLES, name, filename)
+    spec = importlib.util.spec_from_file_location(f"example_{name}_{filename[:-3]}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def all_examples() -> list[str]:
     """Every ``examples/<name>/case.toml`` of ``mscouple run``, by name (the cascade → KMC
     chain's case has its own schema and script: tests/cascade runs it)."""

@@ -38,11 +38,10 @@ Asserted, and why these tolerances:
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
-from helpers.cases import EXAMPLES, run_case
+from helpers.cases import EXAMPLES, example_module, run_case
 
 from mscouple.config import load_case
 
@@ -50,11 +49,7 @@ CASE = os.path.join(EXAMPLES, "cu_wave_3d", "case_arrival.toml")
 
 
 def _arrival():
-    path = os.path.join(EXAMPLES, "cu_wave_3d", "arrival.py")
-    spec = importlib.util.spec_from_file_location("cu_wave_3d_arrival", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return example_module("cu_wave_3d", "arrival.py")
 
 
 def test_the_mesh_is_the_chain_of_the_prediction():

@@ -24,22 +24,17 @@ here, −1.36 % / −1.29 % with the bath.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
-from helpers.cases import EXAMPLES, run_case
+from helpers.cases import EXAMPLES, example_module, run_case
 
 CASE = os.path.join(EXAMPLES, "cu_wave_3d", "case_arrival.toml")
 SETS = ("patches.cu.temperature=300.0",)
 
 
 def _arrival():
-    path = os.path.join(EXAMPLES, "cu_wave_3d", "arrival.py")
-    spec = importlib.util.spec_from_file_location("cu_wave_3d_arrival", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return example_module("cu_wave_3d", "arrival.py")
 
 
 def test_pulse_at_300K_arrives_later_by_the_patch_softening(tmp_path):

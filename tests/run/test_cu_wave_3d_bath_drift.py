@@ -24,22 +24,17 @@ feeds Q ≈ 12 eV of heat. Asserted:
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import pytest
-from helpers.cases import EXAMPLES
+from helpers.cases import EXAMPLES, example_module
 
 CASE = os.path.join(EXAMPLES, "cu_wave_3d", "case.toml")
 
 
 @pytest.fixture(scope="module")
 def bs():
-    path = os.path.join(EXAMPLES, "cu_wave_3d", "bath_shadow.py")
-    spec = importlib.util.spec_from_file_location("cu_wave_3d_bath_shadow", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return example_module("cu_wave_3d", "bath_shadow.py")
 
 
 def test_e_total_rise_is_verlets_shadow_offset_times_the_heat(bs):
