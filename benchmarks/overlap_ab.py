@@ -45,6 +45,56 @@ from mscouple.layout import Layout  # noqa: E402
 from mscouple.run.build import build  # noqa: E402
 
 
+CU_EAM = os.path.join(os.path.dirname(HERE), "tests", "data", "Cu_zhou04.eam.alloy")
+A_CU = 3.614960129  # Å: the 0 K zero-stress fcc constant of that table (examples/cu_wave_3d)
+
+EAM_CASE = """units = "metal"
+title = "benchmark: 3D fcc Cu EAM block coupled ({mult} multipliers, subcycle {k})"
+[layout]
+continuum = 1
+patches = {{ block = 1 }}
+[continuum]
+dim = 3
+physics = "elastodynamics"
+mesh = {{ kind = "box", lo = [{mlo}, {mlo}, {mlo}], hi = [{mhi}, {mhi}, {mhi}], cells = [{nm}, {nm}, {nm}] }}
+material = {{ model = "from_patch", patch = "block" }}
+[patches.block]
+region = {{ lo = [{lo}, {lo}, {lo}], hi = [{hi}, {hi}, {hi}] }}
+lattice = {{ kind = "fcc", constant = {a} }}
+potential = {{ kind = "eam", file = "{eam}" }}
+temperature = {temperature}
+seed = 11
+skin = 1.0
+periodic = [0, 0, 0]
+[handshake]
+width = {width}
+multipliers = "{mult}"
+damping = {damping}
+{sub}
+[run]
+dt = 0.001
+steps = {steps}
+[output]
+directory = "out"
+every = {steps}
+"""
+
+
+def eam_case_text(n: int, steps: int, multipliers: str = "atoms", k: int = 1,
+                  damping: float = 0.0, temperature: float = 300.0) -> str:
+    """Cu EAM (Zhou 2004 table) n×n×n-cell block (4 n³ atoms, free surfaces, ``temperature``
+    K) inside P1 tets of 2a (``from_patch``: Cauchy–Born constants of the same table), band
+    2a wide, 1 fs steps; ``damping`` > 0: the band is a Langevin bath at ``temperature``
+    (1/ps, as in examples/cu_wave_3d). Metal units (Å, ps, eV)."""
+    lo, hi = -0.25 * A_CU, (n - 0.25) * A_CU
+    h, margin = 2.0 * A_CU, 4
+    nm = int(round((hi - lo) / h)) + 2 * margin
+    mlo = lo - margin * h
+    return EAM_CASE.format(mult=multipliers, k=k, mlo=mlo, mhi=mlo + nm * h, nm=nm, lo=lo, hi=hi,
+                           a=A_CU, eam=CU_EAM, temperature=temperature, width=2 * A_CU,
+                           damping=damping, sub=f"subcycle = {k}" if k > 1 else "", steps=steps)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--atoms", type=int, default=32_000)

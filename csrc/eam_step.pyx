@@ -196,12 +196,14 @@ cdef inline void force_pass_1(const EamTab* T, const double* x, int nlocal,
 
 
 cdef inline void force_pass_general(const EamTab* T, const double* x, const int32_t* typ,
-                                    const double* w, int nlocal, const int32_t* cstart,
+                                    const double* w, int i0, int i1, const int32_t* cstart,
                                     const int32_t* cj, const double* cr, const double* fp,
                                     double* f, double* eatom, double* vatom,
                                     double* glob) noexcept nogil:
     """Any number of elements, optional weights w [nall] (pair x (w_i + w_j)/2) and per-atom
-    energy eatom [nall] / virial vatom [nall*6] (each pair split half/half); cutoff list."""
+    energy eatom [nall] / virial vatom [nall*6] (each pair split half/half); the pairs that
+    the cutoff list gives atoms [i0, i1) (the whole step: [0, nlocal); the overlapped
+    coupled step: band pairs, then interior pairs in chunks, see ``force_range``)."""
     cdef int i, j, jj, k, m, ti, tj, nt = T.ntypes, nrm = T.nr - 1
     cdef double xi, yi, zi, fxi, fyi, fzi, dx, dy, dz, r, rinv, p, t
     cdef double rdi, rdj, z, zd, phi, s, fpair, e
@@ -210,7 +212,7 @@ cdef inline void force_pass_general(const EamTab* T, const double* x, const int3
     cdef const double* cij
     cdef const double* cji
     cdef long rowlen = 8 * <long>T.nr
-    for i in range(nlocal):
+    for i in range(i0, i1):
         xi = x[3 * i]
         yi = x[3 * i + 1]
         zi = x[3 * i + 2]
@@ -281,7 +283,7 @@ cdef inline void force_dispatch(const EamTab* T, const double* x, const int32_t*
     if T.ntypes == 1 and w == NULL and eatom == NULL and vatom == NULL:
         force_pass_1(T, x, nlocal, cstart, cj, cr, fp, f, eflag, vflag, glob)
     else:
-        force_pass_general(T, x, typ, w, nlocal, cstart, cj, cr, fp, f, eatom, vatom, glob)
+        force_pass_general(T, x, typ, w, 0, nlocal, cstart, cj, cr, fp, f, eatom, vatom, glob)
 
 
 cdef inline void ghost_copy(double* a, int nlocal, int nghost, const int32_t* src) noexcept nogil:
@@ -383,6 +385,72 @@ def forces(const double[:, ::1] x, const int32_t[::1] typ, weight, int nlocal, i
                        &cj[0] if cj.shape[0] > 0 else NULL, &cr[0] if cr.shape[0] > 0 else NULL,
                        &fp[0], &f[0, 0], ep, vp, eflag, vflag, glob)
     return glob[0], np.array([glob[1], glob[2], glob[3], glob[4], glob[5], glob[6]])
+
+
+# ---------------------------------------------------------------- the overlapped coupled step
+def split_cutoff(int nlocal, const int32_t[::1] cstart, const int32_t[::1] cj,
+                 const double[::1] cr, const uint8_t[::1] flag, int32_t[::1] start_a,
+                 int32_t[::1] cj_a, double[::1] cr_a, int32_t[::1] start_b, int32_t[::1] cj_b,
+                 double[::1] cr_b):
+    """Partition the cutoff list that ``density`` wrote (CSR over atoms [0, nlocal)) in two:
+    pairs with a flagged atom (flag[i] or flag[j], flag over owned + ghost atoms) → A, the
+    rest → B; each atom's pairs keep their order (so a flagged atom's force from pass A is
+    the one-pass force bit for bit). start_a/start_b: [nlocal + 1]; the A and B lists: at
+    least cstart[nlocal] entries. Returns (pairs in A, pairs in B)."""
+    cdef int i, jj, j, na = 0, nb = 0
+    if start_a.shape[0] < nlocal + 1 or start_b.shape[0] < nlocal + 1:
+        raise ValueError("split_cutoff: start arrays need nlocal + 1 entries")
+    if nlocal > 0:
+        if cj.shape[0] < cstart[nlocal] or cr.shape[0] < cstart[nlocal]:
+            raise ValueError("split_cutoff: the cutoff list is shorter than cstart says")
+        if min(cj_a.shape[0], cr_a.shape[0], cj_b.shape[0], cr_b.shape[0]) < cstart[nlocal]:
+            raise ValueError("split_cutoff: A/B lists shorter than the cutoff list")
+    with nogil:
+        for i in range(nlocal):
+            start_a[i] = na
+            start_b[i] = nb
+            for jj in range(cstart[i], cstart[i + 1]):
+                j = cj[jj]
+                if flag[i] or flag[j]:
+                    cj_a[na] = j
+                    cr_a[na] = cr[jj]
+                    na += 1
+                else:
+                    cj_b[nb] = j
+                    cr_b[nb] = cr[jj]
+                    nb += 1
+        start_a[nlocal] = na
+        start_b[nlocal] = nb
+    return na, nb
+
+
+def force_range(const double[:, ::1] x, const int32_t[::1] typ, weight, int i0, int i1,
+                const int32_t[::1] cstart, const int32_t[::1] cj, const double[::1] cr,
+                const double[::1] fp, const double[:, :, :, ::1] rz,
+                const double[:, :, ::1] ftab, double inv_dr, double[:, ::1] f):
+    """Add the pair part of the EAM forces of the pairs listed for atoms [i0, i1) to f
+    (forces only, no zeroing; fp valid on ghosts; ``weight`` [>= nall] or None). The
+    arithmetic of ``forces``' weighted/multi-element loop (the one a coupled patch takes):
+    one call over [0, nlocal) on the whole cutoff list adds the same bits."""
+    cdef EamTab T = make_tab(rz, ftab, inv_dr, 1.0, 0.0)
+    cdef double glob[7]
+    cdef int k
+    cdef const double[::1] wv
+    cdef const double* wp = NULL
+    for k in range(7):
+        glob[k] = 0.0  # the pass sums energy and virial here; forces only are wanted
+    if weight is not None:
+        wv = weight
+        wp = &wv[0]
+    if i1 <= i0:
+        return
+    if i0 < 0 or cstart.shape[0] < i1 + 1:
+        raise ValueError("force_range: atoms outside the cutoff list's start array")
+    with nogil:
+        force_pass_general(&T, &x[0, 0], &typ[0], wp, i0, i1, &cstart[0],
+                           &cj[0] if cj.shape[0] > 0 else NULL,
+                           &cr[0] if cr.shape[0] > 0 else NULL, &fp[0], &f[0, 0], NULL, NULL,
+                           glob)
 
 
 # ---------------------------------------------------------------- fused run (one rank)

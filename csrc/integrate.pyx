@@ -259,3 +259,21 @@ def force_kick_select(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] f
                 v[i, 0] += a * f[i, 0]
                 v[i, 1] += a * f[i, 1]
                 v[i, 2] += a * f[i, 2]
+
+
+def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
+                const uint8_t[::1] fixed, const uint8_t[::1] flag, int want, int n, double dtf):
+    """v += dtf f / m on the mobile atoms of [0, n) whose flag equals ``want`` (the
+    arithmetic of ``kick``; the forces already hold the external force)."""
+    cdef int i
+    cdef double a
+    if n == 0:
+        return
+    with nogil:
+        for i in range(n):
+            if (flag[i] != 0) != (want != 0) or fixed[i]:
+                continue
+            a = dtf / mass[i]
+            v[i, 0] += a * f[i, 0]
+            v[i, 1] += a * f[i, 1]
+            v[i, 2] += a * f[i, 2]

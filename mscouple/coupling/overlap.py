@@ -1,30 +1,64 @@
 """The patch's coupled step with the band solve off its critical path (issue 13).
 
 The bridging-domain projection needs the band atoms' velocities after the half kick, and
-it changes only band atoms. So the patch splits its half neighbour list once per rebuild
-(``csrc/integrate.pyx: split_pairs``) into
+it changes only band atoms. So the patch splits its pairs into
 
 * **A**: the pairs with a band atom (a band atom's every pair is here, so after pass A its
-  force is complete — and bit for bit the force of the one-pass loop: the same pairs in the
-  same order), and
+  force is complete — and bit for bit the force of the one-pass loop: the same pairs in
+  the same order through the same compiled loop), and
 * **B**: the interior pairs (both atoms outside the band);
 
 and steps (velocity Verlet; ``merge``: one projection per MD step, see
 :func:`~mscouple.coupling.dynamics.end_projections`)::
 
-    drift(dt), neighbours → forces A → band atoms kicked (dt/2, twice when the end
-    projection merges into the next step's first) → band velocities sent, the reply's
-    receives posted (non-blocking) → forces B in chunks (MPI progress between chunks)
-    while the continuum solves → interior atoms kicked → corrections received and added
+    drift(dt), neighbours → [EAM: densities of all atoms, reverse, embedding derivatives,
+    forward] → forces A → band atoms kicked (dt/2, twice when the end projection merges
+    into the next step's first) → band velocities sent, the reply's receives posted
+    (non-blocking) → forces B in chunks (MPI progress between chunks) while the continuum
+    solves → interior atoms kicked → corrections received and added
+
+Lennard-Jones (single type) splits its half Verlet list once per rebuild
+(``csrc/integrate.pyx: split_pairs``, ``lj_pass``). EAM needs every density before any
+force, so its density pass and embedding run first, whole (the phase-by-phase step's own
+``csrc/eam_step.pyx: density``/``embed`` calls and ghost sums); the cutoff list the density
+pass writes is split every step (``split_cutoff``) and the pair-force pass runs over A,
+then over B in chunks (``force_range``: the weighted/multi-element loop of ``forces``,
+so alloy tables too).
+
+**An end projection that is not merged** (a damping band — the bath acts on the continuum's
+side of the solve, on the band velocities the patch sends, so the patch's messages are
+those of a plain projection —, a junction of subcycles, thermo-mechanics): the round trip
+after pass A is that end projection; once its reply is in (during pass B) the band atoms
+get the corrections and the next step's first half kick, and the next step's first
+projection is sent at once (a second round trip, chained, also in flight while pass B
+runs); the interior atoms get both half kicks after pass B. Only the last step of an
+``advance`` waits for its end projection (its full-step velocities are observed).
 
 The continuum half is unchanged: it sees the same messages in the same order. Interior
 atoms next to the band get their pair sums in another order (round-off); band atoms and
-atoms away from the band get the same bits as the one-pass step.
+atoms away from the band get the same bits as the one-pass step (``tests/coupling/
+test_split_passes.py``, ``test_overlapped_step.py``, ``test_overlapped_eam.py``).
 
-Applies to a single-rank patch (ghosts as periodic images on that rank), a single-type
-Lennard-Jones potential without force smoothing, no thermostat, fixes or indenter on the
-patch, over an intercommunicator (:meth:`OverlappedPatchStep.applies`); everything else
-takes the phase-by-phase step (:class:`~mscouple.run.couplers.BridgingPatch`).
+Applies to a single-rank patch (ghosts as periodic images on that rank) with a
+single-type Lennard-Jones potential without force smoothing or an EAM potential (any
+number of elements), no thermostat, fixes or indenter on the patch, over an
+intercommunicator (:meth:`OverlappedPatchStep.applies`); everything else takes the
+phase-by-phase step (:class:`~mscouple.run.couplers.BridgingPatch`).
+
+**Multi-rank patches (not built)**: today they take the phase-by-phase step. What the
+overlapped step needs there: (1) band atoms may live on any patch rank
+(``BridgingDomainCoupler.routing`` gathers their velocities to their home rank with
+point-to-point messages inside ``_band_values``/``_band_add``): the flags must be per
+owned + ghost atom on every rank, kept by id across migrations, and the routing's gather
+and scatter split into a non-blocking start/finish pair like ``start_round_trip``; (2)
+after pass A the ghost forces of band atoms must be reverse-summed onto their owners
+before the band kick — a reverse exchange restricted to the ghosts of band atoms (a
+second, band-only swap list of ``Decomposition``), and after pass B a second reverse
+exchange for the rest; (3) for EAM the densities and embedding derivatives need their
+reverse/forward exchanges before pass A as now (they cannot overlap); (4) every patch rank
+must post its share of the round trip (``InterfaceExchange`` already sends per rank) and
+the chunked pass B must progress both the intercomm requests and the patch comm's ghost
+requests. Units: those of the MD system (the step adds no physics).
 """
 from __future__ import annotations
 
@@ -38,6 +72,13 @@ from .._kernels import pair as _kp
 __all__ = ["OverlappedPatchStep"]
 
 
+def _is_eam(pot) -> bool:
+    """Whether ``pot`` is the tabulated EAM of :mod:`mscouple.atomistic.eam` (packed tables)."""
+    from ..atomistic.eam import EAM
+
+    return isinstance(pot, EAM)
+
+
 class OverlappedPatchStep:
     """Steps one patch (an :class:`~mscouple.atomistic.system.MDSystem` on one rank) of a
     :class:`~mscouple.coupling.dynamics.BridgingDomainCoupler`, overlapping the interior
@@ -49,10 +90,15 @@ class OverlappedPatchStep:
 
     def __init__(self, md, cp) -> None:
         self.md, self.cp = md, cp
-        self._seen = (-1, -1)  # (rebuild_count, reorder_count) of the split lists
+        self.eam = _is_eam(md.potential)
+        self._seen = (-1, -1)  # (rebuild_count, reorder_count) of the flags / split lists
         self._lists = None
+        self._eam_lists = None
         self.flag = None
+        self._b_weighted = True
         self.pairs = (0, 0)  # pairs in A and B at the last split (for tests and profiles)
+        self._T = None  # the phase timers of the current run
+        self.chained = 0  # end projections whose next first projection was sent during pass B
 
     @staticmethod
     def applies(md, cp, indenter=None) -> bool:
@@ -61,17 +107,19 @@ class OverlappedPatchStep:
         dec = getattr(md, "decomp", None)
         ex = cp.ex
         v = getattr(md, "v", None)
+        lj = (getattr(pot, "style", -1) == 0 and getattr(pot, "ntypes", 0) == 1
+              and float(pot.coef[6]) == 0.0)
         return bool(indenter is None and cp.routing is None and ex.intercomm is not None
                     and ex.side == "patch" and dec is not None and dec.size == 1 and dec.all_local
                     and not getattr(md, "fixes", ()) and getattr(md, "thermostat", None) is None
-                    and getattr(pot, "style", -1) == 0 and getattr(pot, "ntypes", 0) == 1
-                    and float(pot.coef[6]) == 0.0 and 1 <= cp.k <= 3
+                    and (lj or _is_eam(pot)) and 1 <= cp.k <= 3
                     and isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 2
                     and v.shape[1] == 3 and v.flags.c_contiguous)
 
     # ------------------------------------------------------------------ lists
     def _split(self) -> None:
-        """Band flags of owned and ghost atoms and the A/B lists (after each rebuild)."""
+        """Band flags of owned and ghost atoms (after each rebuild or re-order) and, for
+        Lennard-Jones, the A/B halves of the Verlet list."""
         md, cp = self.md, self.cp
         n, nall = md.nlocal, md.nlocal + md.nghost
         band = np.asarray(cp.band_atoms, dtype=np.int64)
@@ -80,6 +128,13 @@ class OverlappedPatchStep:
         if md.nghost:
             # periodic images of band atoms are band atoms
             flag[n:nall] = np.isin(md.ghost_ids, np.asarray(md.ids)[band])
+        self.flag = flag
+        # interior pairs of unit weights: (1 + 1)/2 scales nothing, the plain loop gives the
+        # same bits
+        self._b_weighted = bool(md._weights_active and np.any(md._wall[:nall][flag[:nall] == 0] != 1.0))
+        self._seen = (md.rebuild_count, md.reorder_count)
+        if self.eam:
+            return
         npairs = int(md._nstart[n]) if n else 0
         lists = self._lists
         if lists is None or lists[0].shape[0] < n + 1 or lists[1].shape[0] < npairs:
@@ -88,11 +143,35 @@ class OverlappedPatchStep:
                      np.zeros(n + 1, np.int32), np.zeros(m, np.int32))
             self._lists = lists
         self.pairs = _ki.split_pairs(n, md._nstart, md._nlist, flag, *lists)
-        self.flag = flag
-        # interior pairs of unit weights: (1 + 1)/2 scales nothing, the plain loop gives the
-        # same bits
-        self._b_weighted = bool(md._weights_active and np.any(md._wall[:nall][flag[:nall] == 0] != 1.0))
-        self._seen = (md.rebuild_count, md.reorder_count)
+
+    def _eam_prepare(self):
+        """EAM, every step: densities of all atoms (ghost sums reversed), embedding
+        derivatives (forwarded onto the ghosts) and the cutoff list split into A/B — the
+        calls and ghost traffic of the phase-by-phase step's ``EAM.compute``. Returns the
+        arguments of ``force_range`` but the atom range, list and weight."""
+        from .._kernels import eam_step as _ke
+
+        md, pot = self.md, self.md.potential
+        n, nall = md.nlocal, md.nlocal + md.nghost
+        x, typ = md._xall, md._tall
+        w = md._wall if md._weights_active else None
+        rho, fp = pot._scratch(len(x))
+        npairs = int(md._nstart[n]) if n else 0
+        cl = pot._cutoff_list(n, npairs)
+        inv_dr, inv_drho = 1.0 / pot.dr, 1.0 / pot.drho
+        _ke.density(x, typ, n, nall, md._nstart, md._nlist, pot.rz_tab, pot.f_tab, inv_dr,
+                    inv_drho, pot.cutoff ** 2, rho, *cl)
+        md._reverse(rho[:nall])
+        _ke.embed(rho, typ, w, n, pot.rz_tab, pot.f_tab, inv_drho, fp, None)
+        md.decomp.forward(fp[:nall])
+        lists = self._eam_lists
+        if lists is None or lists[0].shape[0] < n + 1 or lists[1].shape[0] < npairs:
+            m = int(1.2 * npairs) + 64
+            lists = (np.zeros(n + 1, np.int32), np.zeros(m, np.int32), np.zeros(m),
+                     np.zeros(n + 1, np.int32), np.zeros(m, np.int32), np.zeros(m))
+            self._eam_lists = lists
+        self.pairs = _ke.split_cutoff(n, *cl, self.flag, *lists)
+        return _ke.force_range, fp
 
     def _reverse_ghosts(self, zero: bool) -> None:
         md = self.md
@@ -106,16 +185,22 @@ class OverlappedPatchStep:
     def run(self, n: int, ends: list[bool], dt: float, timers) -> None:
         """``n`` coupled MD steps; ``ends[s]``: whether step s's end projection runs (else
         it is merged into step s+1's first). Every step's first projection runs: at the top
-        of the step after an end projection (and at the first step), otherwise at the
-        bottom of the step before, overlapped. Collective with the continuum half."""
+        of the first step; otherwise during the step before, overlapped with its interior
+        pairs (merged into its end projection, or chained after it). Collective with the
+        continuum half."""
         md, cp, T = self.md, self.cp, timers
+        self._T = timers
         ex, k = cp.ex, cp.k
         h = 0.5 * dt
         dtf = h * md.units.ftm2v
-        coef = md.potential.coef
-        start = True
+        pot = md.potential
+        pending = None  # the next step's first projection, in flight
         for s in range(int(n)):
-            if start:
+            if pending is not None:
+                with T.phase("handshake.exchange"):
+                    cp._band_add(ex.finish_round_trip(pending), k)
+                pending = None
+            elif s == 0:
                 with T.phase("md.integrate"):
                     md.kick(h)
                 with T.phase("handshake.exchange"):
@@ -125,38 +210,82 @@ class OverlappedPatchStep:
             md._update_neighbors(collective_flags=True)  # books md.neighbor / md.ghost
             if self._seen != (md.rebuild_count, md.reorder_count) or self.flag is None:
                 self._split()
-            sa, la, sb, lb = self._lists
             nloc, nall = md.nlocal, md.nlocal + md.nghost
             x, f, flag = md._xall, md._fall, self.flag
             w = md._wall if md._weights_active else None
+            wb = w if self._b_weighted else None
             v, mass, fixed, fext = md.v, md.mass, md.fixed, md.external_force
-            kicks = 1 if ends[s] else 2  # this step's last half kick and the next one's first
-            # pass A: every pair of a band atom
+            # the next step's first projection is sent during this step when its end
+            # projection is merged (one trip) or runs (chained: a second trip)
+            chain = bool(ends[s]) and s + 1 < n
             t0 = _perf()
+            if self.eam:
+                force_range, fp = self._eam_prepare()
+                sa, ja, ra, sb, jb, rb = self._eam_lists
+                typ, rz, ft, inv_dr = md._tall, pot.rz_tab, pot.f_tab, 1.0 / pot.dr
+
+                def pass_a():
+                    force_range(x, typ, w, 0, nloc, sa, ja, ra, fp, rz, ft, inv_dr, f)
+
+                def pass_b(i0, i1):
+                    force_range(x, typ, wb, i0, i1, sb, jb, rb, fp, rz, ft, inv_dr, f)
+            else:
+                sa, la, sb, lb = self._lists
+                coef = pot.coef
+
+                def pass_a():
+                    _ki.lj_pass(coef, x, w, 0, nloc, sa, la, f)
+
+                def pass_b(i0, i1):
+                    _ki.lj_pass(coef, x, wb, i0, i1, sb, lb, f)
+            # pass A: every pair of a band atom
             f[:nall] = 0.0
-            _ki.lj_pass(coef, x, w, 0, nloc, sa, la, f)
+            pass_a()
             self._reverse_ghosts(zero=True)
             md.timing["force"] += _perf() - t0
             with T.phase("md.integrate"):  # + the external force of the band atoms
-                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 1, nloc, dtf, kicks)
+                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 1, nloc, dtf, 1 if ends[s] else 2)
             with T.phase("handshake.exchange"):
                 trip = ex.start_round_trip(cp._band_values(k), k)
             # pass B: the interior pairs, while the continuum projects
             t0 = _perf()
-            wb = w if self._b_weighted else None
-            done = False
+            live = trip
             for i0 in range(0, nloc, self.chunk):
-                _ki.lj_pass(coef, x, wb, i0, min(nloc, i0 + self.chunk), sb, lb, f)
-                if not done:  # until the reply is in
-                    done = ex.progress(trip)
+                pass_b(i0, min(nloc, i0 + self.chunk))
+                if live is not None and ex.progress(live):  # until the replies are in
+                    if live is trip and chain:
+                        pending = live = self._chain(trip, dtf)
+                        trip = None
+                    else:
+                        live = None
             self._reverse_ghosts(zero=False)
             md.timing["force"] += _perf() - t0
             with T.phase("md.integrate"):
-                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 0, nloc, dtf, kicks)
-            with T.phase("handshake.exchange"):
-                cp._band_add(ex.finish_round_trip(trip), k)
+                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 0, nloc, dtf,
+                                      2 if (chain or not ends[s]) else 1)
+            if trip is not None:
+                if chain:
+                    pending = self._chain(trip, dtf)
+                else:
+                    with T.phase("handshake.exchange"):
+                        cp._band_add(ex.finish_round_trip(trip), k)
             md._forces_valid = True
             md._energy_valid = False
             md._per_atom_valid = False
-            start = ends[s]
             cp.step_count += 1
+        if pending is not None:  # cannot happen: the last step's end projection always runs
+            raise RuntimeError("overlapped step: a first projection left in flight")
+
+    def _chain(self, trip, dtf: float):
+        """An end projection's reply is in: add it to the band atoms, give them the next
+        step's first half kick (forces complete since pass A) and send the next step's first
+        projection; returns its round trip."""
+        md, cp, ex, k, T = self.md, self.cp, self.cp.ex, self.cp.k, self._T
+        with T.phase("handshake.exchange"):
+            cp._band_add(ex.finish_round_trip(trip), k)
+        with T.phase("md.integrate"):
+            _ki.kick_select(md.v, md._fall, md.mass, md.fixed, self.flag, 1, md.nlocal, dtf)
+        with T.phase("handshake.exchange"):
+            nxt = ex.start_round_trip(cp._band_values(k), k)
+        self.chained += 1
+        return nxt
