@@ -19,7 +19,11 @@ ratios overlapped / phase-by-phase and coupled / pure MD (medians), and each cou
 variant's ms per step per phase and role.
 
     mpirun -n 2 .venv/bin/python benchmarks/overlap_ab.py [--atoms 32000] [--steps 50]
-        [--rounds 6] [--subcycle 1] [--idle-sleep 2e-5]
+        [--rounds 6] [--subcycle 1 [10 ...]] [--idle-sleep 2e-5] [--potential lj|eam]
+
+``--potential eam``: a Cu EAM block (Zhou 2004 table, 300 K, ``eam_case_text``) instead of
+the LJ block; the overlapped step then runs the EAM passes (densities, embedding, band
+pairs, interior pairs in chunks).
 """
 from __future__ import annotations
 
@@ -95,26 +99,24 @@ def eam_case_text(n: int, steps: int, multipliers: str = "atoms", k: int = 1,
                            damping=damping, sub=f"subcycle = {k}" if k > 1 else "", steps=steps)
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--atoms", type=int, default=32_000)
-    p.add_argument("--steps", type=int, default=50, help="steps per round")
-    p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--subcycle", type=int, default=1)
-    p.add_argument("--idle-sleep", type=float, default=2e-5,
-                   help="the overlapped variant's BridgingContinuum.idle_sleep (s)")
-    a = p.parse_args(argv)
-    world = MPI.COMM_WORLD
-    if world.Get_size() != 2:
-        raise SystemExit("overlap_ab.py: run it on 2 ranks (mpirun -n 2)")
-    n = max(3, round((a.atoms / 4) ** (1 / 3)))
+_PETSC: list = []  # PETSc initialised on the continuum rank (once per process)
+
+
+def measure(a, world, k: int) -> dict | None:
+    """One subcycle ``k``: the variants built, advanced in alternating rounds; the JSON
+    object on rank 0 (None elsewhere)."""
     total = a.steps * a.rounds + 5
-    case = parse_case(B.case_text(n, total, True, "atoms", a.subcycle))
+    n = max(3, round((a.atoms / 4) ** (1 / 3)))
+    if a.potential == "eam":
+        case = parse_case(eam_case_text(n, total, "atoms", k))
+    else:
+        case = parse_case(B.case_text(n, total, True, "atoms", k))
     layout = Layout.build(world, case.layout.continuum, case.layout.patches)
-    if layout.is_continuum:
+    if layout.is_continuum and not _PETSC:
         from mscouple.cli.main import init_petsc
 
         init_petsc([], layout.comm)
+        _PETSC.append(True)
     tmp = Path(tempfile.mkdtemp(prefix="mscouple-overlap-ab-"))
     variants = {}
     for name in ("phase_by_phase", "overlapped", "overlapped_busy_wait"):
@@ -131,7 +133,7 @@ def main(argv=None) -> None:
         md = build_patch(MPI.COMM_SELF, case.patch("block"), units=case.units, dt=case.run.dt, dim=3)
         md.run(5)
     order = [*variants, "pure_md", "pure_md_beside_spin"]
-    walls = {k: [] for k in order}
+    walls = {name: [] for name in order}
     for r in range(a.rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
             world.Barrier()
@@ -154,17 +156,38 @@ def main(argv=None) -> None:
         sec = dict(half.timers.seconds)
         if not layout.is_continuum:
             sec.update(model.phase_seconds())
-        phases[name] = {k: 1e3 * v / total for k, v in sorted(sec.items())}
+        phases[name] = {key: 1e3 * v / total for key, v in sorted(sec.items())}
     got = world.gather((layout.role, phases), root=0)
+    if world.Get_rank() != 0:
+        return None
+    med = {key: float(np.median(v)) for key, v in walls.items()}
+    return {"potential": a.potential, "atoms": 4 * n ** 3, "steps_per_round": a.steps,
+            "rounds": a.rounds, "subcycle": k,
+            "ms_per_step": {key: [round(x, 3) for x in v] for key, v in walls.items()},
+            "median_ms_per_step": med,
+            "ratio_overlapped_to_phase_by_phase": med["overlapped"] / med["phase_by_phase"],
+            "ratio_to_pure_md": {key: med[key] / med["pure_md"] for key in (*variants, "pure_md_beside_spin")},
+            "phases_ms_per_step": {role: ph for role, ph in got}}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--atoms", type=int, default=32_000)
+    p.add_argument("--potential", choices=("lj", "eam"), default="lj",
+                   help="lj: coupled_3d.py's LJ block; eam: a Cu EAM block at 300 K (eam_case_text)")
+    p.add_argument("--steps", type=int, default=50, help="steps per round")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--subcycle", type=int, nargs="+", default=[1],
+                   help="one or several k, measured one after the other in this invocation")
+    p.add_argument("--idle-sleep", type=float, default=2e-5,
+                   help="the overlapped variant's BridgingContinuum.idle_sleep (s)")
+    a = p.parse_args(argv)
+    world = MPI.COMM_WORLD
+    if world.Get_size() != 2:
+        raise SystemExit("overlap_ab.py: run it on 2 ranks (mpirun -n 2)")
+    out = [measure(a, world, k) for k in a.subcycle]
     if world.Get_rank() == 0:
-        med = {k: float(np.median(v)) for k, v in walls.items()}
-        out = {"atoms": 4 * n ** 3, "steps_per_round": a.steps, "rounds": a.rounds, "subcycle": a.subcycle,
-               "ms_per_step": {k: [round(x, 3) for x in v] for k, v in walls.items()},
-               "median_ms_per_step": med,
-               "ratio_overlapped_to_phase_by_phase": med["overlapped"] / med["phase_by_phase"],
-               "ratio_to_pure_md": {k: med[k] / med["pure_md"] for k in (*variants, "pure_md_beside_spin")},
-               "phases_ms_per_step": {role: ph for role, ph in got}}
-        print(json.dumps(out, indent=1))
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=1))
 
 
 if __name__ == "__main__":

@@ -303,9 +303,10 @@ class BridgingPatch:
     """Patch half of a bridging-domain run.
 
     Where :meth:`OverlappedPatchStep.applies <mscouple.coupling.overlap.OverlappedPatchStep.applies>`
-    (one patch rank, single-type LJ, no thermostat, fix or indenter) the step runs the band's
-    pairs first, sends the band velocities and computes the interior pairs while the
-    continuum projects (:mod:`mscouple.coupling.overlap`); otherwise phase by phase."""
+    (one patch rank, single-type LJ or EAM — one element or an alloy —, no thermostat, fix
+    or indenter; a damping band is served) the step runs the band's pairs first, sends the
+    band velocities and computes the interior pairs while the continuum projects
+    (:mod:`mscouple.coupling.overlap`); otherwise phase by phase."""
 
     drives = True
     #: the overlapped step where it applies (False: always phase by phase, the reference)
