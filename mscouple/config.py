@@ -203,6 +203,8 @@ class IndenterSpec:
     control: str = opt("str", "displacement", choices=("displacement", "load"))
     depth_increment: float = opt("float", 0.0, **_NONNEG,
                                  help="statics: depth per increment (one increment per run step)")
+    depths: tuple = opt("floats", (), help="statics, displacement control: the depth of each increment (increasing, "
+                                           "> 0; one per run step: at least run.steps), instead of depth_increment")
     load_increment: float = opt("float", 0.0, **_NONNEG, help="statics, control = 'load': load per increment")
     increments: int = opt("int", 0, check=nonnegative, expect="an integer >= 0 (0: run.steps)")
     speed: float = opt("float", 0.0, **_NONNEG, help="dynamics: constant speed along direction")
@@ -434,7 +436,13 @@ def _check_indenter(case: Case, ctx: Context) -> None:
             raise ctx.error(f"indenter.{key}", list(getattr(ind, key)), "3 values (x, y, z)")
     statics = case.run.mode == "statics"
     if statics:
-        if ind.control == "displacement" and not ind.depth_increment > 0:
+        if ind.depths:
+            d = list(ind.depths)
+            if ind.control != "displacement" or ind.depth_increment:
+                raise ctx.error("indenter.depths", d, "a schedule with control = 'displacement' and no depth_increment")
+            if not (d[0] > 0 and all(b > a for a, b in zip(d, d[1:]))) or len(d) < case.run.steps:
+                raise ctx.error("indenter.depths", d, f"increasing depths > 0, at least run.steps = {case.run.steps}")
+        elif ind.control == "displacement" and not ind.depth_increment > 0:
             raise ctx.error("indenter.depth_increment", ind.depth_increment, "a depth per increment > 0 in statics")
         if ind.control == "load" and not ind.load_increment > 0:
             raise ctx.error("indenter.load_increment", ind.load_increment, "a load per increment > 0 (control = 'load')")

@@ -14,8 +14,9 @@ Potential: Zhou, Johnson & Wadley, PRB 69, 144113 (2004), Cu, re-tabulated to a 
 (``Cu_zhou04_rc6.eam.alloy``, written by :func:`write_potential`; its functions are below
 4e-7 eV there: C11, C12, C44 change by < 1e-5 against the 9.04 Å table of tests/data).
 
-``python make_case.py coupled --patch 12 12 8 --block 120 120 80 -o case.toml`` and
-``python make_case.py md --block 24 24 16 -o md_block.toml`` write the files (see --help).
+``python make_case.py coupled -o case.toml`` (the defaults: a 14 x 14 x 9 patch in a 140 x 140 x 90
+block, 1 + 3 ranks, R = 8 Å, depths every 0.5 Å to 3 Å, then every 0.25 Å to 6 Å) and
+``python make_case.py md --block 24 24 16 --depths none -o md_block.toml`` write the files (see --help).
 """
 from __future__ import annotations
 
@@ -58,8 +59,24 @@ def geometry(patch, block):
     return lo, hi, [Nx * a, Ny * a, top], apex
 
 
+def depth_schedule(coarse: float, fine: float, switch: float, final: float) -> list[float]:
+    """Depths (Å) every *coarse* up to *switch*, then every *fine* up to *final* (both included):
+    the elastic branch coarse, the pop-in resolved finely."""
+    n1 = int(round(switch / coarse))
+    n2 = int(round((final - switch) / fine))
+    return [round(coarse * k, 6) for k in range(1, n1 + 1)] + [round(switch + fine * k, 6) for k in range(1, n2 + 1)]
+
+
+def _loading(increment, depths) -> str:
+    if depths:
+        return f"depths = [{', '.join(f'{d:g}' for d in depths)}]   # Å, one per increment"
+    return f"depth_increment = {increment}   # Å per increment"
+
+
 def _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every, extra_run="",
-                      zero="contact"):
+                      zero="contact", depths=None):
+    if depths:
+        steps = len(depths)
     return f"""
 [indenter]
 kind = "sphere"
@@ -67,7 +84,7 @@ radius = {radius}          # Å
 stiffness = {stiffness}       # eV/Å³ (LAMMPS fix indent K)
 position = {_f(apex)}   # apex on a top-layer site
 zero = "{zero}"         # depth from first contact with the surface relaxed at depth 0
-depth_increment = {increment}   # Å per increment
+{_loading(increment, depths)}
 
 [run]
 mode = "statics"
@@ -86,7 +103,7 @@ atoms_every = {atoms_every}
 def coupled_case(patch=(12, 12, 8), block=(120, 120, 80), *, cells=(28, 28, 18), coarsening=16.0,
                  radius=10.0, stiffness=100.0, increment=0.25, steps=12, tolerance=1e-3, width=6.0,
                  ranks=(1, 1), out="runs/nanoindentation", atoms_every=1, fields_every=1,
-                 potential=POTENTIAL) -> str:
+                 potential=POTENTIAL, depths=None) -> str:
     """Atoms under the tip (Schwarz statics), graded P1 tets (finest over the patch) around."""
     lo, hi, bhi, apex = geometry(patch, block)
     return f"""# Sphere into EAM Cu(001): atoms under the tip ({patch[0]} x {patch[1]} x {patch[2]} cells), graded P1 tets
@@ -117,11 +134,11 @@ skin = 0.5
 [handshake]
 width = {width}          # Å, Schwarz overlap
 """ + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every,
-                        ) + f"fields_every = {fields_every}\n"
+                        depths=depths) + f"fields_every = {fields_every}\n"
 
 
 def md_case(block=(24, 24, 16), *, radius=10.0, stiffness=100.0, increment=0.25, steps=12, tolerance=1e-3,
-            ranks=1, out="runs/nanoindentation_md", atoms_every=1, potential=POTENTIAL) -> str:
+            ranks=1, out="runs/nanoindentation_md", atoms_every=1, potential=POTENTIAL, depths=None) -> str:
     """The fully atomistic block: the same sites as :func:`coupled_case` with ``patch = block``
     would have, bottom layer (z = 0) fixed, free sides and top."""
     a = A0
@@ -147,30 +164,44 @@ potential = {{ kind = "eam", file = "{potential}" }}
 skin = 0.5
 periodic = [0, 0, 0]
 fixed = {{ lo = [-1.0, -1.0, -1.0], hi = [{hi[0] + 1:.3f}, {hi[1] + 1:.3f}, 0.5] }}
-""" + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every)
+""" + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every, depths=depths)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("kind", choices=("coupled", "md", "potential"))
-    ap.add_argument("--patch", type=int, nargs=3, default=(12, 12, 8))
-    ap.add_argument("--block", type=int, nargs=3, default=None)
-    ap.add_argument("--cells", type=int, nargs=3, default=(28, 28, 18), help="FE cells per axis (graded)")
-    ap.add_argument("--ranks", type=int, nargs=2, default=(1, 1), help="continuum ranks, patch ranks")
-    ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--increment", type=float, default=0.25)
-    ap.add_argument("--radius", type=float, default=10.0)
+    # defaults: the example's case.toml (mpirun -n 4: 1 continuum + 3 patch ranks)
+    ap.add_argument("--patch", type=int, nargs=3, default=(14, 14, 9))
+    ap.add_argument("--block", type=int, nargs=3, default=None, help="block cells (default: 10x the patch)")
+    ap.add_argument("--cells", type=int, nargs=3, default=(22, 22, 14), help="FE cells per axis (graded)")
+    ap.add_argument("--coarsening", type=float, default=25.0, help="mesh spacing far away / over the patch")
+    ap.add_argument("--width", type=float, default=5.0, help="Schwarz overlap (Å)")
+    ap.add_argument("--ranks", type=int, nargs=2, default=(1, 3), help="continuum ranks, patch ranks")
+    ap.add_argument("--steps", type=int, default=12, help="increments (with --increment 0 ... see --depths)")
+    ap.add_argument("--increment", type=float, default=0.25, help="constant depth increment (Å), with --depths none")
+    ap.add_argument("--depths", type=str, nargs="+", default=["0.5", "0.25", "3", "6"],
+                    metavar="COARSE FINE SWITCH FINAL",
+                    help="depth schedule: every COARSE Å to SWITCH, then every FINE Å to FINAL; 'none': "
+                         "--increment x --steps")
+    ap.add_argument("--radius", type=float, default=8.0)
+    ap.add_argument("--tolerance", type=float, default=1e-3, help="run.tolerance (FIRE max|f| eV/Å, Schwarz Å)")
     ap.add_argument("--out", default=None, help="output directory written into the case")
     ap.add_argument("-o", "--output", default="-", help="case file to write (- : stdout)")
     args = ap.parse_args(argv)
     if args.kind == "potential":
         write_potential(args.output if args.output != "-" else os.path.join(HERE, POTENTIAL))
         return
-    common = dict(radius=args.radius, increment=args.increment, steps=args.steps)
+    depths = None
+    if args.depths and args.depths[0] != "none":
+        if len(args.depths) != 4:
+            ap.error(f"--depths: 4 numbers (COARSE FINE SWITCH FINAL) or 'none', got {args.depths}")
+        depths = depth_schedule(*map(float, args.depths))
+    common = dict(radius=args.radius, increment=args.increment, steps=args.steps, depths=depths,
+                  tolerance=args.tolerance)
     if args.kind == "coupled":
         block = args.block or [10 * n for n in args.patch]
-        text = coupled_case(args.patch, block, cells=args.cells, ranks=args.ranks,
-                            out=args.out or "runs/nanoindentation", **common)
+        text = coupled_case(args.patch, block, cells=args.cells, ranks=args.ranks, coarsening=args.coarsening,
+                            width=args.width, out=args.out or "runs/nanoindentation", **common)
     else:
         text = md_case(args.block or (24, 24, 16), ranks=args.ranks[1], out=args.out or "runs/nanoindentation_md",
                        **common)

@@ -5,7 +5,7 @@ patch, its loading path, its ledger columns and its P(d) table and plot.
 ranks. It attaches the indenter to the patch's MD system as a force fix and
 
 * **pure MD** (it *drives*): statics — one increment per run step: the depth grows by
-  ``depth_increment`` (displacement control) or is found by a bracketed secant search so
+  ``depth_increment`` or to the next of ``depths`` (displacement control) or is found by a bracketed secant search so
   that the relaxed load equals ``k · load_increment`` (load control), the atoms relaxed with
   FIRE to ``run.tolerance`` at each trial depth; dynamics — the tip moves at ``speed``
   (its depth set before each velocity-Verlet step's force evaluation);
@@ -341,7 +341,19 @@ class IndenterDriver:
         """Displacement control: the next depth (the relaxation follows)."""
         self._d_old, self._P_old = self.depth, self._P
         if self.spec.control == "displacement":
-            self.indenter.depth += self.spec.depth_increment
+            self.indenter.depth = self.next_depth(self.depth)
+
+    def next_depth(self, depth: float) -> float:
+        """Displacement control: the depth after *depth* — the next of ``indenter.depths``
+        (a schedule, e.g. fine increments near the pop-in; found by value, so a restart
+        continues it), else ``depth + depth_increment``."""
+        if self.spec.depths:
+            later = [d for d in self.spec.depths if d > depth + 1e-9]
+            if not later:
+                raise SimulationError(f"indenter.depths: no depth after {depth:g} (the schedule has "
+                                      f"{len(self.spec.depths)}; run.steps asks for more increments)")
+            return float(later[0])
+        return depth + self.spec.depth_increment
 
     def end_increment(self) -> None:
         """After the relaxation: the load, the work increment (trapezoid), a record, the

@@ -232,13 +232,13 @@ def check_statics_patch(run: Run, tmp_path) -> None:
 
 
 def check_nanoindentation(run: Run, tmp_path) -> None:
-    # one 0.5 Å increment of a sphere (R = 15 Å) into EAM Cu(001) (16 x 16 x 10-cell patch in
-    # a 10x graded P1 block), one Schwarz solve at depth 0 (the free surface relaxes; depth 0 =
-    # first contact with it, indenter.zero = "contact") and one per increment. The indenter's
-    # work is increment_work's ∫P dd (P^{2/3} linear in d: exact for Hertz; bookkeeping,
-    # round-off); P against Hertz with the Vlassak–Nix modulus (0.8424 eV/Å³): measured
-    # P/P_H = 1.057 at d = 0.5 Å from first contact (0.965 when depth was counted from the
-    # unrelaxed site, the surface sinking during the increment)
+    # the first 0.5 Å increment (indenter.depths) of a sphere (R = 8 Å) into EAM Cu(001)
+    # (14 x 14 x 9-cell patch on 3 ranks in a 10x graded P1 block), one Schwarz solve at depth 0
+    # (the free surface relaxes; depth 0 = first contact with it, indenter.zero = "contact")
+    # and one per increment. The indenter's work is increment_work's ∫P dd (P^{2/3} linear in
+    # d: exact for Hertz; bookkeeping, round-off); P against Hertz with the Vlassak–Nix modulus
+    # (0.8424 eV/Å³): measured P/P_H = 0.908 at d = 0.5 Å (one atom in contact: the lattice's
+    # discreteness, not Hertz; 1.11–1.15 at 1–2 Å, examples/nanoindentation/README.md)
     from mscouple.atomistic.indenter import increment_work
 
     s = run.summary
@@ -250,8 +250,8 @@ def check_nanoindentation(run: Run, tmp_path) -> None:
     # the patch's top relaxes inwards before contact (measured 0.0305 Å under the apex)
     assert 0.0 < s["indenter_zero_shift"] < 0.1
     assert s["indenter_modulus"] == pytest.approx(0.84243, rel=1e-4)
-    hertz = 4 / 3 * s["indenter_modulus"] * math.sqrt(15.0) * d[-1] ** 1.5
-    assert 1.0 < p[-1] / hertz < 1.12
+    hertz = 4 / 3 * s["indenter_modulus"] * math.sqrt(8.0) * d[-1] ** 1.5
+    assert 0.85 < p[-1] / hertz < 0.97
 
 
 def check_plastic_tension(run: Run, tmp_path) -> None:
