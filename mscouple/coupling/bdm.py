@@ -34,6 +34,13 @@ lumped: a lumped ``diag(M + Nᵀ m 1)`` keeps momentum and the constraint but is
 (``B_L⁻¹ B ≠ I``), so it would filter velocities already on the constraint every half step —
 numerical dissipation in the band, and the coupled step would lose its symplectic energy
 behaviour.
+
+On a continuum of several ranks the same system is assembled and solved *distributed*
+(:class:`DistributedBand`): each continuum rank owns the rows of the band nodes it owns in
+the mesh and contributes its own band atoms' rows of ``N``; a parallel direct factorisation
+(PETSc KSP ``preonly`` + MUMPS Cholesky, computed once, reused every projection) solves for
+the nodes' correction. No rank holds the whole band; the results equal the one-rank
+:class:`BridgingDomain` to round-off (``tests/coupling/test_bdm_distributed.py``).
 """
 from __future__ import annotations
 
@@ -45,7 +52,7 @@ import scipy.sparse.linalg as spla
 from .._kernels import bandproj as _kb
 from ..errors import ConfigError
 
-__all__ = ["BridgingDomain", "ProjectionResult"]
+__all__ = ["BridgingDomain", "DistributedBand", "ProjectionResult"]
 
 _DENSE_LIMIT = 100  # dense Cholesky below this order (the 1D bands), sparse LU above
 
@@ -321,3 +328,250 @@ def _factor(A: sp.spmatrix):
     except RuntimeError:
         raise ConfigError("the bridging-domain constraint matrix is singular: every band node "
                           "needs atoms in its support (refine the atoms or coarsen the mesh)") from None
+
+
+def _sum_max(inbuf, outbuf, datatype) -> None:  # noqa: ARG001 (MPI.Op signature)
+    """MPI reduction of ``[sum, max]`` pairs of doubles (one collective for both)."""
+    a = np.frombuffer(inbuf, dtype=float)
+    b = np.frombuffer(outbuf, dtype=float)
+    b[0] += a[0]
+    b[1] = max(a[1], b[1])
+
+
+_SUM_MAX = None
+
+
+class DistributedBand:
+    """The band system of :class:`BridgingDomain` distributed over the continuum ranks.
+
+    Each continuum rank passes the rows of ``N`` of the band atoms the exchange assigned to it
+    (over its local nodes, ghosts included) and the masses of the nodes it owns; nothing is
+    gathered. The ``k`` velocity components are interleaved (``[n, k]`` C order), so the
+    system is ``A ⊗ I_k`` with one PETSc row per node component: Dirichlet components of band
+    nodes (``node_fixed``) are rows of the identity (atom multipliers) or have zero inverse
+    mass (node multipliers), as in :meth:`BridgingDomain._setup_fixed`.
+
+    The system is solved for the nodes' *correction* from the gap ``g = v_a − N v_n``:
+
+        atoms:  (M + Nᵀ m N) Δv_n = Nᵀ m g,   Δv_a = N Δv_n − g
+        nodes:  Nᵀ (m⁻¹ + N M⁻¹ Nᵀ) N μ = −Nᵀ g,   Δv_a = m⁻¹ N μ,   Δv_n = −M⁻¹ Nᵀ N μ
+
+    (the one-rank path's right-hand side ``M v_n + Nᵀ m v_a`` minus ``A v_n``: the same
+    solution). Solver: a parallel sparse Cholesky (MUMPS through PETSc) factorised once at
+    set-up and reused by every projection — a direct solve, so the answer does not depend on
+    the rank count beyond round-off and there is no tolerance to argue. The PETSc options
+    prefix ``band_`` overrides it (e.g. ``-band_pc_factor_mat_solver_type superlu_dist``).
+
+    Parameters
+    ----------
+    comm : the continuum communicator (mpi4py); every method is collective over it.
+    transfer : CSR [m_r, n_local] rows of ``N`` of this rank's band atoms over its local nodes.
+    local_to_global : [n_local] global number of each local node (``transfer``'s columns).
+    owned_global : [n_owned] global number of each owned node (rows of ``node_mass``).
+    atom_mass : [m_r] dynamical masses of this rank's band atoms (already (1 − w) m).
+    node_mass : [n_owned] dynamical nodal masses of the owned nodes.
+    components : k, the coupled velocity components.
+    node_fixed : [n_owned, k] bool Dirichlet components, or None.
+
+    Attributes: ``own_rows`` (owned-node rows that are band nodes, in band order),
+    ``n_band`` (band nodes over all ranks), ``system_size`` (its order, ``k n_band`` for atom
+    multipliers).
+    """
+
+    def __init__(self, comm, transfer: sp.spmatrix, local_to_global: np.ndarray,
+                 owned_global: np.ndarray, atom_mass: np.ndarray, node_mass: np.ndarray, *,
+                 components: int = 1, multipliers: str = "atoms", mvv2e: float = 1.0,
+                 node_fixed=None) -> None:
+        from mpi4py import MPI
+        from petsc4py import PETSc
+
+        global _SUM_MAX
+        if _SUM_MAX is None:
+            _SUM_MAX = MPI.Op.Create(_sum_max, commute=True)
+        if multipliers not in ("atoms", "nodes"):
+            raise ConfigError(f"multipliers = {multipliers!r}: expected 'atoms' or 'nodes'")
+        self.comm, self.multipliers, self.mvv2e = comm, multipliers, float(mvv2e)
+        k = self.k = int(components)
+        pcomm = PETSc.Comm(comm)
+        IT = PETSc.IntType
+        N = sp.csr_matrix(transfer, dtype=float)
+        N.eliminate_zeros()
+        N.sort_indices()
+        m_r = N.shape[0]
+        self.m = np.asarray(atom_mass, dtype=float).copy()
+        if self.m.shape != (m_r,):
+            raise ConfigError(f"atom_mass has shape {self.m.shape}; this rank's band has {m_r} atoms")
+        own_g = np.asarray(owned_global, dtype=np.int64)
+        l2g = np.asarray(local_to_global, dtype=np.int64)
+        node_mass = np.asarray(node_mass, dtype=float)
+        if node_mass.shape[0] != own_g.size:
+            raise ConfigError(f"node_mass has {node_mass.shape[0]} rows; {own_g.size} owned nodes")
+        # PETSc order of the mesh nodes: each rank's owned nodes, contiguous (AO maps the
+        # mesh's global numbers to it; scalable: no rank holds the whole map)
+        n_own = own_g.size
+        start = comm.exscan(n_own) or 0
+        ao = PETSc.AO().createMemoryScalable(own_g.astype(IT), np.arange(start, start + n_own, dtype=IT),
+                                             comm=pcomm)
+        used = np.unique(N.indices)                       # local nodes my atoms touch
+        used_p = np.asarray(ao.app2petsc(l2g[used].astype(IT)), dtype=IT)  # collective
+        # 1. owners learn which of their nodes are band nodes (some rank's atom touches them)
+        flag = PETSc.Vec().createMPI((n_own, None), comm=pcomm)
+        flag.set(0.0)
+        if used_p.size:
+            flag.setValues(used_p, np.ones(used_p.size), addv=PETSc.InsertMode.ADD_VALUES)
+        flag.assemble()
+        is_band = flag.getArray(readonly=True) > 0
+        self.own_rows = np.flatnonzero(is_band).astype(np.int64)
+        nb = self.own_rows.size
+        bstart = comm.exscan(nb) or 0
+        self.n_band = int(comm.allreduce(nb))
+        # 2. band numbers of the nodes my atoms touch (owners' numbers, scattered to me)
+        bidx = flag.duplicate()
+        arr = np.full(n_own, -1.0)
+        arr[self.own_rows] = bstart + np.arange(nb)
+        bidx.setArray(arr)
+        loc = PETSc.Vec().createSeq(used.size, comm=PETSc.COMM_SELF)
+        isf = PETSc.IS().createGeneral(used_p, comm=PETSc.COMM_SELF)
+        sc = PETSc.Scatter().create(bidx, isf, loc, None)
+        sc.scatter(bidx, loc, PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
+        col_band = np.rint(loc.getArray(readonly=True)).astype(np.int64)
+        for o in (sc, isf, loc, bidx, flag, ao):
+            o.destroy()
+        if np.any(col_band < 0):
+            raise ConfigError("distributed band: a node touched by a band atom has no band number")
+        cmap = np.full(N.shape[1], -1, dtype=np.int64)
+        cmap[used] = col_band
+        self.M = node_mass[self.own_rows].copy()
+        if np.any(self.m <= 0) or np.any(self.M <= 0):
+            raise ConfigError(
+                "a band atom or node has zero dynamical mass (its weight is 0 or 1 at the band edge): "
+                "put the band edges between atoms/nodes, or drop atoms outside the band")
+        # N ⊗ I_k: row a k + c, column J k + c (global band numbering)
+        nnz_row = np.diff(N.indptr)
+        ip = np.zeros(m_r * k + 1, dtype=IT)
+        ip[1:] = np.cumsum(np.repeat(nnz_row, k))
+        cols = cmap[N.indices]
+        rows_of = np.repeat(np.arange(m_r), nnz_row)
+        ix = np.empty(cols.size * k, dtype=IT)
+        vx = np.empty(cols.size * k)
+        # row (a, c) starts at k·indptr[a] + c·nnz[a] and holds row a's entries, columns J k + c
+        seg = np.repeat(N.indptr[:-1], nnz_row)           # start of each entry's row in N
+        dest = k * seg + (np.arange(cols.size) - seg)
+        for c in range(k):
+            at = dest + c * nnz_row[rows_of]
+            ix[at] = cols * k + c
+            vx[at] = N.data
+        sizes_a, sizes_n = (m_r * k, None), (nb * k, None)
+        self.Nk = PETSc.Mat().createAIJ(size=(sizes_a, sizes_n), csr=(ip, ix, vx), comm=pcomm)
+        self.Nk.assemble()
+        self.mk = np.repeat(self.m, k)
+        self.Mk = np.repeat(self.M, k)
+        fixed = None
+        if node_fixed is not None:
+            fx = np.asarray(node_fixed, dtype=bool).reshape(n_own, -1)[self.own_rows, :k]
+            if bool(comm.allreduce(int(fx.any()))):
+                fixed = fx.ravel()
+        self.fixed = fixed
+        self.node_inv_mass = 1.0 / self.Mk if fixed is None else np.where(fixed, 0.0, 1.0 / self.Mk)
+        # the system
+        if multipliers == "atoms":
+            Nm = self.Nk.copy()
+            d = self.Nk.createVecLeft()
+            d.setArray(self.mk)
+            Nm.diagonalScale(L=d)
+            A = self.Nk.transposeMatMult(Nm)              # Nᵀ m N
+            dm = A.createVecLeft()
+            dm.setArray(self.Mk)
+            A.setDiagonal(dm, addv=PETSc.InsertMode.ADD_VALUES)
+            if fixed is not None:                          # Δv = 0 on Dirichlet components
+                rows = (bstart * k + np.flatnonzero(fixed)).astype(IT)
+                A.zeroRowsColumns(rows, diag=1.0)
+            Nm.destroy(), d.destroy(), dm.destroy()
+        else:
+            Nd = self.Nk.copy()
+            d = self.Nk.createVecLeft()
+            d.setArray(1.0 / self.mk)
+            Nd.diagonalScale(L=d)
+            A = self.Nk.transposeMatMult(Nd)               # Nᵀ m⁻¹ N
+            B = self.Nk.transposeMatMult(self.Nk)          # Nᵀ N
+            Bs = B.copy()
+            dn = B.createVecLeft()
+            dn.setArray(self.node_inv_mass)
+            Bs.diagonalScale(L=dn)
+            A.axpy(1.0, B.matMult(Bs), structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+            for o in (Nd, d, B, Bs, dn):
+                o.destroy()
+        self.A = A
+        self.system_size = A.getSize()[0]
+        ksp = PETSc.KSP().create(comm=pcomm)
+        ksp.setOperators(A)
+        ksp.setType("preonly")
+        pc = ksp.getPC()
+        pc.setType("cholesky")
+        pc.setFactorSolverType("mumps")
+        ksp.setOptionsPrefix("band_")
+        ksp.setFromOptions()
+        try:
+            ksp.setUp()
+        except PETSc.Error:
+            raise ConfigError("the bridging-domain constraint matrix is singular: every band node "
+                              "needs atoms in its support (refine the atoms or coarsen the mesh)") from None
+        self.ksp = ksp
+        self._xa, self._ta = self.Nk.createVecLeft(), self.Nk.createVecLeft()  # atom rows
+        self._xn = self.Nk.createVecRight()                                      # band-node rows
+        self._b, self._y = self._xn.duplicate(), self._xn.duplicate()
+        self._PETSc = PETSc
+
+    @property
+    def n_atoms(self) -> int:
+        """This rank's band atoms."""
+        return self.m.size
+
+    def solve(self, v_atoms: np.ndarray, v_nodes_band: np.ndarray) -> ProjectionResult:
+        """Corrections of this rank's band atoms ``v_atoms`` [m_r, k] and owned band nodes
+        ``v_nodes_band`` [n_own_band, k] (rows :attr:`own_rows`); ``work`` and ``gap_before``
+        are the totals over all ranks (one reduction). Collective."""
+        k = self.k
+        va = np.asarray(v_atoms, dtype=float).reshape(-1, k)
+        vn = np.asarray(v_nodes_band, dtype=float).reshape(-1, k)
+        Nk, xa, ta, xn, b, y = self.Nk, self._xa, self._ta, self._xn, self._b, self._y
+        xn.setArray(vn.ravel())
+        Nk.mult(xn, ta)                                    # N v_n
+        g = va.ravel() - ta.getArray(readonly=True)        # gap
+        gmax = float(np.max(np.abs(g), initial=0.0))
+        if self.multipliers == "atoms":
+            xa.setArray(self.mk * g)
+            Nk.multTranspose(xa, b)                        # Nᵀ m g
+            if self.fixed is not None:
+                b.getArray()[self.fixed] = 0.0
+            self.ksp.solve(b, y)                           # Δv_n
+            Nk.mult(y, ta)
+            dvn = y.getArray(readonly=True).copy()
+            dva = ta.getArray(readonly=True) - g
+        else:
+            xa.setArray(g)
+            Nk.multTranspose(xa, b)
+            b.scale(-1.0)
+            self.ksp.solve(b, y)                           # μ (per band node)
+            Nk.mult(y, ta)
+            cmu = ta.getArray(readonly=True).copy()
+            dva = cmu / self.mk
+            xa.setArray(cmu)
+            Nk.multTranspose(xa, b)
+            dvn = -b.getArray(readonly=True) * self.node_inv_mass
+        vaf, vnf = va.ravel(), vn.ravel()
+        work = float(np.dot(self.mk * (2.0 * vaf + dva), dva) + np.dot(self.Mk * (2.0 * vnf + dvn), dvn))
+        tot = np.array([work, gmax])
+        self.comm.Allreduce(np.array([work, gmax]), tot, op=_SUM_MAX)
+        dva, dvn = dva.reshape(-1, k), dvn.reshape(-1, k)
+        if self.multipliers == "atoms":
+            m_ = self.m
+            mu = lambda d=dva: m_[:, None] * d  # noqa: E731
+        else:
+            mu = y.getArray(readonly=True).reshape(-1, k).copy()
+        return ProjectionResult(mu, dva, dvn, 0.5 * self.mvv2e * float(tot[0]), float(tot[1]))
+
+    def destroy(self) -> None:
+        """Free the PETSc objects (collective)."""
+        for o in (self.ksp, self.A, self.Nk, self._xa, self._ta, self._xn, self._b, self._y):
+            o.destroy()
