@@ -12,8 +12,9 @@ between them both roles compute concurrently:
                                                                       ghost shell per rank)
     T_fe   = c_node · n_nodes / (p_fe · k)                            (K u once per k MD steps)
     T_band = c_band · B / p_band                                      (nodal band solve and
-                                                                      interpolation; p_band = 1
-                                                                      while it is gathered)
+                                                                      interpolation; p_band = p_fe
+                                                                      distributed, 1 gathered
+                                                                      (with a damping band))
     T_msg  = latency · peers + 8 · dim · B / (bandwidth · min(p_md, p_fe))   (one direction)
 
 With the overlapped patch step (``overlap``; :mod:`mscouple.coupling.overlap`: the patch
@@ -155,7 +156,10 @@ def advice(case, launched: int) -> list[str]:
     m = c.mesh
     nodes = float(math.prod(n + 1 for n in m.cells)) if m.cells else atoms
     merged = hs.damping == 0 and c.physics == "elastodynamics"  # run/couplers.py: merge_projections
-    kw = dict(subcycle=hs.subcycle, dim=c.dim, projections=1 if merged else 2)
+    # without a damping band a multi-rank continuum solves the band system distributed
+    # (coupling/dynamics.py: BridgingDomainCoupler.distributed); with one it is gathered
+    distributed = hs.damping == 0
+    kw = dict(subcycle=hs.subcycle, dim=c.dim, projections=1 if merged else 2, band_distributed=distributed)
     p_md, p_fe = sum(case.layout.patches.values()), max(case.layout.continuum, 1)
     planned = predict(atoms, nodes, band, p_md, p_fe, **kw)
     ranks = max(launched, p_md + p_fe)
@@ -166,7 +170,8 @@ def advice(case, launched: int) -> list[str]:
                 f"(MD {1e3 * p.t_md:.3g}, FE {1e3 * p.t_fe:.3g}, band {1e3 * p.projections * p.t_band:.3g}, "
                 f"messages {1e3 * p.projections * p.t_msg:.3g}); the {p.waits} waits {1e3 * p.wait:.3g} ms; "
                 f"efficiency {100 * p.efficiency:.0f}% of pure MD on all ranks")
-    out = [f"model    : ~{atoms:.3g} atoms, ~{band:.3g} in bands, {nodes:.3g} nodes, subcycle {hs.subcycle} "
+    out = [f"model    : ~{atoms:.3g} atoms, ~{band:.3g} in bands, {nodes:.3g} nodes, subcycle {hs.subcycle}, "
+           f"band solve {'distributed over the continuum ranks' if distributed else 'gathered on the continuum root'} "
            "(docs/performance.md)",
            f"  planned   {line(planned)}"]
     if (best.p_fe, best.p_md) != (p_fe, p_md):

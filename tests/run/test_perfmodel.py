@@ -52,3 +52,41 @@ def test_overlapped_step_hides_the_band_solve_behind_the_interior_pairs():
     # a second projection per step (damping band) stays serial
     two = predict(32000, 23000, 15616, 1, 1, overlap=True, projections=2)
     assert two.t_step == pytest.approx(over.t_step + two.t_band + two.t_msg)
+
+
+def test_check_prints_the_models_numbers_for_a_coupled_case():
+    """`mscouple check`'s model lines (perfmodel.advice) on examples/wave_3d: the planned
+    layout's step and phases are predict()'s, with the band solve distributed over the
+    continuum ranks (no damping band), and the suggested split is suggest_layout()'s."""
+    import math
+    import re
+
+    from helpers.cases import example
+    from mscouple.config import load_case
+    from mscouple.perfmodel import advice
+    from mscouple.scales import atom_estimate
+
+    case = load_case(example("wave_3d"), ["layout.continuum=1"])
+    lines = advice(case, 8)
+    assert "band solve distributed over the continuum ranks" in lines[0]
+    hs, c = case.handshake, case.continuum
+    atoms = float(sum(atom_estimate(p) for p in case.patches))
+    nums = [float(x) for x in re.findall(r"~([0-9.e+]+)", lines[0])[:2]]
+    assert nums[0] == pytest.approx(atoms, rel=1e-2)
+    band = nums[1]
+    nodes = float(math.prod(n + 1 for n in c.mesh.cells))
+    kw = dict(subcycle=hs.subcycle, dim=c.dim, projections=1 if hs.damping == 0 else 2,
+              band_distributed=True)
+    p_md = sum(case.layout.patches.values())
+    want = predict(atoms, nodes, band, p_md, 1, **kw)
+    got = re.search(r"planned +1 continuum \+ (\d+) patch ranks: ([0-9.e+-]+) ms per MD step "
+                    r"\(MD ([0-9.e+-]+), FE ([0-9.e+-]+), band ([0-9.e+-]+)", lines[1])
+    assert int(got.group(1)) == p_md
+    # printed with 3 significant digits (band atoms read back from the line: 3 digits too)
+    for val, ref in zip(got.groups()[1:], (want.t_step, want.t_md, want.t_fe, want.projections * want.t_band)):
+        assert float(val) == pytest.approx(1e3 * ref, rel=2e-2)
+    best = suggest_layout(8, atoms, nodes, band, **kw)
+    if len(lines) > 2:
+        assert f"[layout] continuum = {best.p_fe}, patches total {best.p_md}" in lines[2]
+    else:
+        assert (best.p_fe, best.p_md) == (1, p_md)
