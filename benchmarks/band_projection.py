@@ -22,6 +22,15 @@ path while it is shorter than the patch's force loop). ``coupled_3d.py`` is the 
 measurement on a quiet machine.
 
     .venv/bin/python benchmarks/band_projection.py [--atoms 4000 32000] [--repeat 3]
+
+``--distributed`` (run under ``mpirun -n p``): the band system solved distributed over the
+``p`` ranks (:class:`mscouple.coupling.bdm.DistributedBand`; mesh nodes dealt to the ranks in
+slabs along x, each band atom to the owner of its nearest node's slab), timed as *wall* time
+per projection (it is collective; median of ``--repeat`` blocks), beside the one-rank
+``BridgingDomain.solve`` on rank 0 and the largest difference of the two corrections
+relative to their size:
+
+    mpirun -n 2 .venv/bin/python benchmarks/band_projection.py --distributed --atoms 4000 32000
 """
 from __future__ import annotations
 
@@ -110,11 +119,82 @@ def cpu_ms(f, n: int, repeat: int) -> float:
     return 1e3 * best
 
 
+def distributed(atoms_list, repeat: int) -> dict:
+    """Wall ms per projection, distributed over COMM_WORLD against one rank (see module doc)."""
+    import scipy.sparse as sp
+    from mpi4py import MPI
+
+    from mscouple.coupling.bdm import DistributedBand
+
+    comm = MPI.COMM_WORLD
+    size, rank = comm.Get_size(), comm.Get_rank()
+    out = {"clock": "wall time, median of repeats", "ranks": size, "blocks": {}}
+    for atoms in atoms_list:
+        n = max(3, round((atoms / 4) ** (1 / 3)))
+        band, bdm, md, _ = block(n)
+        N = sp.csr_matrix(bdm.N)        # band atoms × band nodes (bdm.nodes: mesh numbers)
+        nb = bdm.nodes.size
+        owner = (np.arange(nb) * size) // nb               # contiguous slabs of band nodes
+        first = N.indices[N.indptr[:-1]]
+        atom_rank = owner[first]
+        own = np.flatnonzero(owner == rank)
+        mine = np.flatnonzero(atom_rank == rank)
+        Nm = N[mine].tocoo()
+        ghosts = np.setdiff1d(np.unique(Nm.col), own)
+        l2g = np.concatenate([own, ghosts])
+        pos = np.full(nb, -1)
+        pos[l2g] = np.arange(l2g.size)
+        Nloc = sp.csr_matrix((Nm.data, (Nm.row, pos[Nm.col])), shape=(mine.size, l2g.size))
+        t0 = time.perf_counter()
+        dband = DistributedBand(comm, Nloc, l2g, own, bdm.m[mine], bdm.M[own], components=3)
+        t_setup = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+        rng = np.random.default_rng(0)
+        va = rng.standard_normal((band.size, 3)) * 0.1
+        vn = rng.standard_normal((nb, 3)) * 0.1
+        ref = bdm.solve(va, vn)
+        got = dband.solve(va[mine], vn[own[dband.own_rows]])
+        scale = np.abs(ref.dv_atoms).max()
+        err = max(np.abs(got.dv_atoms - ref.dv_atoms[mine]).max(initial=0.0),
+                  np.abs(got.dv_nodes - ref.dv_nodes[own[dband.own_rows]]).max(initial=0.0)) / scale
+        err = comm.allreduce(err, op=MPI.MAX)
+        reps = max(20, int(1e5 // band.size))
+        a_loc, n_loc = va[mine].copy(), vn[own[dband.own_rows]].copy()
+        ts = []
+        for _ in range(repeat):
+            comm.Barrier()
+            t = time.perf_counter()
+            for _ in range(reps):
+                dband.solve(a_loc, n_loc)
+            ts.append(comm.allreduce(time.perf_counter() - t, op=MPI.MAX) / reps)
+        t1 = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            for _ in range(reps):
+                bdm.solve(va, vn)
+            t1.append((time.perf_counter() - t) / reps)
+        out["blocks"][str(4 * n ** 3)] = {
+            "band_atoms": int(band.size), "band_nodes": int(nb), "system_size": dband.system_size,
+            "atoms_per_rank_max": int(comm.allreduce(mine.size, op=MPI.MAX)),
+            "distributed_ms": 1e3 * float(np.median(ts)), "one_rank_ms_rank0": 1e3 * float(np.median(t1)),
+            "setup_s": t_setup, "work_rel_diff": abs(got.work - ref.work) / abs(ref.work),
+            "correction_max_rel_diff": err}
+        dband.destroy()
+    return out
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--atoms", type=int, nargs="+", default=[4000, 32000])
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--distributed", action="store_true",
+                   help="the band solve distributed over the mpirun ranks (DistributedBand)")
     a = p.parse_args(argv)
+    if a.distributed:
+        res = distributed(a.atoms, a.repeat)
+        from mpi4py import MPI
+        if MPI.COMM_WORLD.Get_rank() == 0:
+            print(json.dumps(res, indent=1))
+        return
     out = {"clock": "process CPU time, best of repeats", "blocks": {}}
     for atoms in a.atoms:
         n = max(3, round((atoms / 4) ** (1 / 3)))

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 from .._kernels import bandproj as _kb
 from ..errors import ConfigError, SimulationError
-from .bdm import BridgingDomain
+from .bdm import BridgingDomain, DistributedBand
 from .damping import ConstrainedDampingBand
 from .exchange import InterfaceExchange
 from .ledger import EnergyLedger
@@ -107,7 +107,9 @@ class BridgingDomainCoupler:
     local_comm : this rank's side communicator (continuum or patch comm); its rank 0 speaks
         for the side when energies are exchanged. ``None`` with a one-rank side. With a
         continuum on several ranks the band system (O(interface)) is gathered on the continuum
-        comm's rank 0, solved there and the corrections scattered back; the continuum side
+        comm's rank 0, solved there and the corrections scattered back where a damping band
+        acts (``gathered``), and otherwise assembled and solved distributed over the continuum
+        comm (``distributed``: :class:`~mscouple.coupling.bdm.DistributedBand`); the continuum side
         must then offer ``local_to_global`` (global number of each local node, the columns of
         the exchange's N) and ``owned_global`` (global number of each row of ``v``/``mass``).
     """
@@ -141,6 +143,11 @@ class BridgingDomainCoupler:
         #: a damping band acts at each step's second projection (known on both halves): the
         #: run layer may then not merge a step's end projection into the next step's first
         self.damped = bool(damping is not None or highpass_damping is not None or highpass_node_rate > 0)
+        #: continuum on several ranks without a damping band: the band system is assembled and
+        #: solved distributed over the continuum comm (no rank gathers the band); with a damping
+        #: band it is gathered on the continuum root (``gathered`` and not ``distributed``)
+        self.distributed = bool(self.gathered and not self.damped)
+        self.dband = None
         self._band = None
         self._band_ids = None
         self._reorder_seen = None
@@ -171,10 +178,17 @@ class BridgingDomainCoupler:
             # in the projection and the bath (BridgingDomain._setup_fixed)
             fixed = getattr(continuum, "fixed_components", None)
             fixed = None if fixed is None else np.asarray(fixed, dtype=bool)[:, :self.k]
-            if self.gathered:
+            if self.distributed:
+                # no damping band: the band system stays distributed (DistributedBand)
+                self._root = local_comm.Get_rank() == 0
+                self.dband = DistributedBand(local_comm, N, continuum.local_to_global, continuum.owned_global,
+                                             m_atoms, continuum.mass, components=self.k,
+                                             multipliers=multipliers, mvv2e=mvv2e, node_fixed=fixed)
+                self._own_rows = self.dband.own_rows
+            elif self.gathered:
                 N, m_atoms, M_nodes, ids, X = self._gather_setup(N, m_atoms, ids, X)
                 fixed = self._gather_fixed(fixed)
-            if self._root:
+            if self._root and not self.distributed:
                 self.bdm = BridgingDomain(N, m_atoms, M_nodes, multipliers=multipliers, mvv2e=mvv2e,
                                           node_fixed=fixed)
                 # the band's unconstrained degrees of freedom (T_bath): k per band atom and band
@@ -353,7 +367,17 @@ class BridgingDomainCoupler:
         dva = None
         if self.is_continuum:
             vn = self.continuum.v
-            if not self.gathered:
+            if self.distributed:
+                rows = self._own_rows
+                t0 = _perf()
+                res = self.dband.solve(va, vn[rows, :k])
+                if self._root:  # the ledger's flux terms are booked on the continuum root
+                    self.ledger.add(constraint_work=work_scale * res.work)
+                self.last_gap = res.gap_before
+                dva = res.dv_atoms
+                vn[rows, :k] += res.dv_nodes
+                self.solve_seconds += _perf() - t0
+            elif not self.gathered:
                 rows = self.bdm.nodes
                 dva, dvnb = self._kernel(va, vn[rows, :k], h, work_scale)
                 vn[rows, :k] += dvnb
