@@ -228,7 +228,10 @@ class IndenterDriver:
         self._band_regions = regions
         self._band_k = NEIGHBOURS.get(kind, 12)
         self._band_threshold = DEFECT_CSP * lattice_constant ** 2
-        self._band_ids = np.asarray(md.ids)[(depth > regions.pad) & (depth <= regions.pad + regions.overlap)]
+        mine = np.asarray(md.ids)[(depth > regions.pad) & (depth <= regions.pad + regions.overlap)]
+        # every rank's band atoms (the check runs on the patch's rank 0 over the gathered atoms;
+        # with the local ids only, a band atom owned by another rank was never watched)
+        self._band_ids = (np.concatenate(self.comm.allgather(mine)) if self.comm.Get_size() > 1 else mine)
         self._band_ref = None
         self._band_a = float(lattice_constant)
 
