@@ -174,6 +174,21 @@ def advice(case, launched: int) -> list[str]:
            f"band solve {'distributed over the continuum ranks' if distributed else 'gathered on the continuum root'} "
            "(docs/performance.md)",
            f"  planned   {line(planned)}"]
+    # the overlapped patch step (coupling/overlap.py: OverlappedPatchStep.applies): one rank
+    # per patch, LJ or EAM, no indenter (nor a thermostat or fix, which the run knows)
+    why = [w for w, bad in (
+        ("a patch on several ranks", any(n > 1 for n in case.layout.patches.values())),
+        ("a potential other than lj/eam", any(p.potential.kind not in ("lj", "eam") for p in case.patches)),
+        ("an indenter", getattr(case, "indenter", None) is not None)) if bad]
+    if why:
+        out.append(f"  overlapped patch step: does not apply ({', '.join(why)}): the band solve and "
+                   f"messages ({1e3 * planned.projections * (planned.t_band + planned.t_msg):.3g} ms) "
+                   "are on the critical path")
+    else:
+        ov = predict(atoms, nodes, band, p_md, p_fe, overlap=True, **kw)
+        out.append(f"  overlapped patch step: applies unless the patch has a thermostat or fix: "
+                   f"{1e3 * ov.t_step:.3g} ms per MD step, hides "
+                   f"{1e3 * (planned.t_step - ov.t_step):.3g} ms of band solve and messages")
     if (best.p_fe, best.p_md) != (p_fe, p_md):
         out.append(f"  suggested {line(best)}  -> [layout] continuum = {best.p_fe}, "
                    f"patches total {best.p_md}")

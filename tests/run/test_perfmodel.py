@@ -57,7 +57,8 @@ def test_overlapped_step_hides_the_band_solve_behind_the_interior_pairs():
 def test_check_prints_the_models_numbers_for_a_coupled_case():
     """`mscouple check`'s model lines (perfmodel.advice) on examples/wave_3d: the planned
     layout's step and phases are predict()'s, with the band solve distributed over the
-    continuum ranks (no damping band), and the suggested split is suggest_layout()'s."""
+    continuum ranks (no damping band), the overlapped step's line is predict(overlap=True)'s,
+    and the suggested split is suggest_layout()'s."""
     import math
     import re
 
@@ -85,8 +86,17 @@ def test_check_prints_the_models_numbers_for_a_coupled_case():
     # printed with 3 significant digits (band atoms read back from the line: 3 digits too)
     for val, ref in zip(got.groups()[1:], (want.t_step, want.t_md, want.t_fe, want.projections * want.t_band)):
         assert float(val) == pytest.approx(1e3 * ref, rel=2e-2)
+    # wave_3d: one LJ patch rank, so the overlapped step applies; its numbers are predict()'s
+    ov = predict(atoms, nodes, band, p_md, 1, overlap=True, **kw)
+    got = re.search(r"overlapped patch step: applies .*: ([0-9.e+-]+) ms per MD step, hides ([0-9.e+-]+) ms",
+                    lines[2])
+    assert float(got.group(1)) == pytest.approx(1e3 * ov.t_step, rel=2e-2)
+    assert float(got.group(2)) == pytest.approx(1e3 * (want.t_step - ov.t_step), rel=5e-2)
+    assert ov.t_step < want.t_step
+    more = advice(load_case(example("wave_3d"), ["layout.patches.core=2"]), 8)
+    assert any("does not apply (a patch on several ranks)" in x for x in more)
     best = suggest_layout(8, atoms, nodes, band, **kw)
-    if len(lines) > 2:
-        assert f"[layout] continuum = {best.p_fe}, patches total {best.p_md}" in lines[2]
+    if len(lines) > 3:
+        assert f"[layout] continuum = {best.p_fe}, patches total {best.p_md}" in lines[3]
     else:
         assert (best.p_fe, best.p_md) == (1, p_md)
