@@ -23,6 +23,10 @@ faces, the patch held by the continuum by ``zero_shift_coupled``).
   common increment before a drop, in units of the tip's depth then;
   ``tip_atom_displacement_dev``: the same for the atom under the tip (the first one touched),
   whose downward displacements are ``tip_atom_displacement`` (coupled, atoms);
+* ``popin_coupled``, ``popin_atoms``: [depth, load, load after the drop] of the first load
+  drop of each run (None without one), and ``popin_depth_rel_dev``, ``popin_load_rel_dev``
+  (coupled / atoms − 1); ``--depths COARSE FINE SWITCH FINAL`` resolves it (e.g. 0.5 0.25 3 5);
+  a coupled run stopped by a defect reaching the band is analysed up to its last record;
 * ``dof_atoms``, ``dof_coupled`` (3 per atom + 3 per FE node) and their ratio;
 * ``wall_atoms_s``, ``wall_coupled_s`` (each ``mpirun`` from start to exit, set-up and output
   included) and their ratio; ``same_invocation`` (false once ``--only`` re-ran one side);
