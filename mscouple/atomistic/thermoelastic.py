@@ -91,11 +91,13 @@ def thermal_elastic_constants(potential, kind: str, a: float, mass: float, tempe
                               seed: int = 1, reps=(8, 8, 6), dt: float = 0.002, strain: float = 0.01,
                               equilibrate: float = 2.0, gap: float = 0.5, average: float = 0.6,
                               origins: int = 4, damping: float = 0.1, units: str = "metal",
-                              skin: float = 1.0, comm=None) -> ThermalConstants:
+                              skin: float = 1.0, remap_velocities: bool = True,
+                              comm=None) -> ThermalConstants:
     """Adiabatic C11, C12, C44 of the ``kind`` (fcc, bcc, sc) lattice of a one-species
     ``potential`` at lattice constant ``a`` and ``temperature`` (see the module doc).
     Times in the unit system's time unit; deterministic for a seed. Runs on ``comm``
-    (default COMM_SELF)."""
+    (default COMM_SELF). ``remap_velocities=False`` strains positions only (LAMMPS'
+    ``change_box ... remap``; not adiabatic, kept to compare with LAMMPS)."""
     from mpi4py import MPI
 
     from .box import Box
@@ -133,7 +135,7 @@ def thermal_elastic_constants(potential, kind: str, a: float, mass: float, tempe
             for sg in (1.0, -1.0):
                 F = np.ones(3)
                 F[b] += sg * strain
-                s = MDSystem(comm, Box(box.lo * F, box.hi * F), xu * F, potential, velocities=v / F, **kw)
+                s = MDSystem(comm, Box(box.lo * F, box.hi * F), xu * F, potential, velocities=v / F if remap_velocities else v, **kw)
                 acc = np.zeros(3)
                 for _k in range(nav):
                     s.run(every)
