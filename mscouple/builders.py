@@ -222,7 +222,7 @@ def elastic_material(spec: ContinuumSpec, patch: PatchSpec | None = None):
     if mat.model == "cubic":
         return ElasticMaterial.cubic(mat.c11, mat.c12, mat.c44, density=mat.density, mvv2e=mvv2e)
     if mat.model == "from_patch":
-        return cauchy_born_material(patch, spec.dim, mvv2e)
+        return cauchy_born_material(patch, spec.dim, mvv2e, temperature=mat.temperature)
     return ElasticMaterial.isotropic(mat.youngs_modulus, mat.poisson_ratio, density=mat.density, mvv2e=mvv2e)
 
 
@@ -257,7 +257,25 @@ def patch_constants(patch: PatchSpec):
         raise ConfigError(f"continuum.material.model = 'from_patch' (patch {patch.name!r}): {exc}") from None
 
 
-def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0):
+_THERMAL_CACHE: dict = {}
+
+
+def thermal_patch_constants(patch: PatchSpec, temperature: float):
+    """Adiabatic constants (:class:`~mscouple.atomistic.thermoelastic.ThermalConstants`) of
+    the patch's cubic lattice at ``temperature`` and its zero-stress constant a0 (the
+    continuum's reference), seed ``patches.X.seed``; memoised per process (check + build)."""
+    from .atomistic.thermoelastic import thermal_elastic_constants
+
+    cb = patch_constants(patch)
+    pot = make_potential(patch.potential, f"patches.{patch.name}.potential")
+    key = (patch.name, repr(patch.potential), cb.a0, float(temperature), int(patch.seed))
+    if key not in _THERMAL_CACHE:
+        _THERMAL_CACHE[key] = thermal_elastic_constants(pot, patch.lattice.kind, cb.a0, patch_mass(patch, pot),
+                                                        float(temperature), seed=int(patch.seed))
+    return _THERMAL_CACHE[key]
+
+
+def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0, temperature: float = 0.0):
     """Continuum constants from the patch's own potential (Cauchy–Born lattice sums at the
     zero-stress lattice constant), so that both models carry waves at the same long-wave
     speeds. Chain, triangular, sc, bcc and fcc lattices; pair and one-species EAM potentials.
@@ -278,8 +296,12 @@ def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0):
         raise ConfigError(f"continuum.material.model = 'from_patch': patch {patch.name!r} has a {kind} "
                           f"lattice ({ld}D); its constants fill a continuum of dim <= {ld}, not {dim}")
     C = cb.C
+    density = cb.density
+    if temperature > 0:
+        tc = thermal_patch_constants(patch, temperature)
+        C, density = tc.C, tc.density
     if dim == 1:
-        C6 = np.eye(6) * cb.c11
+        C6 = np.eye(6) * C[0, 0]
     elif ld == 2:
         idx = [0, 1, 5]
         C6 = np.zeros((6, 6))
@@ -293,7 +315,7 @@ def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0):
                           f"{patch.name!r} is not mechanically stable with its potential (C11 = {cb.c11:.6g}, "
                           f"C12 = {cb.c12:.6g}, C44 = {cb.c44:.6g} at a0 = {cb.a0:.10g}): use another lattice "
                           "or give c11/c12/c44 (model = 'cubic')")
-    return ElasticMaterial(C6, cb.density, mvv2e)
+    return ElasticMaterial(C6, density, mvv2e)
 
 
 def initial_gradient(init: InitialSpec | None, dim: int):

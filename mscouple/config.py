@@ -63,6 +63,9 @@ class MaterialSpec:
     conductivity: float = opt("float", 1.0, **_POS)
     heat_capacity: float = opt("float", 1.0, **_POS, help="per unit mass")
     plane: str = opt("str", "strain", choices=("strain", "stress"))
+    temperature: float = opt("float", 0.0, **_NONNEG, help="model = 'from_patch': adiabatic constants of the patch's "
+                             "cubic lattice at this temperature, measured by MD at its reference constant "
+                             "(mscouple/atomistic/thermoelastic.py, ~30 s); 0: the 0 K Cauchy-Born constants")
     patch: str = opt("str", "", help="model = 'from_patch' or 'dislocation_density': take the elastic constants "
                                      "(and b) from this patch's potential")
     # model = "dislocation_density" (J2 + Taylor/Kocks-Mecking SSD + GND; mscouple/plasticity):
@@ -320,6 +323,11 @@ def _check_case(case: Case, ctx: Context) -> None:
             raise ctx.error("continuum.material.c11", mat.c11, "positive-definite cubic constants (c11 > |c12|, c44 > 0)")
         if mat.model == "from_patch" and mat.patch not in names:
             raise ctx.error("continuum.material.patch", mat.patch, f"the name of a patch ({', '.join(names)})")
+        if mat.temperature > 0 and mat.model != "from_patch":
+            raise ctx.error("continuum.material.temperature", mat.temperature, "0 unless model = 'from_patch'")
+        if mat.temperature > 0 and case.patch(mat.patch).lattice.kind not in ("fcc", "bcc", "sc"):
+            raise ctx.error("continuum.material.temperature", mat.temperature,
+                            "0 for a non-cubic patch lattice (finite-temperature constants: fcc, bcc, sc)")
         if mat.model == "dislocation_density":
             if c.physics != "elastostatics":
                 raise ctx.error("continuum.physics", c.physics, "'elastostatics' (model = 'dislocation_density' "

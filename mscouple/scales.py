@@ -171,6 +171,19 @@ def lattice_estimates(case: Case, p: PatchSpec) -> list[Estimate]:
     out.append(Estimate(f"long-wave longitudinal speed (patch {p.name})", cb.longitudinal_speed(mvv2e)))
     if p.lattice.kind != "chain":
         out.append(Estimate(f"long-wave transverse speed (patch {p.name})", cb.transverse_speed(mvv2e)))
+    c = case.continuum
+    T = c.material.temperature if c is not None and c.material.patch == p.name else 0.0
+    if T > 0:
+        from .builders import thermal_patch_constants
+
+        tc = thermal_patch_constants(p, T)
+        out += [Estimate(f"C11 at {T:g} K, adiabatic by MD at a0 (patch {p.name}; +- {tc.c11_err:.2g})", tc.c11),
+                Estimate(f"C12 at {T:g} K (patch {p.name}; +- {tc.c12_err:.2g})", tc.c12),
+                Estimate(f"C44 at {T:g} K (patch {p.name}; +- {tc.c44_err:.2g})", tc.c44),
+                Estimate(f"thermal pressure at a0, {T:g} K (patch {p.name}; +- {tc.pressure_err:.2g})",
+                         tc.pressure, "not put into the continuum as a pre-stress: the patch expands "
+                         "against the stress-free continuum"),
+                Estimate(f"long-wave longitudinal speed at {T:g} K (patch {p.name})", tc.longitudinal_speed(mvv2e))]
     return out
 
 

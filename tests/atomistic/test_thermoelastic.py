@@ -80,3 +80,28 @@ def test_300K_positions_only_remap_matches_lammps():
     # softer than the static lattice by a few per cent, with a compressive thermal pressure
     assert 0.01 < 1 - r.c11 / cb.c11 < 0.04
     assert 0.015 < r.pressure < 0.025
+
+
+def _case_text(extra: str) -> str:
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cu_wave_3d", "case_arrival.toml")
+    text = open(src).read()
+    return text.replace('material = { model = "from_patch", patch = "cu" }',
+                        'material = { model = "from_patch", patch = "cu"' + extra + ' }')
+
+
+@pytest.mark.parametrize("extra, lattice, expect", [
+    (", temperature = -1.0", None, "continuum.material.temperature"),
+    (', temperature = 300.0, model = "cubic", c11 = 1.0, c12 = 0.5, c44 = 0.4', None, "0 unless model"),
+    (", temperature = 300.0", ('kind = "fcc"', 'kind = "triangular"'), "non-cubic"),
+])
+def test_case_key_temperature_is_validated(tmp_path, extra, lattice, expect):
+    from mscouple.config import load_case
+
+    text = _case_text(extra).replace('material = { model = "from_patch", patch = "cu", temperature = 300.0, '
+                                     'model = "cubic"', 'material = { patch = "cu", temperature = 300.0, model = "cubic"')
+    if lattice:
+        text = text.replace(*lattice)
+    p = tmp_path / "case.toml"
+    p.write_text(text.replace("../../tests/data/", os.path.join(os.path.dirname(TABLE), "")))
+    with pytest.raises(ConfigError, match=expect):
+        load_case(str(p))
