@@ -174,10 +174,10 @@ def advice(case, launched: int) -> list[str]:
            f"band solve {'distributed over the continuum ranks' if distributed else 'gathered on the continuum root'} "
            "(docs/performance.md)",
            f"  planned   {line(planned)}"]
-    # the overlapped patch step (coupling/overlap.py: OverlappedPatchStep.applies): one rank
-    # per patch, LJ or EAM, no indenter (nor a thermostat or fix, which the run knows)
+    # the overlapped patch step (coupling/overlap.py: OverlappedPatchStep.applies, its
+    # reason() at run time): a patch on one or several ranks, LJ or EAM, no indenter (nor a
+    # thermostat or fix, which the run knows)
     why = [w for w, bad in (
-        ("a patch on several ranks", any(n > 1 for n in case.layout.patches.values())),
         ("a potential other than lj/eam", any(p.potential.kind not in ("lj", "eam") for p in case.patches)),
         ("an indenter", getattr(case, "indenter", None) is not None)) if bad]
     if why:

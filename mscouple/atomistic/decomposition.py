@@ -254,6 +254,35 @@ class Decomposition:
                                recvbuf=a[s.recv_start:s.recv_start + s.nrecv],
                                source=s.source, recvtag=_TAG + 10)
 
+    def subset_plan(self, flag: np.ndarray) -> list:
+        """The exchange plan restricted to the atoms with ``flag`` set (``flag [nall]`` over
+        owned + ghost atoms, the same for every image of an atom, e.g. set by id): per swap
+        the flagged send atoms and the flagged ghost slots it fills. Both ends filter the
+        same atom sequence by the same flags, so no message is needed. For
+        :meth:`reverse_subset` (the overlapped coupled step's band-only reverse)."""
+        flag = np.asarray(flag, dtype=bool)
+        plan = []
+        for s in self.swaps:
+            send = np.asarray(s.send_idx, dtype=np.int64)
+            send = send[flag[send]] if send.size else send
+            recv = s.recv_start + np.flatnonzero(flag[s.recv_start:s.recv_start + s.nrecv])
+            plan.append((send, recv))
+        return plan
+
+    def reverse_subset(self, a: np.ndarray, plan: list) -> None:
+        """:meth:`reverse` for the atoms of ``plan`` (:meth:`subset_plan`) only: their ghost
+        values of ``a [nall, ...]`` are added onto their owners and the ghost slots zeroed
+        (the rest stays for a later :meth:`reverse`). Collective."""
+        for s, (send, recv) in zip(reversed(self.swaps), reversed(plan)):
+            if s.dest == -1:
+                a[send] += a[recv]
+            else:
+                buf = np.empty((send.size,) + a.shape[1:], dtype=a.dtype)
+                self.comm.Sendrecv(np.ascontiguousarray(a[recv]), dest=s.source, sendtag=_TAG + 12,
+                                   recvbuf=buf, source=s.dest, recvtag=_TAG + 12)
+                a[send] += buf
+            a[recv] = 0.0
+
     def reverse(self, a: np.ndarray) -> None:
         """Add ghost values of ``a [nall, ...]`` onto their owners (Newton's third law). Collective."""
         for s in reversed(self.swaps):

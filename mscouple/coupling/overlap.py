@@ -39,26 +39,39 @@ atoms next to the band get their pair sums in another order (round-off); band at
 atoms away from the band get the same bits as the one-pass step (``tests/coupling/
 test_split_passes.py``, ``test_overlapped_step.py``, ``test_overlapped_eam.py``).
 
-Applies to a single-rank patch (ghosts as periodic images on that rank) with a
-single-type Lennard-Jones potential without force smoothing or an EAM potential (any
-number of elements), no thermostat, fixes or indenter on the patch, over an
-intercommunicator (:meth:`OverlappedPatchStep.applies`); everything else takes the
-phase-by-phase step (:class:`~mscouple.run.couplers.BridgingPatch`).
+**A patch on several ranks** (``Decomposition`` with neighbours' atoms as ghosts, band
+atoms routed home by :class:`~mscouple.coupling.routing.HomeRouting`): the same step, with
 
-**Multi-rank patches (not built)**: today they take the phase-by-phase step. What the
-overlapped step needs there: (1) band atoms may live on any patch rank
-(``BridgingDomainCoupler.routing`` gathers their velocities to their home rank with
-point-to-point messages inside ``_band_values``/``_band_add``): the flags must be per
-owned + ghost atom on every rank, kept by id across migrations, and the routing's gather
-and scatter split into a non-blocking start/finish pair like ``start_round_trip``; (2)
-after pass A the ghost forces of band atoms must be reverse-summed onto their owners
-before the band kick — a reverse exchange restricted to the ghosts of band atoms (a
-second, band-only swap list of ``Decomposition``), and after pass B a second reverse
-exchange for the rest; (3) for EAM the densities and embedding derivatives need their
-reverse/forward exchanges before pass A as now (they cannot overlap); (4) every patch rank
-must post its share of the round trip (``InterfaceExchange`` already sends per rank) and
-the chunked pass B must progress both the intercomm requests and the patch comm's ghost
-requests. Units: those of the MD system (the step adds no physics).
+1. band flags per owned + ghost atom by id (``HomeRouting.all_ids``: every interface atom
+   of the patch), re-made after each rebuild — so they follow migrations and every
+   image of a band atom is a band atom;
+2. after pass A only the band atoms' ghost forces are reverse-summed onto their owners
+   (``Decomposition.subset_plan``/``reverse_subset``: the swap plan filtered by the flags on
+   both ends, no extra message to set it up; their ghost slots zeroed), the band kick,
+   then after pass B the full reverse for the rest;
+3. EAM: the density reverse and the embedding-derivative forward run before pass A as in
+   the phase-by-phase step (they cannot overlap);
+4. every patch rank sends its home band rows (``_band_values``: routed home over the patch
+   comm when some are away) and posts its share of the reply; pass B's chunks progress
+   that rank's intercomm requests.
+
+What stays on the critical path there: the routing's gather/scatter (local lookups while
+every band atom is at home; an ``alltoall`` pair while some are away) and an end
+projection's chained next first projection (damping band, subcycle junctions): its
+routing is collective over the patch comm while the ranks finish their trips in different
+chunks, so it is sent after pass B, not during it. The continuum's answer still arrives
+during pass B.
+
+Applies (:meth:`OverlappedPatchStep.applies`; :meth:`~OverlappedPatchStep.reason` says why
+not, in one line) to a patch on one rank (ghosts as periodic images on that rank) or on
+several (with band routing), single-type Lennard-Jones without force smoothing or EAM (any
+number of elements), no thermostat, fixes or indenter on the patch, over an
+intercommunicator; everything else takes the phase-by-phase step
+(:class:`~mscouple.run.couplers.BridgingPatch`; its patch ranks agree on the choice). The
+multi-rank step gives the state of the phase-by-phase step on the same layout and of the
+one-rank patch to round-off, with atoms and band atoms migrating
+(``tests/coupling/test_overlapped_multirank.py``: 1 + 2 and 1 + 3 ranks, LJ and EAM).
+Units: those of the MD system (the step adds no physics).
 """
 from __future__ import annotations
 
@@ -99,22 +112,49 @@ class OverlappedPatchStep:
         self.pairs = (0, 0)  # pairs in A and B at the last split (for tests and profiles)
         self._T = None  # the phase timers of the current run
         self.chained = 0  # end projections whose next first projection was sent during pass B
+        #: a patch on several ranks (band flags by id, band-only ghost reverse, routed band rows)
+        self.multi = md.decomp.size > 1
+        self._plan = None
 
     @staticmethod
-    def applies(md, cp, indenter=None) -> bool:
-        """Whether this step can drive ``md`` (else the coupler's phase-by-phase step)."""
+    def reason(md, cp, indenter=None) -> str:
+        """Why this step cannot drive ``md`` (one line; ``""`` where it can): the coupler then
+        takes its phase-by-phase step. Local: a patch on several ranks agrees on the answer
+        (:class:`~mscouple.run.couplers.BridgingPatch`)."""
         pot = getattr(md, "potential", None)
         dec = getattr(md, "decomp", None)
         ex = cp.ex
         v = getattr(md, "v", None)
         lj = (getattr(pot, "style", -1) == 0 and getattr(pot, "ntypes", 0) == 1
               and float(pot.coef[6]) == 0.0)
-        return bool(indenter is None and cp.routing is None and ex.intercomm is not None
-                    and ex.side == "patch" and dec is not None and dec.size == 1 and dec.all_local
-                    and not getattr(md, "fixes", ()) and getattr(md, "thermostat", None) is None
-                    and (lj or _is_eam(pot)) and 1 <= cp.k <= 3
-                    and isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 2
-                    and v.shape[1] == 3 and v.flags.c_contiguous)
+        if indenter is not None:
+            return "an indenter on the patch"
+        if ex.intercomm is None or ex.side != "patch":
+            return "no intercommunicator between the patch and the continuum"
+        if dec is None:
+            return "a patch without a domain decomposition"
+        if dec.size == 1 and not (dec.all_local and cp.routing is None):
+            return "a one-rank patch whose ghosts are not all local images"
+        if dec.size > 1 and cp.routing is None:
+            return "a multi-rank patch without interface routing"
+        if getattr(md, "fixes", ()):
+            return "fixes on the patch"
+        if getattr(md, "thermostat", None) is not None:
+            return "a thermostat on the patch"
+        if not (lj or _is_eam(pot)):
+            return "a potential other than single-type Lennard-Jones (no smoothing) or EAM"
+        if not 1 <= cp.k <= 3:
+            return f"{cp.k} velocity components (expected 1 to 3)"
+        if not (isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 2
+                and v.shape[1] == 3 and v.flags.c_contiguous):
+            return "velocities not a C-contiguous float64 [n, 3] array"
+        return ""
+
+    @staticmethod
+    def applies(md, cp, indenter=None) -> bool:
+        """Whether this step can drive ``md`` (else the coupler's phase-by-phase step;
+        :meth:`reason` says why not)."""
+        return OverlappedPatchStep.reason(md, cp, indenter) == ""
 
     # ------------------------------------------------------------------ lists
     def _split(self) -> None:
@@ -122,12 +162,19 @@ class OverlappedPatchStep:
         Lennard-Jones, the A/B halves of the Verlet list."""
         md, cp = self.md, self.cp
         n, nall = md.nlocal, md.nlocal + md.nghost
-        band = np.asarray(cp.band_atoms, dtype=np.int64)
         flag = np.zeros(max(nall, 1), dtype=np.uint8)
-        flag[band] = 1
-        if md.nghost:
-            # periodic images of band atoms are band atoms
-            flag[n:nall] = np.isin(md.ghost_ids, np.asarray(md.ids)[band])
+        if self.multi:
+            # band atoms live on any patch rank and migrate: membership by id, of the owned
+            # atoms and of the ghosts (neighbours' atoms and periodic images); the band-only
+            # reverse plan follows each rebuild's ghost plan
+            flag[:nall] = np.isin(md._idsall[:nall], cp.routing.all_ids)
+            self._plan = md.decomp.subset_plan(flag[:nall])
+        else:
+            band = np.asarray(cp.band_atoms, dtype=np.int64)
+            flag[band] = 1
+            if md.nghost:
+                # periodic images of band atoms are band atoms
+                flag[n:nall] = np.isin(md.ghost_ids, np.asarray(md.ids)[band])
         self.flag = flag
         # interior pairs of unit weights: (1 + 1)/2 scales nothing, the plain loop gives the
         # same bits
@@ -174,8 +221,19 @@ class OverlappedPatchStep:
         return _ke.force_range, fp
 
     def _reverse_ghosts(self, zero: bool) -> None:
+        """Ghost forces onto their owners: after pass A (``zero``) those the band kick needs,
+        after pass B the rest. One rank: every image at once (and zeroed after pass A).
+        Several ranks: after pass A the band atoms' ghosts only (``Decomposition.
+        reverse_subset``: their slots zeroed, the other ghosts keep their pass-A share), after
+        pass B every ghost (``Decomposition.reverse``)."""
         md = self.md
         n, nall = md.nlocal, md.nlocal + md.nghost
+        if self.multi:
+            if zero:
+                md.decomp.reverse_subset(md._fall[:nall], self._plan)
+            else:
+                md.decomp.reverse(md._fall[:nall])
+            return
         if md.nghost:
             _kp.ghosts_reverse(md._fall[:nall], n, md.decomp.gsrc)
             if zero:
@@ -253,7 +311,10 @@ class OverlappedPatchStep:
             for i0 in range(0, nloc, self.chunk):
                 pass_b(i0, min(nloc, i0 + self.chunk))
                 if live is not None and ex.progress(live):  # until the replies are in
-                    if live is trip and chain:
+                    # several ranks: the chain's routing is collective over the patch comm
+                    # and the ranks finish their trips in different chunks, so it waits for
+                    # the end of pass B (below)
+                    if live is trip and chain and not self.multi:
                         pending = live = self._chain(trip, dtf)
                         trip = None
                     else:

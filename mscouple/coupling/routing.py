@@ -55,6 +55,14 @@ class HomeRouting:
         self.routed = 0  # interface atoms away from home at the last update (patch-wide)
         self.routed_max = 0  # the most at any update so far
 
+    @property
+    def all_ids(self) -> np.ndarray:
+        """Sorted global ids of every interface atom of the patch, whatever rank holds it
+        (membership by id: the overlapped step's band flags of owned and ghost atoms)."""
+        if self.comm.Get_size() == 1:
+            return np.sort(self.home_ids)
+        return self._ids_sorted
+
     # ------------------------------------------------------------------ bookkeeping
     def update(self) -> None:
         """Re-find the interface atoms after the MD engine re-sorted or migrated atoms

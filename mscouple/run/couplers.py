@@ -303,8 +303,8 @@ class BridgingPatch:
     """Patch half of a bridging-domain run.
 
     Where :meth:`OverlappedPatchStep.applies <mscouple.coupling.overlap.OverlappedPatchStep.applies>`
-    (one patch rank, single-type LJ or EAM — one element or an alloy —, no thermostat, fix
-    or indenter; a damping band is served) the step runs the band's pairs first, sends the
+    (one or several patch ranks, single-type LJ or EAM — one element or an alloy —, no
+    thermostat, fix or indenter; a damping band is served) the step runs the band's pairs first, sends the
     band velocities and computes the interior pairs while the continuum projects
     (:mod:`mscouple.coupling.overlap`); otherwise phase by phase."""
 
@@ -334,6 +334,11 @@ class BridgingPatch:
         if self._merge is None:
             self._merge = _agree_merge(cp, merge_projections(self.model.case, [cp]))
             self._use_overlap = bool(self.overlap and OverlappedPatchStep.applies(md, cp, self.indenter))
+            comm = getattr(md, "comm", None)
+            if comm is not None and comm.Get_size() > 1:  # every patch rank takes the same step
+                from mpi4py import MPI
+
+                self._use_overlap = bool(comm.allreduce(int(self._use_overlap), op=MPI.MIN))
             _agree_overlap(cp, self._use_overlap)  # the continuum half learns it
         ends = end_projections(n, self.subcycle, cp.step_count, self._merge)
         if self._use_overlap:

@@ -93,8 +93,13 @@ def test_check_prints_the_models_numbers_for_a_coupled_case():
     assert float(got.group(1)) == pytest.approx(1e3 * ov.t_step, rel=2e-2)
     assert float(got.group(2)) == pytest.approx(1e3 * (want.t_step - ov.t_step), rel=5e-2)
     assert ov.t_step < want.t_step
-    more = advice(load_case(example("wave_3d"), ["layout.patches.core=2"]), 8)
-    assert any("does not apply (a patch on several ranks)" in x for x in more)
+    # the patch on two ranks: the overlapped step applies there too (coupling/overlap.py),
+    # with predict()'s numbers for 2 patch ranks
+    more = advice(load_case(example("wave_3d"), ["layout.continuum=1", "layout.patches.core=2"]), 8)
+    ov2 = predict(atoms, nodes, band, 2, 1, overlap=True, **kw)
+    got = [m for m in (re.search(r"overlapped patch step: applies .*: ([0-9.e+-]+) ms per MD step", x)
+                       for x in more) if m]
+    assert len(got) == 1 and float(got[0].group(1)) == pytest.approx(1e3 * ov2.t_step, rel=2e-2)
     best = suggest_layout(8, atoms, nodes, band, **kw)
     if len(lines) > 3:
         assert f"[layout] continuum = {best.p_fe}, patches total {best.p_md}" in lines[3]
