@@ -1,4 +1,4 @@
-"""The overlapped patch step against the phase-by-phase one, in one MPI job (1 + 1 ranks).
+"""The overlapped patch step against the phase-by-phase one, in one MPI job (1 + P ranks).
 
 The coupled case of ``coupled_3d.py`` (fcc LJ block of ``--atoms`` atoms in P1 tets, band two
 lattice constants wide, atom multipliers, ``--subcycle`` k) is built twice in one job: once
@@ -18,8 +18,12 @@ Prints one JSON object: per variant the wall ms per step of each round, their me
 ratios overlapped / phase-by-phase and coupled / pure MD (medians), and each coupled
 variant's ms per step per phase and role.
 
-    mpirun -n 2 .venv/bin/python benchmarks/overlap_ab.py [--atoms 32000] [--steps 50]
+    mpirun -n 1+P .venv/bin/python benchmarks/overlap_ab.py [--atoms 32000] [--steps 50]
         [--rounds 6] [--subcycle 1 [10 ...]] [--idle-sleep 2e-5] [--potential lj|eam]
+        [--patch-ranks P]
+
+``--patch-ranks P`` (default 1): the patch on P ranks (the multi-rank overlapped step);
+pure MD then runs on the same P ranks with the same decomposition.
 
 ``--potential eam``: a Cu EAM block (Zhou 2004 table, 300 K, ``eam_case_text``) instead of
 the LJ block; the overlapped step then runs the EAM passes (densities, embedding, band
@@ -108,9 +112,10 @@ def measure(a, world, k: int) -> dict | None:
     total = a.steps * a.rounds + 5
     n = max(3, round((a.atoms / 4) ** (1 / 3)))
     if a.potential == "eam":
-        case = parse_case(eam_case_text(n, total, "atoms", k))
+        text = eam_case_text(n, total, "atoms", k)
     else:
-        case = parse_case(B.case_text(n, total, True, "atoms", k))
+        text = B.case_text(n, total, True, "atoms", k)
+    case = parse_case(text.replace("patches = { block = 1 }", f"patches = {{ block = {a.patch_ranks} }}"))
     layout = Layout.build(world, case.layout.continuum, case.layout.patches)
     if layout.is_continuum and not _PETSC:
         from mscouple.cli.main import init_petsc
@@ -130,7 +135,8 @@ def measure(a, world, k: int) -> dict | None:
     if not layout.is_continuum:
         from mscouple.builders import build_patch
 
-        md = build_patch(MPI.COMM_SELF, case.patch("block"), units=case.units, dt=case.run.dt, dim=3)
+        # on the patch ranks (their own comm): the same decomposition as the coupled patch
+        md = build_patch(layout.comm, case.patch("block"), units=case.units, dt=case.run.dt, dim=3)
         md.run(5)
     order = [*variants, "pure_md", "pure_md_beside_spin"]
     walls = {name: [] for name in order}
@@ -157,17 +163,20 @@ def measure(a, world, k: int) -> dict | None:
         if not layout.is_continuum:
             sec.update(model.phase_seconds())
         phases[name] = {key: 1e3 * v / total for key, v in sorted(sec.items())}
-    got = world.gather((layout.role, phases), root=0)
+    used = {name: getattr(h, "_overlapped", None) is not None for name, (_, h) in variants.items()}
+    got = world.gather((layout.role, phases, used), root=0)
     if world.Get_rank() != 0:
         return None
     med = {key: float(np.median(v)) for key, v in walls.items()}
-    return {"potential": a.potential, "atoms": 4 * n ** 3, "steps_per_round": a.steps,
+    return {"potential": a.potential, "atoms": 4 * n ** 3, "patch_ranks": a.patch_ranks,
+            # which variants the patch ranks stepped overlapped (all ranks agree)
+            "overlapped_step": got[-1][2], "steps_per_round": a.steps,
             "rounds": a.rounds, "subcycle": k,
             "ms_per_step": {key: [round(x, 3) for x in v] for key, v in walls.items()},
             "median_ms_per_step": med,
             "ratio_overlapped_to_phase_by_phase": med["overlapped"] / med["phase_by_phase"],
             "ratio_to_pure_md": {key: med[key] / med["pure_md"] for key in (*variants, "pure_md_beside_spin")},
-            "phases_ms_per_step": {role: ph for role, ph in got}}
+            "phases_ms_per_step": {role: ph for role, ph, _ in got}}
 
 
 def main(argv=None) -> None:
@@ -179,12 +188,14 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--subcycle", type=int, nargs="+", default=[1],
                    help="one or several k, measured one after the other in this invocation")
+    p.add_argument("--patch-ranks", type=int, default=1,
+                   help="patch ranks P (run on 1 + P ranks): P > 1 measures the multi-rank overlapped step")
     p.add_argument("--idle-sleep", type=float, default=2e-5,
                    help="the overlapped variant's BridgingContinuum.idle_sleep (s)")
     a = p.parse_args(argv)
     world = MPI.COMM_WORLD
-    if world.Get_size() != 2:
-        raise SystemExit("overlap_ab.py: run it on 2 ranks (mpirun -n 2)")
+    if world.Get_size() != 1 + a.patch_ranks:
+        raise SystemExit(f"overlap_ab.py: run it on 1 + {a.patch_ranks} ranks (mpirun -n {1 + a.patch_ranks})")
     out = [measure(a, world, k) for k in a.subcycle]
     if world.Get_rank() == 0:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=1))

@@ -11,7 +11,7 @@ nodes) is given a uniform z velocity that carries every atom 0.15–0.3 lattice 
 along z, across the faces of the patch's z slabs (its processor grid), so atoms — band
 atoms among them — migrate between patch ranks and band rows are routed to their home rank
 (asserted). Patch positions and velocities by id and the continuum's displacements and
-velocities agree to 1e-12 of their scale (measured ≤ 3e-14: interior atoms next to the
+velocities agree to 1e-12 of their scale (measured ≤ 8e-14: interior atoms next to the
 band and ghosts sum their forces in another order), every ledger term to 1e-11 of its size
 (measured ≤ 7e-13).
 
