@@ -275,6 +275,21 @@ def thermal_patch_constants(patch: PatchSpec, temperature: float):
     return _THERMAL_CACHE[key]
 
 
+def thermal_prestress(spec: ContinuumSpec, patch: PatchSpec | None) -> float:
+    """Pressure P (energy/length³, positive compressive) of the continuum's reference state:
+    the patch's thermal pressure at ``continuum.material.temperature`` and its zero-stress
+    constant a0, measured with the constants (:func:`thermal_patch_constants`, the same
+    memoised run), when ``material.prestress = "thermal"`` and the temperature is > 0;
+    0.0 otherwise. The continuum carries it as the uniform pre-stress −P I
+    (:func:`mscouple.continuum.elasticity.prestress_load`): the constants were measured about
+    the crystal at T held at a0, i.e. under P, and without it the stress-free continuum lets
+    the patch expand (examples/cu_wave_3d/README.md)."""
+    mat = spec.material
+    if mat.model != "from_patch" or not mat.temperature > 0 or mat.prestress != "thermal":
+        return 0.0
+    return float(thermal_patch_constants(patch, mat.temperature).pressure)
+
+
 def cauchy_born_material(patch: PatchSpec, dim: int = 2, mvv2e: float = 1.0, temperature: float = 0.0):
     """Continuum constants from the patch's own potential (Cauchy–Born lattice sums at the
     zero-stress lattice constant), so that both models carry waves at the same long-wave

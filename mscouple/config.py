@@ -66,6 +66,11 @@ class MaterialSpec:
     temperature: float = opt("float", 0.0, **_NONNEG, help="model = 'from_patch': adiabatic constants of the patch's "
                              "cubic lattice at this temperature, measured by MD at its reference constant "
                              "(mscouple/atomistic/thermoelastic.py, ~30 s); 0: the 0 K Cauchy-Born constants")
+    prestress: str = opt("str", "thermal", choices=("thermal", "none"),
+                         help="temperature > 0: 'thermal' puts the patch's measured thermal pressure P into the "
+                              "continuum's reference state (uniform pre-stress -P I held by the outer boundary: "
+                              "nodal forces on the handshake band that balance the patch at its reference "
+                              "constant); 'none': the stress-free continuum (the patch expands against it)")
     patch: str = opt("str", "", help="model = 'from_patch' or 'dislocation_density': take the elastic constants "
                                      "(and b) from this patch's potential")
     # model = "dislocation_density" (J2 + Taylor/Kocks-Mecking SSD + GND; mscouple/plasticity):
@@ -328,6 +333,19 @@ def _check_case(case: Case, ctx: Context) -> None:
         if mat.temperature > 0 and case.patch(mat.patch).lattice.kind not in ("fcc", "bcc", "sc"):
             raise ctx.error("continuum.material.temperature", mat.temperature,
                             "0 for a non-cubic patch lattice (finite-temperature constants: fcc, bcc, sc)")
+        if mat.temperature > 0 and mat.prestress == "thermal":
+            if c.physics not in ("elastodynamics", "thermomechanics"):
+                raise ctx.error("continuum.material.prestress", mat.prestress,
+                                f"'none' with physics = {c.physics!r} (the thermal pre-stress balances a patch "
+                                "at temperature in bridging-domain dynamics; a statically relaxed patch is at 0 K)")
+            if m.kind in ("box", "graded"):
+                p = case.patch(mat.patch)
+                touch = [k for k in range(dim) if p.region.lo[k] <= m.lo[k] or p.region.hi[k] >= m.hi[k]]
+                if touch:
+                    raise ctx.error("continuum.material.prestress", mat.prestress,
+                                    f"'none' when patch {p.name!r} reaches the mesh boundary along axis "
+                                    f"{touch[0]} (the pre-stress's boundary traction needs continuum weight 1 "
+                                    "on the outer boundary)")
         if mat.model == "dislocation_density":
             if c.physics != "elastostatics":
                 raise ctx.error("continuum.physics", c.physics, "'elastostatics' (model = 'dislocation_density' "

@@ -181,10 +181,19 @@ def lattice_estimates(case: Case, p: PatchSpec) -> list[Estimate]:
                 Estimate(f"C12 at {T:g} K (patch {p.name}; +- {tc.c12_err:.2g})", tc.c12),
                 Estimate(f"C44 at {T:g} K (patch {p.name}; +- {tc.c44_err:.2g})", tc.c44),
                 Estimate(f"thermal pressure at a0, {T:g} K (patch {p.name}; +- {tc.pressure_err:.2g})",
-                         tc.pressure, "not put into the continuum as a pre-stress: the patch expands "
-                         "against the stress-free continuum"),
+                         tc.pressure, _prestress_note(c, tc.pressure)),
                 Estimate(f"long-wave longitudinal speed at {T:g} K (patch {p.name})", tc.longitudinal_speed(mvv2e))]
     return out
+
+
+def _prestress_note(c, pressure: float) -> str:
+    """Where the thermal pressure goes (continuum.material.prestress)."""
+    if c.material.prestress != "thermal":
+        return ("not in the continuum (material.prestress = 'none'): the patch expands against the "
+                "stress-free continuum")
+    return (f"the continuum's reference state carries it: uniform pre-stress -{pressure:.4g} I, held by the "
+            "outer boundary; nodal forces on the handshake band nodes (where the continuum weight varies), "
+            f"inward, {pressure:.4g} per unit area of each band face (material.prestress = 'thermal')")
 
 
 def memory_estimate(case: Case) -> dict[str, float]:

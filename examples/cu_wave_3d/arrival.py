@@ -230,11 +230,19 @@ def default_stations(case) -> tuple[float, float]:
 
 
 def main(run: str, case_file: str, minus: str | None = None, x1: float | None = None,
-         x2: float | None = None, sets: list[str] | None = None, patch_modulus_ratio: float = 1.0) -> dict:
+         x2: float | None = None, sets: list[str] | None = None, patch_modulus_ratio: float = 1.0,
+         c_T: float | None = None) -> dict:
     """The transit speed of ``run`` (antisymmetrised with ``minus``) and its predictions.
     ``patch_modulus_ratio``: r = (c_patch / c_lattice(0 K))², the patch's squared longitudinal
     speed in reference coordinates relative to the 0 K lattice's (at T > 0 the patch is softer:
-    README, "At 300 K"); ``predicted_r`` uses v_lattice √r over the patch length."""
+    README, "At 300 K"); ``predicted_r`` uses v_lattice √r over the patch length.
+
+    With ``continuum.material.temperature`` = T > 0 the speed is also compared with
+    c_L(T) = √(C11(T)/ρ) of the adiabatic constants the continuum carried (``c_T``, or
+    measured here as the run did: same seed, same numbers, ~25 s). With ``minus``, the even
+    part (s₊ + s₋)/2 of the stations' distance (x2 − x1 stations) is reported too: its mean
+    over the second half of the run is the patch's expansion along x (0 if it stays at its
+    reference length)."""
     case = load_case(case_file, sets or [])
     c_spec, p = case.continuum, case.patches[0]
     c = patch_constants(p).longitudinal_speed(get_units(case.units).mvv2e)
@@ -249,6 +257,7 @@ def main(run: str, case_file: str, minus: str | None = None, x1: float | None = 
         _, m2 = plane_signal(minus, x2)
         if len(tm) != len(t) or np.max(np.abs(tm - t)) > 1e-9:
             raise ValueError(f"{run} and {minus} have different output frames")
+        even = 0.5 * (s2 + m2) - 0.5 * (s1 + m1)  # change of the stations' distance, even in A
         s1, s2 = 0.5 * (s1 - m1), 0.5 * (s2 - m2)
     keep = on_grid(t)
     t, s1, s2 = t[keep], s1[keep], s2[keep]
@@ -268,7 +277,17 @@ def main(run: str, case_file: str, minus: str | None = None, x1: float | None = 
     k0 = 2 * math.pi / c_spec.initial.wavelength if c_spec.initial.kind == "wave_packet" else 0.0
     nu = c * case.run.dt / h
     vg_k0 = c * math.cos(k0 * h / 2) / math.sqrt(1 - (nu * math.sin(k0 * h / 2)) ** 2)
-    return {"x1": x1, "x2": x2, "h": h, "transit_time": lag, "speed": speed, "cauchy_born": c,
+    extra = {}
+    T = c_spec.material.temperature if c_spec.material.model == "from_patch" else 0.0
+    if T > 0:
+        if c_T is None:
+            from mscouple.builders import thermal_patch_constants
+
+            c_T = thermal_patch_constants(p, T).longitudinal_speed(get_units(case.units).mvv2e)
+        extra = {"c_L(T)": c_T, "speed/c_L(T) - 1": speed / c_T - 1}
+    if minus is not None:
+        extra["expansion (even part, 2nd half)"] = float(even[len(even) // 2:].mean())
+    return {**extra, "x1": x1, "x2": x2, "h": h, "transit_time": lag, "speed": speed, "cauchy_born": c,
             "speed/cauchy_born - 1": speed / c - 1,
             "v_mesh": v_mesh, "v_mesh/cauchy_born - 1": v_mesh / c - 1,
             "v_lattice": v_lattice, "v_lattice/cauchy_born - 1": v_lattice / c - 1,
@@ -291,7 +310,9 @@ if __name__ == "__main__":
     ap.add_argument("--set", action="append", default=[], help="the run's --set overrides (dt, ...)")
     ap.add_argument("--patch-modulus-ratio", type=float, default=1.0,
                     help="(c_patch / c_lattice(0 K))^2 for predicted_r (README: 300 K)")
+    ap.add_argument("--c-T", type=float, help="c_L(T) of the continuum's constants at T (default: "
+                    "measured as the run did when continuum.material.temperature > 0)")
     a = ap.parse_args()
-    out = main(a.run, a.case, a.minus, a.x1, a.x2, a.set, a.patch_modulus_ratio)
+    out = main(a.run, a.case, a.minus, a.x1, a.x2, a.set, a.patch_modulus_ratio, a.c_T)
     for key, val in out.items():
         print(f"{key:26s} {val:.6g}")

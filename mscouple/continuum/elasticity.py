@@ -136,6 +136,44 @@ def lumped_mass(space: FunctionSpace, density: np.ndarray, cell_weight: np.ndarr
     return space.add_local(np.repeat(local[:, None], space.ncomp, axis=1))
 
 
+def prestress_load(space: FunctionSpace, stress: np.ndarray, cell_weight: np.ndarray | None = None) -> PETSc.Vec:
+    """Nodal forces that hold a uniform pre-stress σ0 in the weighted continuum (collective).
+
+    A reference state under a uniform stress σ0 ([dim, dim], energy/volume; −P I for a
+    thermal pressure P) adds σ0 : ε(u) to the energy density of every cell, weighted by the
+    cell's bridging weight w_c like the stiffness, and its resultant is held by the outer
+    boundary: the traction σ0·n on the whole boundary (a Dirichlet component takes its own
+    reaction). The nodal force of both together is, by the divergence theorem
+    ∫_Ω σ0·∇N_a dΩ = ∮ N_a σ0·n dS,
+
+        f0_a = −Σ_c w_c ∫_c σ0·∇N_a dΩ + ∮ N_a σ0·n dS = Σ_c (1 − w_c) ∫_c σ0·∇N_a dΩ,
+
+    zero where every cell of node a has w = 1 (the pure continuum, its outer boundary
+    included, and a uniform stress is self-equilibrated) and where every cell has w = 0
+    (inside a patch core): it acts on the handshake band's nodes, where w varies, and over a
+    band face of area A it sums to σ0·n A with n the face's normal out of the patch (−P A,
+    inward, for a pressure). That is the force that balances the weighted atoms of a patch at
+    the reference lattice constant under the same pressure. It assumes w = 1 on the outer
+    boundary (a band that reaches it would leave its atoms' share of the traction unheld).
+    Returns a global vector [n_owned, dim] (block = dim); a constant load, so its potential
+    −f0·u belongs in the energy.
+    """
+    mesh = space.mesh
+    d = mesh.dim
+    s0 = np.asarray(stress, dtype=float)
+    if s0.shape != (d, d) or not np.allclose(s0, s0.T, rtol=0.0, atol=1e-12 * max(1.0, float(np.abs(s0).max()))):
+        raise ConfigError(f"pre-stress must be a symmetric [{d}, {d}] tensor, got shape {s0.shape}")
+    w = _weights(space, cell_weight)
+    G, wdet = mesh.geometry(1 if mesh.reference.simplex else 2)  # [c, q, a, k], [c, q]
+    # f[c, a, i] = (1 − w_c) Σ_q wdet[c, q] σ0[i, k] G[c, q, a, k]
+    fe = np.einsum("cq,cqak,ik->cai", wdet * (1.0 - w)[:, None], G, s0)
+    local = np.zeros((mesh.n_nodes, d))
+    cells = np.asarray(mesh.cells)
+    for i in range(d):
+        local[:, i] = np.bincount(cells.ravel(), weights=fe[:, :, i].ravel(), minlength=mesh.n_nodes)
+    return space.add_local(local)
+
+
 class _ElasticBase:
     def __init__(self, space: FunctionSpace, material, cell_material=None, cell_weight=None,
                  mode: str = "plane_strain", prefix: str = "fe_"):

@@ -214,7 +214,7 @@ class ElasticDynamicsPart:
     name = "elastic"
 
     def __init__(self, model: "ContinuumModel", cell_weight: np.ndarray | None):
-        from ..builders import elastic_material, initial_field
+        from ..builders import elastic_material, initial_field, thermal_prestress
         from ..continuum.elasticity import ExplicitElastodynamics
         from ..continuum.factory import apply_boundaries, plane_mode
 
@@ -227,6 +227,16 @@ class ElasticDynamicsPart:
         init = initial_field(c.initial, c.dim)
         if init is not None and c.initial.field == "displacement":
             self._set_wave(model.mesh, init, c.initial, plane_mode(c.material))
+        # the reference state's thermal pressure (material.temperature > 0, prestress = "thermal"):
+        # constant nodal forces on the handshake band, booked as the potential −f0·u
+        self.prestress = None
+        P = thermal_prestress(c, case.patch(c.material.patch) if c.material.model == "from_patch" else None)
+        if P != 0.0 and cell_weight is not None:
+            from ..continuum.elasticity import prestress_load
+
+            self.prestress = prestress_load(model.vspace, -P * np.eye(c.dim), cell_weight)
+            self.problem.f_applied.axpy(1.0, self.prestress)
+        self.pressure = P
         stable = self.problem.stable_dt()
         if self.dt > stable:  # `mscouple check` refuses this first; kept as the model's invariant
             raise ConfigError(f"{case.source}: run.dt = {self.dt:g}: expected at most the explicit "
@@ -253,8 +263,12 @@ class ElasticDynamicsPart:
         self.problem.run(nsteps, self.dt)
 
     def ledger_terms(self) -> list[L.Term]:
-        return [L.state("E_kin_continuum", self.problem.kinetic_energy()),
-                L.state("E_strain_continuum", self.problem.strain_energy())]
+        terms = [L.state("E_kin_continuum", self.problem.kinetic_energy()),
+                 L.state("E_strain_continuum", self.problem.strain_energy())]
+        if self.prestress is not None:
+            # potential of the constant pre-stress load: −f0·u (its work f0·Δu leaves it)
+            terms.append(L.state("E_prestress_continuum", -float(self.prestress.dot(self.problem.u))))
+        return terms
 
     def fields(self) -> dict[str, np.ndarray]:
         return {"displacement": np.array(self.problem.displacement), "velocity": np.array(self.problem.velocity)}
