@@ -56,11 +56,12 @@ atoms routed home by :class:`~mscouple.coupling.routing.HomeRouting`): the same 
    that rank's intercomm requests.
 
 What stays on the critical path there: the routing's gather/scatter (local lookups while
-every band atom is at home; an ``alltoall`` pair while some are away) and an end
-projection's chained next first projection (damping band, subcycle junctions): its
-routing is collective over the patch comm while the ranks finish their trips in different
-chunks, so it is sent after pass B, not during it. The continuum's answer still arrives
-during pass B.
+every band atom is at home; an ``alltoall`` pair while some are away,
+``HomeRouting.away``) and, while some band atom is away, an end projection's chained next
+first projection (damping band, subcycle junctions): its routing is then collective over
+the patch comm while the ranks finish their trips in different chunks, so it is sent after
+pass B. While all are at home it is chained during pass B as on one rank (the routing is
+current since this step's band rows were sent: local lookups, no update).
 
 Applies (:meth:`OverlappedPatchStep.applies`; :meth:`~OverlappedPatchStep.reason` says why
 not, in one line) to a patch on one rank (ghosts as periodic images on that rank) or on
@@ -111,7 +112,8 @@ class OverlappedPatchStep:
         self._b_weighted = True
         self.pairs = (0, 0)  # pairs in A and B at the last split (for tests and profiles)
         self._T = None  # the phase timers of the current run
-        self.chained = 0  # end projections whose next first projection was sent during pass B
+        self.chained = 0  # end projections whose next first projection was chained after them
+        self.chained_in_pass_b = 0  # of those, chained during pass B (the others after it)
         #: a patch on several ranks (band flags by id, band-only ghost reverse, routed band rows)
         self.multi = md.decomp.size > 1
         self._plan = None
@@ -311,12 +313,13 @@ class OverlappedPatchStep:
             for i0 in range(0, nloc, self.chunk):
                 pass_b(i0, min(nloc, i0 + self.chunk))
                 if live is not None and ex.progress(live):  # until the replies are in
-                    # several ranks: the chain's routing is collective over the patch comm
-                    # and the ranks finish their trips in different chunks, so it waits for
-                    # the end of pass B (below)
-                    if live is trip and chain and not self.multi:
+                    # several ranks with band atoms away from home: the chain's routing is
+                    # collective over the patch comm and the ranks finish their trips in
+                    # different chunks, so it waits for the end of pass B (below)
+                    if live is trip and chain and not (self.multi and cp.routing.away):
                         pending = live = self._chain(trip, dtf)
                         trip = None
+                        self.chained_in_pass_b += 1
                     else:
                         live = None
             self._reverse_ghosts(zero=False)
@@ -347,6 +350,12 @@ class OverlappedPatchStep:
         with T.phase("md.integrate"):
             _ki.kick_select(md.v, md._fall, md.mass, md.fixed, self.flag, 1, md.nlocal, dtf)
         with T.phase("handshake.exchange"):
-            nxt = ex.start_round_trip(cp._band_values(k), k)
+            if self.multi:
+                # no rebuild since this step's band rows were routed: the routing is current
+                # (its update, an allreduce, is skipped; gather is local unless atoms are away)
+                vals = cp.routing.gather(np.asarray(md.v)[:, :k])
+            else:
+                vals = cp._band_values(k)
+            nxt = ex.start_round_trip(vals, k)
         self.chained += 1
         return nxt

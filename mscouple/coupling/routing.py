@@ -63,6 +63,13 @@ class HomeRouting:
             return np.sort(self.home_ids)
         return self._ids_sorted
 
+    @property
+    def away(self) -> bool:
+        """Whether some interface atom of the patch was away from its home rank at the last
+        :meth:`update` (the same answer on every patch rank): :meth:`gather` and
+        :meth:`scatter` are then collective, else local lookups."""
+        return self._away
+
     # ------------------------------------------------------------------ bookkeeping
     def update(self) -> None:
         """Re-find the interface atoms after the MD engine re-sorted or migrated atoms
