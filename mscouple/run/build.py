@@ -251,6 +251,7 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     if indented:
         half.per_step = True
         half.loading = drivers[0]
+        drivers[0].partition = regions  # the ledger of both scales: atoms weighted by w
         # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc)
         if p.lattice.kind in ("fcc", "bcc", "sc"):
             drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind)

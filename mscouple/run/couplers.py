@@ -489,7 +489,12 @@ class SchwarzContinuum(_SchwarzHalf):
     stress held by the pad: ``W_pad_ref`` = Σ F⁰·Δx; and σ(u⁰) on the continuum side), which
     a stress-free linear continuum cannot match; without them the ledger is
     ``E_atoms + W_pad_ref + E_strain_outside_2 + ΔE_indenter − W_indenter``
-    = E_strain_outside_2 − (W_pad − W_pad_ref), the second-order mismatch."""
+    = E_strain_outside_2 − (W_pad − W_pad_ref), the second-order mismatch.
+
+    The ledger of both scales proper uses a partition of unity over the overlap instead of the
+    sharp cut: ``E_continuum_w`` = Σ_c (1 − w̄_c)[E_c(u) − E_c(u⁰)] (:meth:`_weighted_energy`),
+    the atoms' share in :class:`~mscouple.run.indentation.IndenterDriver`, the residual in
+    :func:`~mscouple.run.indentation.both_scales_columns`."""
 
     _u0 = None
 
@@ -517,11 +522,30 @@ class SchwarzContinuum(_SchwarzHalf):
         e1, e2 = self.model.comm.allreduce(np.array([e1, e2]))
         return float(e1 + e2), float(e2)
 
+    def _weighted_energy(self) -> float:
+        """Σ_cells (1 − w̄_c) [E_c(u) − E_c(u⁰)] (collective): the continuum's share of the
+        ledger of both scales, w̄_c the cell mean of the atoms' share
+        (:func:`~mscouple.coupling.schwarz.cell_atom_weight`: 0 in the pad, linear across the
+        overlap, 1 in the core)."""
+        from ..continuum.elasticity import stiffness_blocks
+        from ..coupling.schwarz import cell_atom_weight
+
+        el = self.model.elastic
+        p = el.problem
+        if getattr(self, "_Kw", None) is None:
+            wa = cell_atom_weight(el.mesh.cell_coordinates()[:, :, :el.dim], [k.regions for k in self.sw.links])
+            self._Kw = stiffness_blocks(el.vspace, p.materials, p.cell_material, (1.0 - wa) * p.cell_weight, p.mode)
+        uc = np.array(el.vspace.to_local(el.solution)).reshape(-1, el.dim)[el.mesh.cells]
+        du = uc - self._u0
+        e = float(np.einsum("cai,cabij,cbj->", self._u0 + 0.5 * du, self._Kw, du))
+        return float(self.model.comm.allreduce(e))
+
     def ledger_terms(self) -> list[L.Term]:
         out = super().ledger_terms()
         if self.per_step and self._u0 is not None and self.result is not None:
             de, de2 = self._outside_energies()
-            out += [L.info("E_strain_outside", de), L.info("E_strain_outside_2", de2)]
+            out += [L.info("E_strain_outside", de), L.info("E_strain_outside_2", de2),
+                    L.info("E_continuum_w", self._weighted_energy())]
         return out
 
 

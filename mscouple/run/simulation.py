@@ -47,6 +47,7 @@ from ..io.triggers import AnyOf, Periodic, as_trigger
 from ..layout import Layout
 from ..units import get_units
 from . import ledger as L
+from .indentation import both_scales_columns
 from .timers import format_table
 
 __all__ = ["Simulation", "build_simulation", "EXIT_STOPPED"]
@@ -89,6 +90,10 @@ class Simulation:
         mine = mine if self.model.comm.Get_rank() == 0 else []
         terms = [t for part in self.world.allgather(mine) for t in part]
         row = L.combine(terms)
+        row.update(both_scales_columns(row))  # coupled statics under an indenter; {} otherwise
+        for c in self.couplers:
+            if hasattr(c, "on_row"):
+                c.on_row(row)
         self.scale.update(terms, row, first)
         return row
 
