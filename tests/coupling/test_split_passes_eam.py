@@ -98,7 +98,9 @@ def test_applies_picks_the_overlapped_step_for_one_rank_lj_and_eam_only():
     """``OverlappedPatchStep.applies``: one-rank single-type LJ and EAM (one element or an
     alloy) patches over an intercommunicator take the overlapped step; a thermostat on the
     patch, a Morse or a two-type LJ potential, more than 3 band components, a local
-    (same-rank) exchange or band routing (a multi-rank patch) keep the phase-by-phase one."""
+    (same-rank) exchange or band routing on a one-rank patch keep the phase-by-phase one
+    (patches on several ranks with their routing take the overlapped step too:
+    tests/coupling/test_overlapped_multirank.py)."""
     from types import SimpleNamespace
 
     from mscouple.atomistic.potentials import LennardJones, Morse

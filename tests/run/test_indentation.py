@@ -255,6 +255,31 @@ def _frames(path) -> list[np.ndarray]:
     return out
 
 
+def _run_coupled_and_md(tmp_path, m, patch, block, common: dict) -> dict:
+    """Write the coupled case (the patch in 12 x 12 x 9 graded P1 cells, 1 + 1 ranks) and the
+    fully atomistic case of the same block (1 rank), run both at once, return their logs."""
+    import shutil
+    import subprocess
+
+    from helpers.mpi_launch import clean_env
+
+    shutil.copy(os.path.join(EXAMPLE, m.POTENTIAL), tmp_path / m.POTENTIAL)
+    (tmp_path / "coupled.toml").write_text(m.coupled_case(
+        patch, block, cells=(12, 12, 9), coarsening=2.0, width=5.0, out=str(tmp_path / "coupled"), fields_every=0,
+        **common))
+    (tmp_path / "md.toml").write_text(m.md_case(block, ranks=1, out=str(tmp_path / "md"), **common))
+    exe = shutil.which("mpirun") or shutil.which("mpiexec")
+    procs = {name: subprocess.Popen([exe, "--oversubscribe", "-n", str(n), sys.executable, "-m", "mscouple.cli.main",
+                                     "run", str(tmp_path / f"{name}.toml")], env=clean_env(), cwd=ROOT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for name, n in (("md", 1), ("coupled", 2))}
+    logs = {}
+    for name, p in procs.items():
+        logs[name], _ = p.communicate(timeout=900)
+        assert p.returncode == 0, logs[name][-3000:]
+    return logs
+
+
 def test_eam_coupled_against_fully_atomistic_same_block(tmp_path):
     """The same EAM Cu(001) block (13 x 13 x 9 cubic cells, bottom fixed, free sides and
     top) fully atomistic (6,084 atoms, 1 rank) and coupled (a 9 x 9 x 6-cell patch, 1,944
@@ -271,27 +296,10 @@ def test_eam_coupled_against_fully_atomistic_same_block(tmp_path):
     within 2 %; its lateral motion, 0.03 Å apart, is the symmetry breaking of an atom
     squeezed under the apex, not asserted). The free-standing block sinks more before
     contact than the held patch (asserted)."""
-    import shutil
-    import subprocess
-
-    from helpers.mpi_launch import clean_env
-
     m = _make_case()
-    shutil.copy(os.path.join(EXAMPLE, m.POTENTIAL), tmp_path / m.POTENTIAL)
     block, patch = (13, 13, 9), (9, 9, 6)
-    common = dict(radius=8.0, increment=1.0, steps=1, atoms_every=1)
-    (tmp_path / "coupled.toml").write_text(m.coupled_case(
-        patch, block, cells=(12, 12, 9), coarsening=2.0, width=5.0, out=str(tmp_path / "coupled"), fields_every=0,
-        **common))
-    (tmp_path / "md.toml").write_text(m.md_case(block, ranks=1, out=str(tmp_path / "md"), **common))
-    exe = shutil.which("mpirun") or shutil.which("mpiexec")
-    procs = {name: subprocess.Popen([exe, "--oversubscribe", "-n", str(n), sys.executable, "-m", "mscouple.cli.main",
-                                     "run", str(tmp_path / f"{name}.toml")], env=clean_env(), cwd=ROOT,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for name, n in (("md", 1), ("coupled", 2))}
-    for name, p in procs.items():
-        out, _ = p.communicate(timeout=900)
-        assert p.returncode == 0, out[-3000:]
+    procs = _run_coupled_and_md(tmp_path, m, patch, block,
+                                dict(radius=8.0, increment=1.0, steps=1, atoms_every=1))
     tab = {n: list(csv.DictReader(open(tmp_path / n / "indentation.csv"))) for n in procs}
     summ = {n: json.loads((tmp_path / n / "summary.json").read_text()) for n in procs}
     P = {n: float(tab[n][-1]["load"]) for n in procs}
@@ -321,30 +329,14 @@ def test_eam_popin_against_fully_atomistic(tmp_path):
     −0.26 % (asserted: both runs drop after the same increment, depth and load within 10 %,
     the issue's target); P before it −1.0, −1.4 % at d = 1, 2 Å (asserted within 3 %). The
     example's README has the 27,648-atom block (pop-in load −0.11 %)."""
-    import shutil
-    import subprocess
-
     from helpers.cases import example_module
-    from helpers.mpi_launch import clean_env
 
     cmp = example_module("nanoindentation", "compare.py")
     m = cmp.make_case
-    shutil.copy(os.path.join(EXAMPLE, m.POTENTIAL), tmp_path / m.POTENTIAL)
     block, patch = (16, 16, 10), (11, 11, 7)
-    common = dict(radius=8.0, atoms_every=0, depths=m.depth_schedule(1.0, 0.25, 3.0, 3.25))
-    (tmp_path / "coupled.toml").write_text(m.coupled_case(
-        patch, block, cells=(12, 12, 9), coarsening=2.0, width=5.0, out=str(tmp_path / "coupled"), fields_every=0,
-        **common))
-    (tmp_path / "md.toml").write_text(m.md_case(block, ranks=1, out=str(tmp_path / "md"), **common))
-    exe = shutil.which("mpirun") or shutil.which("mpiexec")
-    procs = {name: subprocess.Popen([exe, "--oversubscribe", "-n", str(n), sys.executable, "-m", "mscouple.cli.main",
-                                     "run", str(tmp_path / f"{name}.toml")], env=clean_env(), cwd=ROOT,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for name, n in (("md", 1), ("coupled", 2))}
-    logs = {}
-    for name, p in procs.items():
-        logs[name], _ = p.communicate(timeout=900)
-        assert p.returncode == 0, logs[name][-3000:]
+    logs = _run_coupled_and_md(tmp_path, m, patch, block,
+                               dict(radius=8.0, atoms_every=0, depths=m.depth_schedule(1.0, 0.25, 3.0, 3.25)))
+    procs = logs
     tab = {n: cmp.read_table(str(tmp_path / n / "indentation.csv")) for n in procs}
     for n in procs:
         assert np.allclose(tab[n]["depth"], [0, 1, 2, 3, 3.25]), tab[n]["depth"]
