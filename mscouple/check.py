@@ -131,6 +131,13 @@ class _Checker:
         if not hs.thermal and physics == "heat":
             raise self.refuse("handshake.thermal", False, "true with continuum.physics = 'heat' (the heat "
                               "equation couples to the atoms through the power-matched thermostat)")
+        if hs.statics == "blended" and coupling != "schwarz":
+            raise self.refuse("handshake.statics", hs.statics, "'schwarz' (the default) unless run.mode = "
+                              "'statics' with continuum.physics = 'elastostatics' (blended statics is a "
+                              "quasi-static method)")
+        if hs.statics == "blended" and case.continuum.material.model == "dislocation_density":
+            raise self.refuse("handshake.statics", hs.statics, "'schwarz' with continuum.material.model = "
+                              "'dislocation_density' (blended statics needs a linear elastic continuum)")
         if coupling == "schwarz" and len(case.patches) != 1 and case.indenter is not None:
             raise self.refuse("patches", [p.name for p in case.patches],
                               "one patch under an [indenter] (the indenter acts on one patch's atoms)")

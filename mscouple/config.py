@@ -188,6 +188,10 @@ class HandshakeSpec:
                                        "(0: off; temperature 0 only)")
     highpass_cutoff: float = opt("float", 0.0, **_NONNEG,
                                  help="its corner frequency (rad/time); 0: the mesh cut-off 2c/h")
+    statics: str = opt("str", "schwarz", choices=("schwarz", "blended"),
+                       help="coupled statics: 'schwarz' (alternating Schwarz, mscouple/coupling/schwarz.py) or "
+                            "'blended' (the blended energy of both scales minimised, "
+                            "mscouple/coupling/blended_statics.py)")
     subcycle: int = opt("int", 1, check=positive,
                         expect="an integer >= 1 (MD steps per continuum force evaluation)",
                         help="bridging domain: the continuum's forces once per k MD steps "

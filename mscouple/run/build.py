@@ -208,6 +208,13 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         return SchwarzRegions(lo, hi, pad=pad, overlap=overlap), in_split
 
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
+    # handshake.statics = "blended": minimise the blended energy of both scales instead of
+    # alternating between them (mscouple/coupling/blended_statics.py; same halves, same exchange)
+    blended = getattr(case.handshake, "statics", "schwarz") == "blended"
+    if blended:
+        from ..coupling.blended_statics import BlendedStatics as Statics
+    else:
+        Statics = SchwarzStatics
     mat = case.continuum.material
     # load increments of a dislocation-density continuum (mscouple/run/plastic.py); 0: elastic
     plastic = mat.load_steps if mat.model == "dislocation_density" else 0
@@ -226,13 +233,16 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         inters = [layout.intercomms[p.name] for p in case.patches]
         if len(regions) == 1:
             regions, inters = regions[0], inters[0]
+        if plastic and blended:
+            raise ConfigError(f"{case.source}: handshake.statics = 'blended' needs a linear elastic continuum; "
+                              "expected 'schwarz' with continuum.material.model = 'dislocation_density'")
         if plastic:  # the dislocation-density continuum: load increments, one Schwarz solve each
             from .plastic import PlasticSchwarzContinuumHalf
 
             cont = model.elastic.schwarz_continuum
             sw = SchwarzStatics(regions, statics=cont, intercomm=inters, **opts)
             return model, [PlasticSchwarzContinuumHalf(sw, model, cont, plastic)]
-        sw = SchwarzStatics(regions, statics=model.elastic.problem, intercomm=inters, **opts)
+        sw = Statics(regions, statics=model.elastic.problem, intercomm=inters, **opts)
         half = SchwarzContinuum(sw, model)
         half.per_step = indented  # a loading path: one Schwarz solve per increment
         if indented:
@@ -241,7 +251,7 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     p = case.patch(layout.role)
     regions, in_split = boxes(p)
     model = PatchModel(layout.comm, case, p.name, outdir, coupled=True, energy_region=in_split)
-    sw = SchwarzStatics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
+    sw = Statics(regions, system=model.system, intercomm=layout.intercomms[CONTINUUM], **opts)
     if plastic:
         from .plastic import PlasticSchwarzPatchHalf
 
@@ -252,6 +262,10 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
         half.per_step = True
         half.loading = drivers[0]
         drivers[0].partition = regions  # the ledger of both scales: atoms weighted by w
+        if blended:
+            # the pad-work columns (W_pad, W_pad_ref, ledger_atoms) balance free atoms in
+            # equilibrium under the unweighted potential: Schwarz's, not the blended energy's
+            drivers[0].pad_ledger = False
         # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc)
         if p.lattice.kind in ("fcc", "bcc", "sc"):
             drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind)

@@ -182,6 +182,11 @@ class IndenterDriver:
         self._pad = None  # coupled statics: (ids, x, f) of the prescribed atoms at the last record (rank 0)
         self._pad_ref = None  # ... and at the reference (depth 0, relaxed)
         self._books_pad = False  # every patch rank: the pad's work is booked (collective)
+        self._coupled_ref = False  # coupled statics: the relaxed depth-0 reference is taken
+        #: coupled statics: book the work the atoms do on their prescribed atoms (W_pad,
+        #: W_pad_ref, ledger_atoms); the builder turns it off for blended statics, whose free
+        #: atoms are in equilibrium under the weighted energy, not the plain one these use
+        self.pad_ledger = True
         self.pad_work = self.pad_work_ref = 0.0
         self._E_atoms_ref = self._E_ind_ref = 0.0
         #: coupled statics: the Schwarz regions whose partition of unity splits the stored
@@ -218,8 +223,10 @@ class IndenterDriver:
         if not self.drives:
             self._E_atoms_ref = float(md.potential_energy())
             self._E_ind_ref = self.indenter.energy(self.comm)
-            self._pad = self._pad_ref = self._pad_state()
-            self._books_pad = True
+            self._coupled_ref = True
+            if self.pad_ledger:
+                self._pad = self._pad_ref = self._pad_state()
+                self._books_pad = True
             if self.partition is not None:
                 self._Ew_ref = self._weighted_atoms()
         self._record(0)
@@ -509,16 +516,20 @@ class IndenterDriver:
         over the pad atoms (the energy the atoms handed to the pad, i.e. to the continuum);
         ``W_pad_ref`` = Σ F⁰·Δx (its first-order part: the reference pad reactions);
         ``ledger_atoms`` = E_atoms + ΔE_indenter − W_indenter + W_pad (zero to the relaxation
-        tolerance and the quadrature: the free atoms are in equilibrium at every record)."""
-        if not self._books_pad:
+        tolerance and the quadrature: the free atoms are in equilibrium at every record).
+        Without :attr:`pad_ledger` (blended statics) only ``E_atoms``, ``dE_indenter`` and
+        ``E_atoms_w``."""
+        if not self._coupled_ref:
             return []
         ea = float(self.model.system.potential_energy()) - self._E_atoms_ref
-        pw, pr = (self.pad_work, self.pad_work_ref)
-        if self.comm.Get_size() > 1:
-            pw, pr = self.comm.bcast((pw, pr), root=0)
         ei = self.indenter.energy(self.comm) - self._E_ind_ref
-        out = [L.info("E_atoms", ea), L.info("W_pad", pw), L.info("W_pad_ref", pr),
-               L.info("ledger_atoms", ea + ei - self.work + pw), L.info("dE_indenter", ei)]
+        out = [L.info("E_atoms", ea)]
+        if self._books_pad:
+            pw, pr = (self.pad_work, self.pad_work_ref)
+            if self.comm.Get_size() > 1:
+                pw, pr = self.comm.bcast((pw, pr), root=0)
+            out += [L.info("W_pad", pw), L.info("W_pad_ref", pr), L.info("ledger_atoms", ea + ei - self.work + pw)]
+        out.append(L.info("dE_indenter", ei))
         if self.partition is not None:
             out.append(L.info("E_atoms_w", self._weighted_atoms() - self._Ew_ref))
         return out
