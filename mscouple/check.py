@@ -138,6 +138,9 @@ class _Checker:
         if hs.statics == "blended" and case.continuum.material.model == "dislocation_density":
             raise self.refuse("handshake.statics", hs.statics, "'schwarz' with continuum.material.model = "
                               "'dislocation_density' (blended statics needs a linear elastic continuum)")
+        if hs.statics == "blended" and len(case.patches) != 1:
+            raise self.refuse("handshake.statics", hs.statics, "'schwarz' with several patches (blended statics "
+                              "is built and tested for one patch)")
         if coupling == "schwarz" and len(case.patches) != 1 and case.indenter is not None:
             raise self.refuse("patches", [p.name for p in case.patches],
                               "one patch under an [indenter] (the indenter acts on one patch's atoms)")

@@ -212,6 +212,9 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     # alternating between them (mscouple/coupling/blended_statics.py; same halves, same exchange)
     blended = getattr(case.handshake, "statics", "schwarz") == "blended"
     if blended:
+        if len(case.patches) != 1:
+            raise ConfigError(f"{case.source}: handshake.statics = 'blended': expected 'schwarz' with several "
+                              "patches (blended statics is built and tested for one patch)")
         from ..coupling.blended_statics import BlendedStatics as Statics
     else:
         Statics = SchwarzStatics
