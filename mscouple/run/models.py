@@ -199,12 +199,16 @@ class PatchModel:
 # ---------------------------------------------------------------------------------------
 # continuum parts
 
-def _stress(problem, u_vec) -> np.ndarray:
-    """Cell stress [n_cells, dim, dim] of an elastic problem at the global vector ``u_vec``."""
+def _stress(problem, u_vec, pressure: float = 0.0) -> np.ndarray:
+    """Cell stress [n_cells, dim, dim] of an elastic problem at the global vector ``u_vec``:
+    C : ε(u) plus the reference state's pre-stress −``pressure`` I (the thermal pressure the
+    continuum carries with ``material.prestress = "thermal"``; 0 without one)."""
     from ..continuum.elasticity import cell_stress
 
     sp = problem.space
     sig = cell_stress(sp, problem.materials, problem.cell_material, sp.to_local(u_vec), problem.mode)
+    if pressure:
+        sig = sig - pressure * np.eye(sig.shape[1])
     return sig[:, 0, 0] if sig.shape[1] == 1 else sig  # 1D: the axial stress, a scalar
 
 
@@ -274,7 +278,9 @@ class ElasticDynamicsPart:
         return {"displacement": np.array(self.problem.displacement), "velocity": np.array(self.problem.velocity)}
 
     def cell_fields(self) -> dict[str, np.ndarray]:
-        return {"stress": _stress(self.problem, self.problem.u)}
+        # the physical stress: the reference state's pre-stress −P I included where it is held
+        return {"stress": _stress(self.problem, self.problem.u,
+                                  self.pressure if self.prestress is not None else 0.0)}
 
     def finite(self) -> bool:
         p = self.problem

@@ -165,3 +165,31 @@ def test_prestress_none_and_zero_temperature_are_accepted(tmp_path):
     case = load_case(_arrival_case(tmp_path, ("temperature = 300.0 }", "temperature = 0.0 }")))
     assert case.continuum.material.prestress == "thermal"
     assert thermal_prestress(case.continuum, case.patch("cu")) == 0.0
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_written_cell_stress_carries_the_prestress(dim):
+    """The continuum's cell stress (the XDMF field ``stress``) is the physical stress
+    C : ε(u) − P I: at u = 0 the reference state's −P I in every cell (what the outer boundary
+    holds), under an affine u = A X that plus C : sym(A) to round-off (1D: the axial scalar)."""
+    from mscouple.continuum.elasticity import ExplicitElastodynamics
+    from mscouple.continuum.materials import ElasticMaterial
+    from mscouple.run.models import _stress
+
+    mesh, w = _slab_mesh(MPI.COMM_SELF, dim)
+    mat = ElasticMaterial.cubic(1.7, 1.2, 0.8, density=8.9)
+    prob = ExplicitElastodynamics(FunctionSpace(mesh, dim), mat, cell_weight=w)
+    eye = np.eye(dim)
+    sig0 = np.asarray(_stress(prob, prob.u, P)).reshape(-1, dim, dim)
+    assert np.abs(sig0 + P * eye).max() < 1e-15
+    A = np.array([[0.010, 0.002, -0.001], [0.003, -0.004, 0.0], [0.0, 0.001, 0.005]])[:dim, :dim]
+    prob.displacement[...] = mesh.coordinates[mesh.owned_nodes] @ A.T
+    prob.u.stateIncrease()
+    sig = np.asarray(_stress(prob, prob.u, P)).reshape(-1, dim, dim)
+    plain = np.asarray(_stress(prob, prob.u)).reshape(-1, dim, dim)
+    assert np.abs(sig - (plain - P * eye)).max() < 1e-15
+    if dim == 3:  # cubic C : sym(A), Voigt
+        e = 0.5 * (A + A.T)
+        s_xx = 1.7 * e[0, 0] + 1.2 * (e[1, 1] + e[2, 2])
+        s_xy = 0.8 * 2 * e[0, 1]
+        assert np.allclose(plain[:, 0, 0], s_xx, atol=1e-14) and np.allclose(plain[:, 0, 1], s_xy, atol=1e-14)
