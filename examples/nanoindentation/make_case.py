@@ -103,8 +103,10 @@ atoms_every = {atoms_every}
 def coupled_case(patch=(12, 12, 8), block=(120, 120, 80), *, cells=(28, 28, 18), coarsening=16.0,
                  radius=10.0, stiffness=100.0, increment=0.25, steps=12, tolerance=1e-3, width=6.0,
                  ranks=(1, 1), out="runs/nanoindentation", atoms_every=1, fields_every=1,
-                 potential=POTENTIAL, depths=None) -> str:
-    """Atoms under the tip (Schwarz statics), graded P1 tets (finest over the patch) around."""
+                 potential=POTENTIAL, depths=None, statics="schwarz") -> str:
+    """Atoms under the tip (Schwarz statics, or ``statics = "blended"``: the blended energy of
+    both scales minimised, mscouple/coupling/blended_statics.py), graded P1 tets (finest over
+    the patch) around."""
     lo, hi, bhi, apex = geometry(patch, block)
     return f"""# Sphere into EAM Cu(001): atoms under the tip ({patch[0]} x {patch[1]} x {patch[2]} cells), graded P1 tets
 # around ({block[0]} x {block[1]} x {block[2]} cells of block; bottom fixed, sides traction-free), quasi-static at
@@ -133,7 +135,7 @@ skin = 0.5
 
 [handshake]
 width = {width}          # Å, Schwarz overlap
-""" + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every,
+""" + ("" if statics == "schwarz" else f'statics = "{statics}"   # coupled statics (default "schwarz")\n') + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every,
                         depths=depths) + f"fields_every = {fields_every}\n"
 
 
@@ -185,6 +187,8 @@ def main(argv=None) -> None:
                          "--increment x --steps")
     ap.add_argument("--radius", type=float, default=8.0)
     ap.add_argument("--tolerance", type=float, default=1e-3, help="run.tolerance (FIRE max|f| eV/Å, Schwarz Å)")
+    ap.add_argument("--statics", default="schwarz", choices=("schwarz", "blended"),
+                    help="coupled statics: alternating Schwarz or the blended energy minimised")
     ap.add_argument("--out", default=None, help="output directory written into the case")
     ap.add_argument("-o", "--output", default="-", help="case file to write (- : stdout)")
     args = ap.parse_args(argv)
@@ -201,7 +205,8 @@ def main(argv=None) -> None:
     if args.kind == "coupled":
         block = args.block or [10 * n for n in args.patch]
         text = coupled_case(args.patch, block, cells=args.cells, ranks=args.ranks, coarsening=args.coarsening,
-                            width=args.width, out=args.out or "runs/nanoindentation", **common)
+                            width=args.width, out=args.out or "runs/nanoindentation", statics=args.statics,
+                            **common)
     else:
         text = md_case(args.block or (24, 24, 16), ranks=args.ranks[1], out=args.out or "runs/nanoindentation_md",
                        **common)

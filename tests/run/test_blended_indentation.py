@@ -36,10 +36,8 @@ def _cases(tmp_path) -> dict:
     out = {}
     for name in ("blended", "schwarz"):
         text = m.coupled_case((9, 9, 6), (13, 13, 9), cells=(12, 12, 9), coarsening=2.0, width=5.0, radius=8.0,
-                              increment=0.25, steps=8, out=str(tmp_path / name), fields_every=0, atoms_every=0)
-        if name == "blended":
-            assert "[handshake]\n" in text
-            text = text.replace("[handshake]\n", '[handshake]\nstatics = "blended"\n')
+                              increment=0.25, steps=8, out=str(tmp_path / name), fields_every=0, atoms_every=0,
+                              statics=name)
         out[name] = tmp_path / f"{name}.toml"
         out[name].write_text(text)
     out["md"] = tmp_path / "md.toml"
