@@ -3,13 +3,13 @@
 Coupling methods only: transfer operators, handshake bands and weights, where the handshake
 lies in a case (``geometry``), bridging-domain constraints and dynamics, interface exchange
 over intercommunicators and home routing of migrating atoms, damping band, power-matched
-thermostat and thermal coupling, Schwarz statics, the energy ledger. The 1D reference
+thermostat and thermal coupling, Schwarz statics and blended statics, the energy ledger. The 1D reference
 models, the validation scenarios and the ghost-force/patch-test tools live in
 :mod:`mscouple.validation`.
 
 Imports are lazy (PEP 562): ``import mscouple.coupling.band`` (or ``transfer``,
 ``exchange``, ``bdm``, ``thermostat``, ``damping``, …: the patch side) never imports
-petsc4py, so MD ranks do not initialise PETSc. Only :mod:`.schwarz` and :mod:`.adapters`
+petsc4py, so MD ranks do not initialise PETSc. Only :mod:`.schwarz`, :mod:`.blended_statics` and :mod:`.adapters`
 (continuum side) touch PETSc objects, and only when used.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ _EXPORTS = {
     "ElastodynamicsSide": "adapters", "HeatConductionSide": "adapters",
     "BoxShellBand": "band", "SlabBand": "band", "continuum_weight": "band", "validate_band": "band",
     "BridgingDomain": "bdm", "ProjectionResult": "bdm",
+    "BlendedStatics": "blended_statics",
     "ConstrainedDampingBand": "damping", "DampingBand": "damping", "counter_normal": "damping",
     "stadium_profile": "damping",
     "BridgingDomainCoupler": "dynamics",

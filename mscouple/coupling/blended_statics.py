@@ -53,9 +53,9 @@ from typing import Optional
 import numpy as np
 from mpi4py import MPI
 
-from ..errors import ConfigError, ConvergenceError, SimulationError
+from ..errors import ConfigError, ConvergenceError
 from .exchange import InterfaceExchange
-from .schwarz import (SchwarzRegions, SchwarzResult, SchwarzStatics, _bbox_inside, _bbox_overlaps, _Link,
+from .schwarz import (SchwarzResult, SchwarzStatics, _bbox_inside, _bbox_overlaps, _Link,
                       cell_atom_weight)
 
 __all__ = ["BlendedStatics"]

@@ -73,3 +73,39 @@ def test_converges_with_small_residuals(kind):
     rows = bs._rows(bs.links[0].slave_ids)
     assert np.abs(s.displacements()[rows, :2] - bs._interpolate_slaved()[0]).max() < 1e-12
     bs.destroy()
+
+
+def test_eam_energy_weights_are_the_partition_of_per_atom_energies():
+    """The blended functional's atoms' part: with MDSystem.energy_weight = w, EAM Cu's energy is
+    Σ_i w_i e_i with the unweighted per-atom energies e_i (what the ledger's E_atoms_w sums;
+    embedding × w_i, pair × (w_i + w_j)/2) to round-off, and the weighted forces are its
+    gradient (central differences, rtol 1e-6 of max|f|)."""
+    import os
+
+    from mscouple.atomistic.eam import EAM
+    from mscouple.atomistic.lattice import fcc
+    from mscouple.atomistic.system import MDSystem
+
+    pot = EAM.from_file(os.path.join(os.path.dirname(__file__), "..", "data", "Cu_zhou04.eam.alloy"))
+    x, box = fcc(3.615, 3)
+    rng = np.random.default_rng(3)
+    x = x + 0.08 * rng.standard_normal(x.shape)
+    w = rng.uniform(0.0, 1.0, len(x))
+    s = MDSystem(SELF, box, x, pot)
+    e = np.array(s.per_atom_energy())
+    s.energy_weight[:] = w
+    s.compute_forces()
+    assert s.potential_energy() == pytest.approx(float(np.dot(w, e)), rel=1e-12)
+    f = np.array(s.f)
+    h = 1e-5
+    for i in (0, 17, 60):
+        for c in range(3):
+            ep = []
+            for sgn in (1, -1):
+                s.x[i, c] += sgn * h
+                s.invalidate_neighbors()
+                s.compute_forces()
+                ep.append(s.potential_energy())
+                s.x[i, c] -= sgn * h
+            fd = -(ep[0] - ep[1]) / (2 * h)
+            assert abs(fd - f[i, c]) <= 1e-6 * np.abs(f).max(), (i, c, fd, f[i, c])
