@@ -178,7 +178,10 @@ def _bridging(case: Case, layout: Layout, outdir: Path):
 
 def _schwarz(case: Case, layout: Layout, outdir: Path):
     """Alternating Schwarz statics: elastostatics ⇄ FIRE-relaxed patches (one or several,
-    each on its own ranks; the continuum solves once per iteration with every core)."""
+    each on its own ranks; the continuum solves once per iteration with every core). With
+    ``handshake.statics = "blended"`` the same halves drive
+    :class:`~mscouple.coupling.blended_statics.BlendedStatics` (one patch, linear elastic
+    continuum): the blended energy of both scales minimised."""
     from ..coupling.schwarz import SchwarzRegions, SchwarzStatics
     from .couplers import SchwarzContinuum, SchwarzPatch
 

@@ -467,7 +467,9 @@ class _SchwarzHalf:
 
 
 class SchwarzContinuum(_SchwarzHalf):
-    """Continuum half of alternating Schwarz statics: its converged field becomes the
+    """Continuum half of alternating Schwarz statics (or of blended statics,
+    :class:`~mscouple.coupling.blended_statics.BlendedStatics`, which shares this contract and
+    minimises the very energy of both scales booked below): its converged field becomes the
     continuum model's solution.
 
     A loading path (``per_step``, e.g. indentation) measures from its first solve, the
