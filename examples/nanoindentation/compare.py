@@ -105,7 +105,7 @@ def mesh_nodes(case_path: str) -> int:
 
 def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarsening=4.0, width=6.0,
             mscouple=None, mpirun="mpirun", reuse: bool = False, only: str | None = None,
-            tolerance: float = 1e-4, depths=None) -> dict:
+            tolerance: float = 1e-4, depths=None, statics: str = "schwarz") -> dict:
     os.makedirs(out, exist_ok=True)
     pot = os.path.join(out, make_case.POTENTIAL)
     if not os.path.exists(pot):
@@ -113,7 +113,8 @@ def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarse
     common = dict(radius=radius, increment=increment, steps=steps, atoms_every=1, tolerance=tolerance,
                   depths=depths)
     text = make_case.coupled_case(patch, block, cells=cells, ranks=(1, ranks - 1), coarsening=coarsening,
-                                  width=width, out=os.path.join(out, "coupled"), fields_every=0, **common)
+                                  width=width, out=os.path.join(out, "coupled"), fields_every=0, statics=statics,
+                                  **common)
     open(os.path.join(out, "coupled.toml"), "w").write(text)
     open(os.path.join(out, "md.toml"), "w").write(
         make_case.md_case(block, ranks=ranks, out=os.path.join(out, "md"), **common))
@@ -191,7 +192,10 @@ def compare(block, patch, *, cells, steps, increment, radius, ranks, out, coarse
            "wall_ratio": walls["md"] / walls["coupled"],
            # both walls from one invocation (False after --only: one side re-run alone)
            "same_invocation": same,
-           "tolerance": tolerance,
+           "tolerance": tolerance, "statics": statics,
+           # the coupled run's ledger of both scales (E_atoms_w + E_continuum_w + dE_indenter − W)
+           "ledger_residual_coupled": tc["ledger_residual"].tolist() if "ledger_residual" in tc else None,
+           "W_indenter_coupled": tc["W_indenter"].tolist() if "W_indenter" in tc else None,
            # each run's own wall from its first step to its end (set-up excluded), and the work:
            # FIRE steps of the block; Schwarz iterations per record of the coupled run
            "wall_in_run_atoms_s": summ["md"].get("wall_seconds"),
@@ -226,10 +230,12 @@ def main(argv=None) -> None:
     ap.add_argument("--only", choices=("md", "coupled"), default=None,
                     help="re-run one side only (exploring meshes against a saved reference; the JSON then "
                          "says same_invocation = false)")
+    ap.add_argument("--statics", default="schwarz", choices=("schwarz", "blended"),
+                    help="the coupled side's statics: alternating Schwarz or the blended energy minimised")
     a = ap.parse_args(argv)
     res = compare(a.block, a.patch, cells=a.cells, steps=a.steps, increment=a.increment, radius=a.radius,
                   ranks=a.ranks, out=a.out, coarsening=a.coarsening, width=a.width, reuse=a.reuse,
-                  only=a.only, tolerance=a.tolerance,
+                  only=a.only, tolerance=a.tolerance, statics=a.statics,
                   depths=make_case.depth_schedule(*a.depths) if a.depths else None)
     print(json.dumps({k: v for k, v in res.items() if not k.endswith("per_increment")}, indent=1))
 

@@ -76,41 +76,12 @@ class BlendedStatics(SchwarzStatics):
                  relax_options: Optional[dict] = None, direct: bool = False, rtol: float = 1e-12,
                  iqn_columns: int = 20, iqn_omega0: float = 1.0, predict: bool = True,
                  cell_points: int = 128):
-        many = isinstance(regions, (list, tuple))
-        if many:
-            if statics is None or not isinstance(intercomm, (list, tuple)) or len(intercomm) != len(regions):
-                raise ConfigError("several patches: give the continuum problem with one intercommunicator "
-                                  "per SchwarzRegions (lists of equal length)")
-            self.links = [_Link(r, ic) for r, ic in zip(regions, intercomm)]
-        else:
-            self.links = [_Link(regions, intercomm)]
-        regions, intercomm = self.links[0].regions, self.links[0].intercomm
-        self.regions, self.intercomm = regions, intercomm
-        self.statics, self.system = statics, system
-        if intercomm is None:
-            if statics is None or system is None:
-                raise ConfigError("without an intercommunicator both the continuum (statics) and the "
-                                  "patch (system) must be given on this rank")
-            if statics.comm.Get_size() != 1 or system.comm.Get_size() != 1:
-                raise ConfigError("the one-rank (local) blended form needs both models on one-rank comms; "
-                                  "use an intercommunicator for parallel layouts")
-        elif (statics is None) == (system is None):
-            raise ConfigError("with an intercommunicator give exactly one model per rank: statics on "
-                              "continuum ranks, system on patch ranks")
-        if relax not in ("fire", "cg"):
-            raise ConfigError(f"relax = {relax!r}: expected 'fire' or 'cg'")
-        if not (tol > 0 and fmax > 0 and int(max_iter) >= 1):
-            raise ConfigError("tol and fmax must be > 0 and max_iter >= 1")
-        self.tol, self.max_iter, self.fmax = float(tol), int(max_iter), float(fmax)
-        self.relax, self.relax_options = relax, dict(relax_options or {})
-        self.direct, self.rtol = bool(direct), float(rtol)
+        self._bind(regions, statics, system, intercomm, tol=tol, max_iter=max_iter, fmax=fmax, relax=relax,
+                   relax_options=relax_options, direct=direct, rtol=rtol, form="blended")
         self.acceleration, self.aitken, self.relax_reduction = "iqn", False, 0.0
         self.iqn_columns, self.iqn_omega0 = max(1, int(iqn_columns)), float(iqn_omega0)
         self.predict = bool(predict)
         self.cell_points = int(cell_points)
-        self.dim = regions.dim
-        if any(k.regions.dim != self.dim for k in self.links):
-            raise ConfigError("every patch's SchwarzRegions must have the same dimension")
         self.u = None
         self._gmax = np.inf
         if statics is not None:
@@ -151,16 +122,7 @@ class BlendedStatics(SchwarzStatics):
         self.cell_atom_weight = wa
         blocks = stiffness_soa(sp, st.materials, st.cell_material, (1.0 - wa) * st.cell_weight, st.mode)
         self.Kw = MatrixAssembler(sp).assemble(blocks)
-        st.rtol = self.rtol
-        st.setup()
-        if self.direct:
-            ksp = st.solver.ksp
-            ksp.setType("preonly")
-            pc = ksp.getPC()
-            pc.setType("lu")
-            if st.comm.Get_size() > 1:
-                pc.setFactorSolverType("mumps")
-            ksp.setUp()
+        self._setup_solver(direct=self.direct)
         pos, val = self._merged()
         self.u = sp.create_vec()
         self.u.set(0.0)
@@ -221,20 +183,9 @@ class BlendedStatics(SchwarzStatics):
 
     # ------------------------------------------------------------------ patch side
     def _patch_setup(self) -> None:
-        s, R = self.system, self.regions
-        if self.dim > 3:
-            raise ConfigError("regions must be 1-3D")
-        X0 = s.x0[:, :self.dim]
-        cut = float(s.potential.cutoff)
-        if R.pad < cut:
-            raise ConfigError(f"pad width {R.pad:g} is below the potential cutoff {cut:g}: the overlap's "
-                              "atoms would miss neighbours; widen the pad")
-        tol = 1e-9 * R.scale
-        outside = s._sum(int(np.count_nonzero(R.patch_distance(X0) > tol)))
-        if outside:
-            raise ConfigError(f"{outside} atom(s) of the patch lie outside the patch box "
-                              f"{R.patch_lo.tolist()}..{R.patch_hi.tolist()}: enlarge the box or drop them")
-        s.fixed[:] = np.where(R.atom_weight(X0) < 1.0, 1, s.fixed)
+        X0 = self._check_patch("the overlap's atoms")
+        s = self.system
+        s.fixed[:] = np.where(self.regions.atom_weight(X0) < 1.0, 1, s.fixed)
 
     def _slaved(self) -> np.ndarray:
         """Local indices of the slaved atoms (w < 1)."""

@@ -311,36 +311,8 @@ class SchwarzStatics:
                  aitken: bool | None = None, relax_reduction: float | None = None,
                  acceleration: str | None = None,
                  iqn_columns: int = 20, iqn_omega0: float = 1.0, predict: bool = True):
-        many = isinstance(regions, (list, tuple))
-        if many:
-            if statics is None or not isinstance(intercomm, (list, tuple)) or len(intercomm) != len(regions):
-                raise ConfigError("several patches: give the continuum problem with one intercommunicator "
-                                  "per SchwarzRegions (lists of equal length)")
-            self.links = [_Link(r, ic) for r, ic in zip(regions, intercomm)]
-        else:
-            self.links = [_Link(regions, intercomm)]
-        regions, intercomm = self.links[0].regions, self.links[0].intercomm
-        self.regions = regions
-        self.intercomm = intercomm
-        self.statics = statics
-        self.system = system
-        if intercomm is None:
-            if statics is None or system is None:
-                raise ConfigError("without an intercommunicator both the continuum (statics) and the "
-                                  "patch (system) must be given on this rank")
-            if statics.comm.Get_size() != 1 or system.comm.Get_size() != 1:
-                raise ConfigError("the one-rank (local) Schwarz form needs both models on one-rank comms; "
-                                  "use an intercommunicator for parallel layouts")
-        elif (statics is None) == (system is None):
-            raise ConfigError("with an intercommunicator give exactly one model per rank: statics on "
-                              "continuum ranks, system on patch ranks")
-        if relax not in ("fire", "cg"):
-            raise ConfigError(f"relax = {relax!r}: expected 'fire' or 'cg'")
-        if not (tol > 0 and fmax > 0 and int(max_iter) >= 1):
-            raise ConfigError("tol and fmax must be > 0 and max_iter >= 1")
-        self.tol, self.max_iter, self.fmax = float(tol), int(max_iter), float(fmax)
-        self.relax, self.relax_options = relax, dict(relax_options or {})
-        self.direct, self.rtol, self.aitken = bool(direct), float(rtol), bool(aitken)
+        self._bind(regions, statics, system, intercomm, tol=tol, max_iter=max_iter, fmax=fmax, relax=relax,
+                   relax_options=relax_options, direct=direct, rtol=rtol, form="Schwarz")
         if acceleration is None:
             acceleration = "iqn" if aitken is None else ("aitken" if aitken else "none")
         if relax_reduction is None:
@@ -352,9 +324,6 @@ class SchwarzStatics:
         self.aitken = acceleration == "aitken"
         self.iqn_columns, self.iqn_omega0 = max(1, int(iqn_columns)), float(iqn_omega0)
         self.predict = bool(predict)
-        self.dim = regions.dim
-        if any(k.regions.dim != self.dim for k in self.links):
-            raise ConfigError("every patch's SchwarzRegions must have the same dimension")
         self.u: Optional[PETSc.Vec] = None
         if statics is not None:
             self._continuum_setup()
@@ -364,6 +333,42 @@ class SchwarzStatics:
             self._patch_setup()
         for k in self.links:
             self._build_exchanges(k)
+
+    def _bind(self, regions, statics, system, intercomm, *, tol: float, max_iter: int, fmax: float,
+              relax: str, relax_options: Optional[dict], direct: bool, rtol: float, form: str) -> None:
+        """The links (one per patch), the models this rank holds and the settings every coupled
+        statics shares, checked (``form`` names the method in the messages)."""
+        many = isinstance(regions, (list, tuple))
+        if many:
+            if statics is None or not isinstance(intercomm, (list, tuple)) or len(intercomm) != len(regions):
+                raise ConfigError("several patches: give the continuum problem with one intercommunicator "
+                                  "per SchwarzRegions (lists of equal length)")
+            self.links = [_Link(r, ic) for r, ic in zip(regions, intercomm)]
+        else:
+            self.links = [_Link(regions, intercomm)]
+        regions, intercomm = self.links[0].regions, self.links[0].intercomm
+        self.regions, self.intercomm = regions, intercomm
+        self.statics, self.system = statics, system
+        if intercomm is None:
+            if statics is None or system is None:
+                raise ConfigError("without an intercommunicator both the continuum (statics) and the "
+                                  "patch (system) must be given on this rank")
+            if statics.comm.Get_size() != 1 or system.comm.Get_size() != 1:
+                raise ConfigError(f"the one-rank (local) {form} form needs both models on one-rank comms; "
+                                  "use an intercommunicator for parallel layouts")
+        elif (statics is None) == (system is None):
+            raise ConfigError("with an intercommunicator give exactly one model per rank: statics on "
+                              "continuum ranks, system on patch ranks")
+        if relax not in ("fire", "cg"):
+            raise ConfigError(f"relax = {relax!r}: expected 'fire' or 'cg'")
+        if not (tol > 0 and fmax > 0 and int(max_iter) >= 1):
+            raise ConfigError("tol and fmax must be > 0 and max_iter >= 1")
+        self.tol, self.max_iter, self.fmax = float(tol), int(max_iter), float(fmax)
+        self.relax, self.relax_options = relax, dict(relax_options or {})
+        self.direct, self.rtol = bool(direct), float(rtol)
+        self.dim = regions.dim
+        if any(k.regions.dim != self.dim for k in self.links):
+            raise ConfigError("every patch's SchwarzRegions must have the same dimension")
 
     @property
     def ex_pad(self):
@@ -455,16 +460,7 @@ class SchwarzStatics:
         self._layer_owned = np.any([k.layer_owned for k in self.links], axis=0)
         self._D_owned = inD_all[mesh.owned_nodes]
         self.bc = st.add_dirichlet(self._D_owned, 0.0)
-        st.rtol = self.rtol
-        st.setup()
-        if self.direct and not self._nonlinear:
-            ksp = st.solver.ksp
-            ksp.setType("preonly")
-            pc = ksp.getPC()
-            pc.setType("lu")
-            if st.comm.Get_size() > 1:
-                pc.setFactorSolverType("mumps")
-            ksp.setUp()
+        self._setup_solver(direct=self.direct and not self._nonlinear)
         self.u = sp.create_vec()
         self._g = sp.create_vec()
         self._b = sp.create_vec()
@@ -475,6 +471,21 @@ class SchwarzStatics:
         free = np.ones(sp.n_owned_dofs, dtype=bool)
         free[pos] = False
         self._free_dofs = free
+
+    def _setup_solver(self, direct: bool) -> None:
+        """Set the continuum problem up; with ``direct`` its solver is one LU factorisation
+        (MUMPS on several ranks), reused by every solve (only the right-hand side changes)."""
+        st = self.statics
+        st.rtol = self.rtol
+        st.setup()
+        if direct:
+            ksp = st.solver.ksp
+            ksp.setType("preonly")
+            pc = ksp.getPC()
+            pc.setType("lu")
+            if st.comm.Get_size() > 1:
+                pc.setFactorSolverType("mumps")
+            ksp.setUp()
 
     def _iqn_reset(self) -> None:
         self._iqn_prev, self._iqn_V, self._iqn_W = None, [], []
@@ -653,21 +664,27 @@ class SchwarzStatics:
 
     # ------------------------------------------------------------------ patch side
     def _patch_setup(self) -> None:
+        X0 = self._check_patch("free atoms")
+        s = self.system
+        s.fixed[:] = np.where(self.regions.pad_mask(X0), 1, s.fixed)
+
+    def _check_patch(self, who: str) -> np.ndarray:
+        """Refuse a pad narrower than the cutoff (``who`` would miss neighbours) and atoms
+        outside the patch box; returns the reference positions [n, dim]."""
         s, R = self.system, self.regions
         if self.dim > 3:
             raise ConfigError("regions must be 1-3D")
         X0 = s.x0[:, :self.dim]
-        pad = R.pad_mask(X0)
-        s.fixed[:] = np.where(pad, 1, s.fixed)
         cut = float(s.potential.cutoff)
         if R.pad < cut:
-            raise ConfigError(f"pad width {R.pad:g} is below the potential cutoff {cut:g}: free atoms "
+            raise ConfigError(f"pad width {R.pad:g} is below the potential cutoff {cut:g}: {who} "
                               "would miss neighbours; widen the pad")
         tol = 1e-9 * R.scale
         outside = s._sum(int(np.count_nonzero(R.patch_distance(X0) > tol)))
         if outside:
             raise ConfigError(f"{outside} atom(s) of the patch lie outside the patch box "
                               f"{R.patch_lo.tolist()}..{R.patch_hi.tolist()}: enlarge the box or drop them")
+        return X0
 
     def _patch_sets(self) -> tuple[np.ndarray, np.ndarray]:
         """Local (current order) indices of pad atoms and fit atoms."""
