@@ -108,13 +108,15 @@ def coupled_case(patch=(12, 12, 8), block=(120, 120, 80), *, cells=(28, 28, 18),
     both scales minimised, mscouple/coupling/blended_statics.py), graded P1 tets (finest over
     the patch) around."""
     lo, hi, bhi, apex = geometry(patch, block)
+    how, name = (("one alternating-Schwarz solve", "Schwarz statics") if statics == "schwarz" else
+                 ("the blended energy of both scales minimised", "blended statics"))
     return f"""# Sphere into EAM Cu(001): atoms under the tip ({patch[0]} x {patch[1]} x {patch[2]} cells), graded P1 tets
 # around ({block[0]} x {block[1]} x {block[2]} cells of block; bottom fixed, sides traction-free), quasi-static at
-# 0 K: one alternating-Schwarz solve (FIRE for the atoms) per depth increment.
+# 0 K: {how} (FIRE for the atoms) per depth increment.
 # Potential: Zhou, Johnson & Wadley, PRB 69, 144113 (2004), Cu (6 Å re-tabulation).
 # FE constants: Cauchy-Born of the same potential (from_patch).  Written by make_case.py.
 units = "metal"
-title = "sphere into EAM Cu(001): atoms under the tip, graded P1 tets around (Schwarz statics)"
+title = "sphere into EAM Cu(001): atoms under the tip, graded P1 tets around ({name})"
 
 [layout]
 continuum = {ranks[0]}
@@ -134,7 +136,7 @@ potential = {{ kind = "eam", file = "{potential}", cutoff = 6.0 }}   # cutoff: s
 skin = 0.5
 
 [handshake]
-width = {width}          # Å, Schwarz overlap
+width = {width}          # Å, overlap of the two models
 """ + ("" if statics == "schwarz" else f'statics = "{statics}"   # coupled statics (default "schwarz")\n') + _indenter_and_run(apex, radius, stiffness, increment, steps, tolerance, out, atoms_every,
                         depths=depths) + f"fields_every = {fields_every}\n"
 
@@ -177,7 +179,7 @@ def main(argv=None) -> None:
     ap.add_argument("--block", type=int, nargs=3, default=None, help="block cells (default: 10x the patch)")
     ap.add_argument("--cells", type=int, nargs=3, default=(22, 22, 14), help="FE cells per axis (graded)")
     ap.add_argument("--coarsening", type=float, default=25.0, help="mesh spacing far away / over the patch")
-    ap.add_argument("--width", type=float, default=5.0, help="Schwarz overlap (Å)")
+    ap.add_argument("--width", type=float, default=5.0, help="overlap of the two models (Å)")
     ap.add_argument("--ranks", type=int, nargs=2, default=(1, 3), help="continuum ranks, patch ranks")
     ap.add_argument("--steps", type=int, default=12, help="increments (with --increment 0 ... see --depths)")
     ap.add_argument("--increment", type=float, default=0.25, help="constant depth increment (Å), with --depths none")
@@ -188,7 +190,7 @@ def main(argv=None) -> None:
     ap.add_argument("--radius", type=float, default=8.0)
     ap.add_argument("--tolerance", type=float, default=1e-3, help="run.tolerance (FIRE max|f| eV/Å, Schwarz Å)")
     ap.add_argument("--statics", default="schwarz", choices=("schwarz", "blended"),
-                    help="coupled statics: alternating Schwarz or the blended energy minimised")
+                    help="coupled statics: alternating Schwarz (the example's) or the blended energy minimised")
     ap.add_argument("--out", default=None, help="output directory written into the case")
     ap.add_argument("-o", "--output", default="-", help="case file to write (- : stdout)")
     args = ap.parse_args(argv)
