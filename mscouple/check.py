@@ -560,20 +560,23 @@ class _Checker:
         except ConfigError as exc:
             raise self.refuse("handshake.width", case.handshake.width, f"an overlap that fits ({exc})") from None
         tol = 1e-9 * R.scale
-        inD = R.core_distance(X) <= tol
-        cD = inD[cells]
-        mixed = cD.any(axis=1) & ~cD.all(axis=1)
-        layer = np.zeros(len(X), dtype=bool)
-        layer[cells[mixed][cD[mixed]]] = True
-        if not layer.any():
-            raise self.refuse("continuum.mesh.cells", list(case.continuum.mesh.cells),
-                              "a mesh with nodes in the patch core (refine it inside the patch)")
-        fit = cells[layer[cells].any(axis=1)]
-        far = float(np.max(R.patch_distance(X[fit].reshape(-1, dim))))
-        if far > -R.pad + tol:
-            raise self.refuse("handshake.width", case.handshake.width,
-                              f"an overlap wider than the elements at the core boundary (they reach "
-                              f"{far + R.pad:.4g} into the pad): widen it or refine the mesh near the patch")
+        if case.handshake.statics == "schwarz":
+            # Schwarz's core nodes take the atoms' fit: nodes in the core, and their elements
+            # inside the patch less its pad (blended statics has no fit: any mesh will do)
+            inD = R.core_distance(X) <= tol
+            cD = inD[cells]
+            mixed = cD.any(axis=1) & ~cD.all(axis=1)
+            layer = np.zeros(len(X), dtype=bool)
+            layer[cells[mixed][cD[mixed]]] = True
+            if not layer.any():
+                raise self.refuse("continuum.mesh.cells", list(case.continuum.mesh.cells),
+                                  "a mesh with nodes in the patch core (refine it inside the patch)")
+            fit = cells[layer[cells].any(axis=1)]
+            far = float(np.max(R.patch_distance(X[fit].reshape(-1, dim))))
+            if far > -R.pad + tol:
+                raise self.refuse("handshake.width", case.handshake.width,
+                                  f"an overlap wider than the elements at the core boundary (they reach "
+                                  f"{far + R.pad:.4g} into the pad): widen it or refine the mesh near the patch")
         cut = self._cutoff(p)
         if R.pad < cut:
             raise self.refuse(f"patches.{p.name}.skin", p.skin, f"a pad (cutoff + skin) of at least {cut:g}")

@@ -127,3 +127,21 @@ def test_check_accepts_and_refuses_the_key(tmp_path, capsys):
         assert main(["check", *argv]) == 2
         err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
         assert len(err) == 1 and "handshake.statics" in err[0] and words in err[0], err
+
+
+def test_check_applies_the_fit_rule_to_schwarz_only(tmp_path, capsys):
+    """Schwarz's core nodes take the atoms' fit, so ``mscouple check`` wants the elements at the
+    core boundary inside the patch less its pad; blended statics has no fit and runs on such a
+    mesh (a 15 x 15 x 9 patch in 14 x 14 x 10 graded cells, overlap 5 Å: the elements reach
+    0.23 Å into the pad)."""
+    m = _make_case()
+    shutil.copy(os.path.join(EXAMPLE, m.POTENTIAL), tmp_path / m.POTENTIAL)
+    case = tmp_path / "wide.toml"
+    case.write_text(m.coupled_case((15, 15, 9), (24, 24, 12), cells=(14, 14, 10), coarsening=3.0, width=5.0,
+                                   radius=8.0, increment=0.5, steps=1, out=str(tmp_path / "wide"),
+                                   statics="blended"))
+    assert main(["check", str(case)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(case), "--set", "handshake.statics=schwarz"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and "handshake.width" in err[0] and "into the pad" in err[0], err
