@@ -101,11 +101,7 @@ class BlendedStatics(SchwarzStatics):
         if hasattr(st, "solve_prescribed"):
             raise ConfigError("blended statics needs a linear elastic continuum (the dislocation-density "
                               "continuum runs with Schwarz statics)")
-        if not mesh.reference.simplex:
-            raise ConfigError("blended statics supports P1 simplex meshes (triangles/tetrahedra)")
-        if st.solver is not None:
-            raise ConfigError("pass the ElasticStatics before its setup()/solve(): the blended driver "
-                              "sets it up itself")
+        self._check_continuum("blended", "sets it up itself")
         X = mesh.coordinates
         cx = X[mesh.cells]
         for k in self.links:

@@ -410,11 +410,7 @@ class SchwarzStatics:
         st = self.statics
         sp, mesh = st.space, st.space.mesh
         self._nonlinear = hasattr(st, "solve_prescribed")
-        if not mesh.reference.simplex:
-            raise ConfigError("Schwarz statics supports P1 simplex meshes (triangles/tetrahedra)")
-        if st.solver is not None:
-            raise ConfigError("pass the ElasticStatics before its setup()/solve(): the Schwarz "
-                              "driver adds the core Dirichlet nodes and sets it up itself")
+        self._check_continuum("Schwarz", "adds the core Dirichlet nodes and sets it up itself")
         X = mesh.coordinates
         inD_all = np.zeros(mesh.n_nodes, dtype=bool)
         for k in self.links:
@@ -471,6 +467,14 @@ class SchwarzStatics:
         free = np.ones(sp.n_owned_dofs, dtype=bool)
         free[pos] = False
         self._free_dofs = free
+
+    def _check_continuum(self, form: str, does: str) -> None:
+        """Refuse a mesh other than P1 simplices and a continuum problem already set up."""
+        st = self.statics
+        if not st.space.mesh.reference.simplex:
+            raise ConfigError(f"{form} statics supports P1 simplex meshes (triangles/tetrahedra)")
+        if st.solver is not None:
+            raise ConfigError(f"pass the ElasticStatics before its setup()/solve(): the {form} driver {does}")
 
     def _setup_solver(self, direct: bool) -> None:
         """Set the continuum problem up; with ``direct`` its solver is one LU factorisation
