@@ -213,7 +213,7 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
     opts = dict(tol=case.run.tolerance, max_iter=case.run.max_iterations, fmax=case.run.tolerance)
     # handshake.statics = "blended": minimise the blended energy of both scales instead of
     # alternating between them (mscouple/coupling/blended_statics.py; same halves, same exchange)
-    blended = getattr(case.handshake, "statics", "schwarz") == "blended"
+    blended = case.handshake.statics == "blended"
     if blended:
         if len(case.patches) != 1:
             raise ConfigError(f"{case.source}: handshake.statics = 'blended': expected 'schwarz' with several "
