@@ -148,6 +148,22 @@ def cell_atom_weight(cell_coords: np.ndarray, regions: "list[SchwarzRegions]", p
 
     cc = np.asarray(cell_coords, dtype=float)
     nc, npc, dim = cc.shape
+    # w is 0 outside every patch box shrunk by its pad and 1 inside a core: only the cells
+    # between (the overlaps and what cuts their faces) need the quadrature
+    cmin, cmax = cc.min(axis=1), cc.max(axis=1)
+    ones = np.zeros(nc, dtype=bool)
+    need = np.zeros(nc, dtype=bool)
+    for r in regions:
+        d = r.dim
+        ilo, ihi = r.patch_lo + float(r.pad), r.patch_hi - float(r.pad)
+        need |= np.all((cmax[:, :d] > ilo) & (cmin[:, :d] < ihi), axis=1)
+        ones |= np.all((cmin[:, :d] >= r.core_lo) & (cmax[:, :d] <= r.core_hi), axis=1)
+    need &= ~ones
+    out = ones.astype(float)
+    if not need.any():
+        return out
+    cc = cc[need]
+    nq = len(cc)
     u = qmc.Sobol(d=dim, scramble=False).random(points)
     if npc == dim + 1:
         s = np.sort(u, axis=1)
@@ -162,7 +178,8 @@ def cell_atom_weight(cell_coords: np.ndarray, regions: "list[SchwarzRegions]", p
     w = np.zeros(len(flat))
     for r in regions:
         w = np.maximum(w, r.atom_weight(flat))
-    return w.reshape(nc, -1).mean(axis=1)
+    out[need] = w.reshape(nq, -1).mean(axis=1)
+    return out
 
 
 # ---------------------------------------------------------------------------- Cauchy-Born 2D
@@ -478,7 +495,9 @@ class SchwarzStatics:
 
     def _setup_solver(self, direct: bool) -> None:
         """Set the continuum problem up; with ``direct`` its solver is one LU factorisation
-        (MUMPS on several ranks), reused by every solve (only the right-hand side changes)."""
+        (MUMPS where PETSc has it), reused by every solve (only the right-hand side changes)."""
+        from ..continuum.solver import direct_factor_type
+
         st = self.statics
         st.rtol = self.rtol
         st.setup()
@@ -487,8 +506,10 @@ class SchwarzStatics:
             ksp.setType("preonly")
             pc = ksp.getPC()
             pc.setType("lu")
-            if st.comm.Get_size() > 1:
-                pc.setFactorSolverType("mumps")
+            fst = direct_factor_type(st.comm)  # MUMPS wherever PETSc has it (continuum/solver.py)
+            if fst:
+                pc.setFactorSolverType(fst)
+            ksp.setFromOptions()  # -fe_pc_factor_mat_solver_type petsc etc. still apply
             ksp.setUp()
 
     def _iqn_reset(self) -> None:

@@ -499,10 +499,8 @@ class PlasticityProblem:
                     return None
                 A = self._mono_jacobian(parts)
                 A.zeroRowsColumns(gdofs, diag=1.0)
+                # LinearSolver factors with MUMPS where PETSc has it (one rank too)
                 solver = LinearSolver(A, prefix=self.prefix, rtol=self.ksp_rtol, ksp_type="preonly", pc_type="lu")
-                if self.comm.Get_size() > 1:
-                    solver.ksp.getPC().setFactorSolverType("mumps")
-                    solver.ksp.setFromOptions()
                 R.scale(-1.0)
                 dx.set(0.0)
                 try:

@@ -435,13 +435,16 @@ def _direct_solver(heat, comm) -> None:
     """A direct solve for the coupled heat steps (round-off energy bookkeeping; small meshes)."""
     from petsc4py import PETSc
 
+    from ..continuum.solver import direct_factor_type
+
     prefix = "mscouple_thermal_heat_"
     heat.prefix = prefix
     o = PETSc.Options()
     o[prefix + "ksp_type"] = "preonly"
     o[prefix + "pc_type"] = "lu"
-    if comm.Get_size() > 1:
-        o[prefix + "pc_factor_mat_solver_type"] = "mumps"
+    fst = direct_factor_type(comm)  # MUMPS where PETSc has it (continuum/solver.py)
+    if fst and not o.hasName(prefix + "pc_factor_mat_solver_type"):
+        o[prefix + "pc_factor_mat_solver_type"] = fst
 
 
 Builder = Callable[[Case, Layout, Path], tuple]

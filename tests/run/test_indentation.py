@@ -526,3 +526,36 @@ def test_ledger_partition_of_unity():
     out = r.patch_distance(cells.reshape(-1, 3)).reshape(-1, 4).min(axis=1) >= -r.pad
     assert core.any() and out.any()
     assert np.all(wc[core] == 1.0) and np.all(wc[out] == 0.0)
+
+
+def test_cell_weights_skip_only_cells_of_constant_weight():
+    """cell_atom_weight integrates only the cells between the pads and the cores: with two
+    overlapping patches it equals the mean over every cell's 128 Sobol points of the larger
+    share (computed here for all cells) to 1e-15, except where it gives the exact 0 or 1 of a
+    cell whose share is that constant at 200 random points inside it."""
+    from scipy.stats import qmc
+
+    from mscouple.coupling.schwarz import SchwarzRegions, cell_atom_weight
+
+    regions = [SchwarzRegions(np.zeros(3), np.array([30.0, 30.0, 30.0]), pad=6.5, overlap=5.0),
+               SchwarzRegions(np.array([20.0, 4.0, 2.0]), np.array([46.0, 28.0, 31.0]), pad=4.0, overlap=3.0)]
+    cells = _kuhn_tets([-5, -5, -5], [50, 35, 35], (14, 10, 10))
+    wc = cell_atom_weight(cells, regions)
+
+    def share(lam):  # the larger share at barycentric points lam [q, 4] of every cell
+        pts = np.einsum("qa,cad->cqd", lam, cells).reshape(-1, 3)
+        return np.maximum(*[r.atom_weight(pts) for r in regions]).reshape(len(cells), -1)
+
+    u = qmc.Sobol(d=3, scramble=False).random(128)
+    lam = np.diff(np.concatenate([np.zeros((128, 1)), np.sort(u, axis=1), np.ones((128, 1))], axis=1), axis=1)
+    lam += 0.25 - lam.mean(axis=0)
+    brute = share(lam).mean(axis=1)
+    inside = np.random.default_rng(3).dirichlet(np.ones(4), size=200)
+    dense = share(inside)
+    assert 0 < np.count_nonzero((wc > 0) & (wc < 1)) < len(cells) // 2
+    # the shifted Sobol points of a cell reach slightly outside it: where the shortcut's exact
+    # 0 or 1 differs from their mean, the share is that constant all over the cell
+    differ = np.abs(wc - brute) > 1e-15
+    assert np.all((wc[differ] == 0.0) | (wc[differ] == 1.0))
+    assert np.all(dense[differ] == wc[differ][:, None])
+    assert np.max(np.abs(wc - brute)) < 0.01
