@@ -22,6 +22,13 @@ The speed of this 2-core machine drifts by tens of per cent between minutes (pur
 32,000 atoms: 8.2 and 12.4 ms per step in two invocations minutes apart), so ``--repeat R``
 measures pure MD and the coupled runs R times in turn and prints the per-repeat ratios and
 their median.
+
+``md_beside_fe`` (``--beside-fe``, on by default): pure MD again, this time while the pure
+continuum of the same mesh (elastodynamics, one K u per step, no patch) runs on the other
+core, started first and stopped once MD is done. It measures what sharing the machine's
+memory system with a busy continuum rank costs the MD rank, without any coupling:
+``ratio_md_beside_fe_to_md`` per repeat and its median. The coupled runs' ``ratio_to_md``
+stays the issue's figure (against MD alone).
 """
 from __future__ import annotations
 
@@ -73,18 +80,41 @@ multipliers = "{mult}"
 {sub}"""
 
 
+FE_ONLY = """units = "lj"
+title = "benchmark: the continuum of the coupled 3D block alone (K u every step)"
+[layout]
+continuum = 1
+{continuum}
+[run]
+dt = 0.005
+steps = {steps}
+[output]
+directory = "out"
+every = 100
+"""
+
+
+def mesh_of(n: int) -> dict:
+    """The continuum mesh of the coupled case around an n×n×n-cell block."""
+    lo, hi = -0.25 * A, (n - 0.25) * A
+    h = 2.0 * A  # element size: the mesh resolves the band (two lattice constants wide)
+    margin = 4
+    nm = int(round((hi - lo) / h)) + 2 * margin
+    mlo = lo - margin * h
+    return {"mlo": mlo, "mhi": mlo + nm * h, "nm": nm, "rho": 4.0 / A ** 3}
+
+
+def fe_only_text(n: int, steps: int) -> str:
+    """The coupled case's continuum alone (the same mesh and material, no patch)."""
+    return FE_ONLY.format(continuum=CONTINUUM.format(**mesh_of(n)), steps=steps)
+
+
 def case_text(n: int, steps: int, coupled: bool, multipliers: str = "atoms", k: int = 1) -> str:
     """The case of an n×n×n-cell block (4 n³ atoms), pure MD or coupled."""
     # region edges half a lattice constant outside the outermost atoms: no atom on the band's
     # outer edge (weight 1 there)
     lo, hi = -0.25 * A, (n - 0.25) * A
-    h = 2.0 * A  # element size: the mesh resolves the band (two lattice constants wide)
-    margin = 4
-    span = hi - lo
-    nm = int(round(span / h)) + 2 * margin
-    mlo = lo - margin * h
-    mhi = mlo + nm * h
-    cont = CONTINUUM.format(mlo=mlo, mhi=mhi, nm=nm, rho=4.0 / A ** 3) if coupled else ""
+    cont = CONTINUUM.format(**mesh_of(n)) if coupled else ""
     hs = HANDSHAKE.format(width=2 * A, mult=multipliers,
                                 sub=f"subcycle = {k}\n" if k > 1 else "") if coupled else ""
     what = f"coupled ({multipliers} multipliers, subcycle {k})" if coupled else "pure MD"
@@ -92,8 +122,8 @@ def case_text(n: int, steps: int, coupled: bool, multipliers: str = "atoms", k: 
                        handshake=hs, steps=steps)
 
 
-def run_case(text: str, nranks: int, workdir: str) -> dict:
-    """Run one case under mpirun; returns its summary.json."""
+def _command(text: str, nranks: int, workdir: str) -> tuple[list, dict]:
+    """The mpirun command line (and its environment) of one case written into workdir."""
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, "case.toml")
     with open(path, "w") as fh:
@@ -104,8 +134,41 @@ def run_case(text: str, nranks: int, workdir: str) -> dict:
                OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=ROOT)
     exe = shutil.which("mpirun") or shutil.which("mpiexec")
-    cmd = [exe, "--oversubscribe", "-n", str(nranks), sys.executable, "-m", "mscouple.cli.main", "run",
-           path, "--output", os.path.join(workdir, "out")]
+    # --bind-to none: two separate mpirun jobs side by side must not both bind to core 0
+    cmd = [exe, "--oversubscribe", "--bind-to", "none", "-n", str(nranks), sys.executable, "-m",
+           "mscouple.cli.main", "run", path, "--output", os.path.join(workdir, "out")]
+    return cmd, env
+
+
+def run_beside(text: str, fe_text: str, workdir: str) -> dict:
+    """Run a one-rank case while the continuum-only case ``fe_text`` runs beside it (started
+    first, once its loop is under way: its first progress line; stopped after). Returns
+    the case's summary.json."""
+    cmd, env = _command(fe_text, 1, os.path.join(workdir, "fe"))
+    fe = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, env=env, cwd=os.path.join(workdir, "fe"))
+    try:
+        for line in fe.stdout:  # set-up done: the continuum is stepping
+            if line.startswith("step "):
+                break
+        else:
+            raise SystemExit(f"the continuum-only run ended before stepping:\n{' '.join(cmd)}")
+        return run_case(text, 1, os.path.join(workdir, "md"))
+    finally:
+        if fe.poll() is None:
+            fe.terminate()
+        try:
+            fe.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            fe.kill()
+            fe.communicate()
+        if fe.returncode == 0:  # it finished first: MD did not run beside it to the end
+            raise SystemExit("the continuum-only run ended before pure MD: give it more steps")
+
+
+def run_case(text: str, nranks: int, workdir: str) -> dict:
+    """Run one case under mpirun; returns its summary.json."""
+    cmd, env = _command(text, nranks, workdir)
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
@@ -144,6 +207,8 @@ def main(argv=None) -> None:
     p.add_argument("--keep", action="store_true", help="keep the run directories")
     p.add_argument("--repeat", type=int, default=1,
                    help="measure pure MD and the coupled runs this many times in turn; prints the median ratio")
+    p.add_argument("--beside-fe", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time pure MD while the continuum alone runs on the other core")
     a = p.parse_args(argv)
     n = max(3, round((a.atoms / 4) ** (1 / 3)))
     tmp = tempfile.mkdtemp(prefix="mscouple-coupled3d-")
@@ -165,7 +230,15 @@ def main(argv=None) -> None:
                     r["critical_path_ratio_to_md"] = r["critical_path_ms_per_step"] / md["ms_per_step"]
                     runs[name] = r
             per_repeat.append({k: v["ratio_to_md"] for k, v in runs.items() if k != "md"})
+            if a.beside_fe:
+                # enough continuum steps to outlast MD (K u is ~10x cheaper than the MD step)
+                fe_text = fe_only_text(n, 50 * a.steps + 5000)
+                runs["md_beside_fe"] = row(run_beside(case_text(n, a.steps, False), fe_text,
+                                                      os.path.join(tmp, f"beside{rep}")))
+                per_repeat[-1]["md_beside_fe"] = runs["md_beside_fe"]["ms_per_step"] / md["ms_per_step"]
             out["runs"] = runs
+        if a.beside_fe:
+            out["ratio_md_beside_fe_to_md"] = float(statistics.median(r["md_beside_fe"] for r in per_repeat))
         if a.repeat > 1:
             out["ratio_to_md_per_repeat"] = per_repeat
             out["median_ratio_to_md"] = {k: float(statistics.median(r[k] for r in per_repeat))
