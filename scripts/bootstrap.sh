@@ -15,7 +15,7 @@ python3-venv python3-dev cython3 petsc-dev python3-scipy python3-matplotlib buil
 libopenblas0-serial"
 # libopenblas0-serial: Debian's BLAS/LAPACK alternatives then point at OpenBLAS (serial: one
 # thread per MPI rank) instead of the reference BLAS; MUMPS' factorisations run their dense
-# fronts through it (21,780-dof continuum: 3.1 s → 0.59 s, mscouple/continuum/solver.py)
+# fronts through it (21,780-dof continuum: 3.1 s → 0.60 s, benchmarks/direct_solve.py)
 
 need_apt=0
 if [ "${MSCOUPLE_NO_APT:-0}" = "0" ] && command -v dpkg >/dev/null 2>&1; then

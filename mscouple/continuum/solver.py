@@ -4,13 +4,17 @@ Every solver has an options prefix (``fe_`` unless told otherwise), so the PETSc
 database passes through: ``-fe_ksp_type minres -fe_pc_type hypre -fe_ksp_monitor``.
 Convergence is tested on the unpreconditioned (true) residual ‖b − Ax‖ ≤ rtol‖b‖.
 
-Direct solves (``pc_type = "lu"``) factor with MUMPS wherever PETSc has it, on one rank too
-(:func:`direct_factor_type`): its multifrontal factorisation runs its dense fronts through
-BLAS, PETSc's native LU does not. Measured on a 21,780-dof P1 tet mesh of the nanoindentation
-block (the Schwarz continuum, 1 + 1 ranks): PETSc LU 5.1 s, MUMPS LU 0.59 s with OpenBLAS
-(3.1 s with Debian's reference BLAS, which is why ``scripts/bootstrap.sh`` installs
-``libopenblas0-serial``); the same solutions to round-off (the run's ledger equal in every
-printed digit). ``-<prefix>pc_factor_mat_solver_type petsc`` restores the native LU.
+Direct solves that factor once and solve many times or re-factor every Newton step
+(``pc_type = "lu"`` here: the statics of coupled loading paths, the plasticity Newton) factor
+with MUMPS wherever PETSc has it, on one rank too (:func:`direct_factor_type`): its
+multifrontal factorisation runs its dense fronts through BLAS, PETSc's own LU does not.
+``benchmarks/direct_solve.py`` (3D P1 elasticity, one rank, best of 2): the factorisation
+takes PETSc / MUMPS = 0.99x, 2.7x, 3.3x, 7.9x as long at 735, 2,541, 6,750 and 21,780 dofs
+(4.76 s against 0.60 s at 21,780 with OpenBLAS; 1.6x with Debian's reference BLAS, which is why
+``scripts/bootstrap.sh`` installs ``libopenblas0-serial``), one solve 0.33x … 0.96x (MUMPS'
+triangular solves cost more on small systems: the coupled heat steps, one small solve per
+interval, keep PETSc's LU on one rank), solutions equal to 4e-14.
+``-<prefix>pc_factor_mat_solver_type petsc`` restores PETSc's LU.
 """
 from __future__ import annotations
 

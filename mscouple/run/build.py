@@ -442,9 +442,11 @@ def _direct_solver(heat, comm) -> None:
     o = PETSc.Options()
     o[prefix + "ksp_type"] = "preonly"
     o[prefix + "pc_type"] = "lu"
-    fst = direct_factor_type(comm)  # MUMPS where PETSc has it (continuum/solver.py)
-    if fst and not o.hasName(prefix + "pc_factor_mat_solver_type"):
-        o[prefix + "pc_factor_mat_solver_type"] = fst
+    # one rank: PETSc's own LU — a heat step is one small solve per coupling interval, and
+    # below ~20,000 dofs PETSc's triangular solves beat MUMPS' (benchmarks/direct_solve.py:
+    # 0.33x at 735 dofs, 0.69x at 6,750); MUMPS where the mesh is split
+    if comm.Get_size() > 1:
+        o[prefix + "pc_factor_mat_solver_type"] = direct_factor_type(comm)
 
 
 Builder = Callable[[Case, Layout, Path], tuple]
