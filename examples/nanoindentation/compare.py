@@ -215,7 +215,9 @@ def main(argv=None) -> None:
     ap.add_argument("--patch", type=int, nargs=3, default=(12, 12, 7))
     ap.add_argument("--cells", type=int, nargs=3, default=(17, 17, 11), help="graded FE cells per axis")
     ap.add_argument("--coarsening", type=float, default=6.0, help="mesh spacing far away / over the patch")
-    ap.add_argument("--width", type=float, default=5.0, help="Schwarz overlap (Å)")
+    ap.add_argument("--width", type=float, default=None,
+                    help="overlap of the two models (Å; default 5 with Schwarz, 1 with blended statics: "
+                         "its overlap atoms follow the continuum, a narrow blend keeps more of the patch free)")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--increment", type=float, default=1.0)
     ap.add_argument("--radius", type=float, default=8.0)
@@ -233,6 +235,8 @@ def main(argv=None) -> None:
     ap.add_argument("--statics", default="schwarz", choices=("schwarz", "blended"),
                     help="the coupled side's statics: alternating Schwarz or the blended energy minimised")
     a = ap.parse_args(argv)
+    if a.width is None:
+        a.width = make_case.default_width(a.statics)
     res = compare(a.block, a.patch, cells=a.cells, steps=a.steps, increment=a.increment, radius=a.radius,
                   ranks=a.ranks, out=a.out, coarsening=a.coarsening, width=a.width, reuse=a.reuse,
                   only=a.only, tolerance=a.tolerance, statics=a.statics,
