@@ -277,3 +277,32 @@ def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass
             v[i, 0] += a * f[i, 0]
             v[i, 1] += a * f[i, 1]
             v[i, 2] += a * f[i, 2]
+
+
+def band_kick_gather(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] fext,
+                     const double[::1] mass, const uint8_t[::1] fixed, const int64_t[::1] band,
+                     double dtf, int times, double[:, ::1] out):
+    """The band atoms' half of ``force_kick_select`` and the gather of their velocities in one
+    pass over the band: for each row r, i = band[r]: f[i] += fext[i], ``times`` kicks
+    v[i] += dtf f[i] / m[i] if mobile (the same arithmetic), then out[r, :k] = v[i, :k] with
+    k = out.shape[1] (the rows the continuum's projection needs). ``band`` must list every
+    atom ``force_kick_select(..., want=1)`` would kick (a one-rank patch: its band atoms)."""
+    cdef Py_ssize_t r, i, c, n = band.shape[0], k = out.shape[1]
+    cdef int t
+    cdef double a
+    if out.shape[0] < n or k > v.shape[1]:
+        raise ValueError("band_kick_gather: out needs a row per band atom and at most v's columns")
+    with nogil:
+        for r in range(n):
+            i = band[r]
+            f[i, 0] += fext[i, 0]
+            f[i, 1] += fext[i, 1]
+            f[i, 2] += fext[i, 2]
+            if not fixed[i]:
+                a = dtf / mass[i]
+                for t in range(times):
+                    v[i, 0] += a * f[i, 0]
+                    v[i, 1] += a * f[i, 1]
+                    v[i, 2] += a * f[i, 2]
+            for c in range(k):
+                out[r, c] = v[i, c]

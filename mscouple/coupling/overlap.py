@@ -303,10 +303,20 @@ class OverlappedPatchStep:
             pass_a()
             self._reverse_ghosts(zero=True)
             md.timing["force"] += _perf() - t0
-            with T.phase("md.integrate"):  # + the external force of the band atoms
-                _ki.force_kick_select(v, f, fext, mass, fixed, flag, 1, nloc, dtf, 1 if ends[s] else 2)
-            with T.phase("handshake.exchange"):
-                trip = ex.start_round_trip(cp._band_values(k), k)
+            rows = self._band_rows()
+            if rows is not None:
+                # one rank: the band kick and the gather of the band's rows in one compiled pass
+                # over the band (the same arithmetic as the two calls below)
+                band, buf = rows
+                with T.phase("md.integrate"):
+                    _ki.band_kick_gather(v, f, fext, mass, fixed, band, dtf, 1 if ends[s] else 2, buf)
+                with T.phase("handshake.exchange"):
+                    trip = ex.start_round_trip(buf, k)
+            else:
+                with T.phase("md.integrate"):  # + the external force of the band atoms
+                    _ki.force_kick_select(v, f, fext, mass, fixed, flag, 1, nloc, dtf, 1 if ends[s] else 2)
+                with T.phase("handshake.exchange"):
+                    trip = ex.start_round_trip(cp._band_values(k), k)
             # pass B: the interior pairs, while the continuum projects
             t0 = _perf()
             live = trip
@@ -339,6 +349,21 @@ class OverlappedPatchStep:
             cp.step_count += 1
         if pending is not None:  # cannot happen: the last step's end projection always runs
             raise RuntimeError("overlapped step: a first projection left in flight")
+
+    def _band_rows(self):
+        """One-rank patch without routing: (band atoms' local indices as int64, the buffer of
+        their exchange rows [m, k]), else None (several ranks: the routed path)."""
+        md, cp = self.md, self.cp
+        if self.multi or cp.routing is not None or md.v.shape[1] < cp.k:
+            return None
+        band = cp.band_atoms  # re-found by id after a re-order
+        if band is None:
+            return None
+        band = np.asarray(band, dtype=np.int64)
+        buf = getattr(cp, "_up_buf", None)
+        if buf is None or buf.shape != (band.size, cp.k):
+            buf = cp._up_buf = np.empty((band.size, cp.k))
+        return band, buf
 
     def _chain(self, trip, dtf: float):
         """An end projection's reply is in: add it to the band atoms, give them the next

@@ -4,6 +4,7 @@ then pass B with the periodic images' forces reverse-summed after each, the one-
 weighted forces — bit for bit on band atoms (their pairs all lie in pass A, in the one-pass
 order), to round-off elsewhere — and every pair lands in exactly one pass."""
 import numpy as np
+import pytest
 from mpi4py import MPI
 
 from mscouple._kernels import integrate as ki
@@ -52,3 +53,29 @@ def test_band_first_passes_equal_the_one_pass_forces():
     assert np.abs(f[:n] - ref).max() <= 1e-13 * scale
     # pass B matters: without it the interior forces are far off
     assert np.abs(ref[w == 1.0]).max() > 1e-3 * scale
+
+
+@pytest.mark.parametrize("times, k", [(1, 3), (2, 3), (2, 1)])
+def test_band_kick_gather_equals_the_flagged_kick_and_the_gather(times, k):
+    """The overlapped step's one-pass band kick + gather (csrc/integrate.pyx:
+    band_kick_gather) gives the bits of force_kick_select(want=1) followed by the row gather,
+    fixed atoms and an external force included."""
+    from mscouple._kernels import bandproj as kb
+    from mscouple._kernels import integrate as ki
+
+    rng = np.random.default_rng(5)
+    n = 400
+    v0, f0, fext = rng.standard_normal((n, 3)), rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    mass = rng.uniform(0.5, 2.0, n)
+    fixed = (rng.uniform(size=n) < 0.1).astype(np.uint8)
+    band = np.sort(rng.permutation(n)[:150]).astype(np.int64)
+    flag = np.zeros(n, np.uint8)
+    flag[band] = 1
+    v1, f1 = v0.copy(), f0.copy()
+    ki.force_kick_select(v1, f1, fext, mass, fixed, flag, 1, n, 0.01, times)
+    ref = np.empty((band.size, k))
+    kb.rows_gather(v1, band, ref)
+    v2, f2, out = v0.copy(), f0.copy(), np.empty((band.size, k))
+    ki.band_kick_gather(v2, f2, fext, mass, fixed, band, 0.01, times, out)
+    assert np.array_equal(v2, v1) and np.array_equal(f2, f1) and np.array_equal(out, ref)
+    assert not np.array_equal(v2[band], v0[band])  # the kick happened
