@@ -240,17 +240,26 @@ class BridgingDomainCoupler:
             self._reorder_seen = self.patch.reorder_count
         return self._band
 
+    def band_rows(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Patch side, no routing and compiled-row velocities: (band atoms' local indices as
+        int64, the buffer [m, k] their exchange-ordered rows are gathered into); else None."""
+        if self.routing is not None or not _rows_ok(self.patch.v, k):
+            return None
+        band = np.asarray(self.band_atoms, dtype=np.int64)
+        buf = self._up_buf
+        if buf is None or buf.shape != (band.size, k):
+            buf = self._up_buf = np.empty((band.size, k))
+        return band, buf
+
     def _band_values(self, k: int) -> np.ndarray:
         """Patch side: band-atom velocities [m, k] in exchange order."""
         if self.routing is None:
-            v, band = self.patch.v, self.band_atoms
-            if _rows_ok(v, k):
-                buf = self._up_buf
-                if buf is None or buf.shape != (band.size, k):
-                    buf = self._up_buf = np.empty((band.size, k))
-                _kb.rows_gather(v, np.asarray(band, dtype=np.int64), buf)  # one compiled pass
+            rows = self.band_rows(k)
+            if rows is not None:
+                band, buf = rows
+                _kb.rows_gather(self.patch.v, band, buf)  # one compiled pass
                 return buf
-            return v[band, :k]
+            return self.patch.v[self.band_atoms, :k]
         self.routing.update()
         return self.routing.gather(np.asarray(self.patch.v)[:, :k])
 

@@ -303,7 +303,7 @@ class OverlappedPatchStep:
             pass_a()
             self._reverse_ghosts(zero=True)
             md.timing["force"] += _perf() - t0
-            rows = self._band_rows()
+            rows = None if self.multi else cp.band_rows(k)
             if rows is not None:
                 # one rank: the band kick and the gather of the band's rows in one compiled pass
                 # over the band (the same arithmetic as the two calls below)
@@ -349,21 +349,6 @@ class OverlappedPatchStep:
             cp.step_count += 1
         if pending is not None:  # cannot happen: the last step's end projection always runs
             raise RuntimeError("overlapped step: a first projection left in flight")
-
-    def _band_rows(self):
-        """One-rank patch without routing: (band atoms' local indices as int64, the buffer of
-        their exchange rows [m, k]), else None (several ranks: the routed path)."""
-        md, cp = self.md, self.cp
-        if self.multi or cp.routing is not None or md.v.shape[1] < cp.k:
-            return None
-        band = cp.band_atoms  # re-found by id after a re-order
-        if band is None:
-            return None
-        band = np.asarray(band, dtype=np.int64)
-        buf = getattr(cp, "_up_buf", None)
-        if buf is None or buf.shape != (band.size, cp.k):
-            buf = cp._up_buf = np.empty((band.size, cp.k))
-        return band, buf
 
     def _chain(self, trip, dtf: float):
         """An end projection's reply is in: add it to the band atoms, give them the next
