@@ -103,7 +103,7 @@ atoms_every = {atoms_every}
 def default_width(statics: str) -> float:
     """The overlap (Å) each statics is measured best with (README, "Blended statics"): Schwarz
     5 Å; blended 1 Å, about one layer of partially weighted atoms (its overlap atoms follow the
-    continuum: with the 12 x 12 x 7 patch P within 1.42 % of the 27,648-atom block, 2.61 % with
+    continuum: with the 12 x 12 x 7 patch P within 1.44 % of the 27,648-atom block, 2.61 % with
     2.5 Å)."""
     return 1.0 if statics == "blended" else 5.0
 
