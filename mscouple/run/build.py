@@ -272,9 +272,19 @@ def _schwarz(case: Case, layout: Layout, outdir: Path):
             # the pad-work columns (W_pad, W_pad_ref, ledger_atoms) balance free atoms in
             # equilibrium under the unweighted potential: Schwarz's, not the blended energy's
             drivers[0].pad_ledger = False
-        # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc)
+        # a defect reaching the overlap band stops the run (centro-symmetry, fcc/bcc/sc); under
+        # blended statics the overlap's atoms follow the continuum, so a defect stops at the free
+        # atoms next to them: the band watched reaches one nearest-neighbour distance into the
+        # core (the free atoms with a slaved atom in their first shell)
         if p.lattice.kind in ("fcc", "bcc", "sc"):
-            drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind)
+            # not toward the indented surface (a face the Schwarz box reaches beyond): the
+            # atoms under the tip are the defect's source, not the band
+            nn = {"fcc": np.sqrt(0.5), "bcc": np.sqrt(0.75), "sc": 1.0}[p.lattice.kind] * p.lattice.constant
+            inward = nn if blended else 0.0
+            shut_lo = regions.patch_lo >= np.array(p.region.lo[:dim], float) - 1e-9 * regions.scale
+            shut_hi = regions.patch_hi <= np.array(p.region.hi[:dim], float) + 1e-9 * regions.scale
+            drivers[0].watch_band(regions, p.lattice.constant, p.lattice.kind,
+                                  inner=(regions.core_lo + inward * shut_lo, regions.core_hi - inward * shut_hi))
         # both scales relaxed at depth 0 (free surface) before the increment-0 record: the
         # ledger's reference, and the surface that indenter.zero = "contact" measures from
         half.initial_solve()

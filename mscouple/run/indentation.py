@@ -267,20 +267,27 @@ class IndenterDriver:
         atomic_write_text(str(self.outdir / f"{self.spec.output}.csv"), "\n".join(lines) + "\n")
 
     # -- atoms: frames with per-atom energy and CSP; defects reaching the handshake band ------
-    def watch_band(self, regions, lattice_constant: float, kind: str = "fcc") -> None:
+    def watch_band(self, regions, lattice_constant: float, kind: str = "fcc", inner=None) -> None:
         """Coupled statics: after every increment, stop the run when an atom of the overlap
-        band (free atoms with pad < depth inside the patch box ≤ pad + overlap, reference
-        positions) has a centro-symmetry parameter above its reference value by more than
+        band (atoms deeper than the pad inside the patch box and outside the box ``inner``,
+        by default the core: pad < depth ≤ pad + overlap; reference positions) has a
+        centro-symmetry parameter above its reference value by more than
         :data:`~mscouple.atomistic.csp.DEFECT_CSP` · a² (a dislocation or stacking fault has
-        reached the band: the continuum beyond it would carry wrong physics)."""
+        reached the band: the continuum beyond it would carry wrong physics). ``inner`` (lo, hi)
+        smaller than the core: the band reaches into it (blended statics, whose overlap atoms
+        follow the continuum and stop a defect at the free atoms next to them)."""
         from ..atomistic.csp import NEIGHBOURS
+        from ..coupling.schwarz import box_signed_distance
 
         md = self.model.system
         depth = -regions.patch_distance(md.x0)
         self._band_regions = regions
         self._band_k = NEIGHBOURS.get(kind, 12)
         self._band_threshold = DEFECT_CSP * lattice_constant ** 2
-        mine = np.asarray(md.ids)[(depth > regions.pad) & (depth <= regions.pad + regions.overlap)]
+        lo, hi = (regions.core_lo, regions.core_hi) if inner is None else inner
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        inside = box_signed_distance(md.x0[:, :lo.size], lo, hi) < 0
+        mine = np.asarray(md.ids)[(depth > regions.pad) & ~inside]
         # every rank's band atoms (the check runs on the patch's rank 0 over the gathered atoms;
         # with the local ids only, a band atom owned by another rank was never watched)
         self._band_ids = (np.concatenate(self.comm.allgather(mine)) if self.comm.Get_size() > 1 else mine)
