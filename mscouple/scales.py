@@ -114,7 +114,9 @@ def estimates(case: Case) -> list[Estimate]:
             if n.name == "l/H":
                 continue  # shown per patch above
             note = n.note
-            if n.name == "dt_micro/dt_macro" and macro_dt == dt:
+            if n.name == "dt_micro/dt_macro" and case.run.mode == "statics":
+                note = ""  # quasi-static increments: no time steps to separate
+            elif n.name == "dt_micro/dt_macro" and macro_dt == dt:
                 note = "synchronous stepping (continuum steps with the MD time step)"
             out.append(Estimate(f"{n.name} (MD / continuum time step)" if n.name.startswith("dt") else n.name,
                                 n.value, note))
@@ -122,7 +124,11 @@ def estimates(case: Case) -> list[Estimate]:
         for p in case.patches:
             out.append(Estimate(f"handshake width / lattice constant ({p.name})",
                                 case.handshake.width / p.lattice.constant,
-                                "band narrower than 2 lattice constants" if case.handshake.width < 2 * p.lattice.constant else ""))
+                                # a dynamic band must damp and blend over a few lattice constants;
+                                # in statics the overlap's width is only a partition (blended: 1 Å)
+                                "band narrower than 2 lattice constants"
+                                if case.handshake.width < 2 * p.lattice.constant and case.run.mode != "statics"
+                                else ""))
     return out
 
 

@@ -90,7 +90,7 @@ zero = "{zero}"         # depth from first contact with the surface relaxed at d
 mode = "statics"
 dt = 0.002            # ps, FIRE's initial step
 steps = {steps}             # increments
-tolerance = {tolerance}      # eV/Å (FIRE max|f|) and Å (Schwarz change of the overlap data)
+tolerance = {tolerance}      # eV/Å (FIRE max|f|) and Å (the coupled iteration's step: overlap data)
 max_iterations = 200{extra_run}
 
 [output]
@@ -193,14 +193,14 @@ def main(argv=None) -> None:
     ap.add_argument("--ranks", type=int, nargs=2, default=(1, 3), help="continuum ranks, patch ranks")
     ap.add_argument("--steps", type=int, default=12, help="increments (with --increment 0 ... see --depths)")
     ap.add_argument("--increment", type=float, default=0.25, help="constant depth increment (Å), with --depths none")
-    ap.add_argument("--depths", type=str, nargs="+", default=["0.5", "0.25", "3", "6"],
+    ap.add_argument("--depths", type=str, nargs="+", default=["0.5", "0.25", "3", "4.75"],
                     metavar="COARSE FINE SWITCH FINAL",
                     help="depth schedule: every COARSE Å to SWITCH, then every FINE Å to FINAL; 'none': "
                          "--increment x --steps")
     ap.add_argument("--radius", type=float, default=8.0)
     ap.add_argument("--tolerance", type=float, default=1e-3, help="run.tolerance (FIRE max|f| eV/Å, Schwarz Å)")
-    ap.add_argument("--statics", default="schwarz", choices=("schwarz", "blended"),
-                    help="coupled statics: alternating Schwarz (the example's) or the blended energy minimised")
+    ap.add_argument("--statics", default="blended", choices=("schwarz", "blended"),
+                    help="coupled statics: the blended energy minimised (the example's) or alternating Schwarz")
     ap.add_argument("--out", default=None, help="output directory written into the case")
     ap.add_argument("-o", "--output", default="-", help="case file to write (- : stdout)")
     args = ap.parse_args(argv)

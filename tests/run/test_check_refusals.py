@@ -66,7 +66,7 @@ REFUSALS = [
      {"patches.tip2": {"region": {"lo": [5.0, 5.0, 5.0], "hi": [45.0, 45.0, 45.0]},
                        "lattice": {"kind": "fcc", "constant": 3.61496},
                        "potential": {"kind": "lj", "cutoff": 2.5, "mode": "smooth"}},
-      "layout.patches.tip2": 1,
+      "layout.patches.tip2": 1, "handshake.statics": "schwarz", "handshake.width": 5.0,
       "patches.tip.potential.file": os.path.join(EXAMPLES, "nanoindentation", "Cu_zhou04_rc6.eam.alloy")},
      "patches = ['tip', 'tip2']"),
     ("heat_with_damping", "heat_bar", {"handshake.damping": 0.5}, "handshake.damping = 0.5"),
