@@ -222,6 +222,10 @@ class IndenterSpec:
     speed: float = opt("float", 0.0, **_NONNEG, help="dynamics: constant speed along direction")
     patch: str = opt("str", "", help="the patch it acts on (default: the first)")
     output: str = opt("str", "indentation", help="basename of the P(d) table (.csv) and plot (.png)")
+    thickness: float = opt("float", 0.0, **_NONNEG,
+                           help="sphere: the body's thickness under the apex on its fixed base; > 0 adds "
+                                "hertz_load_layer, Hertz with the finite-thickness correction of a layer bonded "
+                                "to a rigid base (mscouple.atomistic.indenter.bonded_layer_factor)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -464,6 +468,8 @@ def _check_indenter(case: Case, ctx: Context) -> None:
     for key in ("position", "direction", "axis"):
         if len(getattr(ind, key)) != 3:
             raise ctx.error(f"indenter.{key}", list(getattr(ind, key)), "3 values (x, y, z)")
+    if ind.thickness and ind.kind != "sphere":
+        raise ctx.error("indenter.thickness", ind.thickness, "0 unless kind = 'sphere' (the correction is Hertz's)")
     statics = case.run.mode == "statics"
     if statics:
         if ind.depths:

@@ -84,6 +84,7 @@ radius = {radius}          # Å
 stiffness = {stiffness}       # eV/Å³ (LAMMPS fix indent K)
 position = {_f(apex)}   # apex on a top-layer site
 zero = "{zero}"         # depth from first contact with the surface relaxed at depth 0
+thickness = {apex[2]:.5f}   # Å from the apex to the fixed bottom: the Hertz curve on a bonded layer too
 {_loading(increment, depths)}
 
 [run]

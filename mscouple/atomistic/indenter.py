@@ -54,7 +54,7 @@ import numpy as np
 from ..errors import ConfigError
 
 __all__ = ["Indenter", "SHAPES", "hertz_load", "increment_work", "hill_average", "indentation_modulus", "vlassak_nix_modulus",
-           "contact_radius"]
+           "contact_radius", "bonded_layer_factor"]
 
 SHAPES = ("sphere", "cylinder", "punch")
 
@@ -316,6 +316,30 @@ def hertz_load(depth, radius: float, modulus: float):
     """Hertz: P = (4/3) E* R^{1/2} d^{3/2} (0 for d ≤ 0); ``modulus`` is E*."""
     d = np.clip(np.asarray(depth, dtype=float), 0.0, None)
     return 4.0 / 3.0 * modulus * np.sqrt(radius) * d ** 1.5
+
+
+def bonded_layer_factor(depth, radius: float, thickness: float, poisson: float):
+    """P / P_Hertz of a sphere on an elastic layer of *thickness* h bonded to a rigid base
+    (the block's fixed bottom), to fourth order in χ = (R d)^{1/2} / h (Dimitriadis, Horkay,
+    Maresca, Kachar & Chadwick, Biophys. J. 82 (2002) 2798, bonded sample)::
+
+        1 − (2α/π) χ + (4α²/π²) χ² − (8/π³)(α³ + 4π²β/15) χ³ − (16α/π⁴)(α³ + 3π²β/5) χ⁴,
+        α = −(1.2876 − 1.4678 ν + 1.3442 ν²)/(1 − ν),  β = (0.6387 − 1.0277 ν + 1.5164 ν²)/(1 − ν)
+
+    (ν = 0.5: 1 + 1.133 χ + 1.283 χ² + 0.769 χ³ + 0.0975 χ⁴, the paper's numeric series, whose
+    χ⁴ sign the last term follows). Isotropic and laterally unbounded: for a cubic crystal use
+    the ν of its Hill average; meant for χ ≲ 0.5."""
+    if not (thickness > 0 and radius > 0 and -1.0 < poisson < 0.5 + 1e-12):
+        raise ConfigError(f"bonded_layer_factor: thickness {thickness:g} and radius {radius:g} must be > 0 and "
+                          f"Poisson's ratio {poisson:g} in (-1, 0.5]")
+    nu = float(poisson)
+    a = -(1.2876 - 1.4678 * nu + 1.3442 * nu * nu) / (1.0 - nu)
+    b = (0.6387 - 1.0277 * nu + 1.5164 * nu * nu) / (1.0 - nu)
+    chi = np.sqrt(radius * np.clip(np.asarray(depth, dtype=float), 0.0, None)) / float(thickness)
+    pi = np.pi
+    return (1.0 - 2 * a / pi * chi + 4 * a * a / pi ** 2 * chi ** 2
+            - 8 / pi ** 3 * (a ** 3 + 4 * pi * pi * b / 15) * chi ** 3
+            - 16 * a / pi ** 4 * (a ** 3 + 3 * pi * pi * b / 5) * chi ** 4)
 
 
 def increment_work(shape: str, d0: float, d1: float, p0: float, p1: float) -> float:

@@ -54,12 +54,13 @@ def _indenter(case: Case, model, outdir: Path, *, drives: bool) -> list:
     ind = case.indenter
     if ind is None or model.kind != "patch" or model.name != (ind.patch or case.patches[0].name):
         return []
-    from .indentation import IndenterDriver, hertz_modulus
+    from .indentation import IndenterDriver, hertz_modulus, hertz_poisson
 
     if model.comm.Get_rank() == 0:
         outdir.mkdir(parents=True, exist_ok=True)
     return [IndenterDriver(model, ind, mode=case.run.mode, dt=case.run.dt, fmax=case.run.tolerance, drives=drives,
-                           outdir=outdir, modulus=hertz_modulus(case), atoms_every=case.output.atoms_every)]
+                           outdir=outdir, modulus=hertz_modulus(case), atoms_every=case.output.atoms_every,
+                           poisson=hertz_poisson(case) if ind.thickness > 0 else None)]
 
 
 def _md_statics(case: Case, layout: Layout, outdir: Path):

@@ -78,9 +78,11 @@ state), as an experimentalist measures depth; the shift is ``indenter_zero_shift
 
 Output (patch rank 0): ``<output>.csv`` (increment/step, depth, load, E_indenter, W_indenter,
 Hertz load, contact radius of the atoms — the largest distance from the indenter's axis of an
-atom in contact — and Hertz's (R d)^{1/2}) rewritten at every record, ``<output>.png`` (P(d)
-with the Hertz curve for a sphere, E* = the Vlassak–Nix modulus of :func:`hertz_modulus`) at
-the end of the run. Pop-in: the first load drop under displacement control is announced (one
+atom in contact — and Hertz's (R d)^{1/2}; with ``indenter.thickness`` also
+``hertz_load_layer``, Hertz on a layer of that thickness bonded to a rigid base,
+:func:`~mscouple.atomistic.indenter.bonded_layer_factor` with ν of :func:`hertz_poisson`)
+rewritten at every record, ``<output>.png`` (P(d) with the Hertz curve for a sphere, E* = the
+Vlassak–Nix modulus of :func:`hertz_modulus`) at the end of the run. Pop-in: the first load drop under displacement control is announced (one
 line on the patch's rank 0) and kept in the summary (``indenter_popin_*``).
 """
 from __future__ import annotations
@@ -89,14 +91,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomistic.indenter import Indenter, contact_radius, hertz_load, increment_work
+from ..atomistic.indenter import Indenter, bonded_layer_factor, contact_radius, hertz_load, increment_work
 from ..atomistic.minimize import fire
 from ..atomistic.csp import DEFECT_CSP
 from ..errors import ConvergenceError, SimulationError
 from . import ledger as L
 from .timers import PhaseTimers
 
-__all__ = ["IndenterDriver", "DefectInBand", "make_indenter", "hertz_modulus", "both_scales_columns"]
+__all__ = ["IndenterDriver", "DefectInBand", "make_indenter", "hertz_modulus", "hertz_poisson", "both_scales_columns"]
 
 
 def both_scales_columns(row: dict) -> dict:
@@ -118,6 +120,26 @@ def make_indenter(spec) -> Indenter:
     """The :class:`Indenter` of an ``[indenter]`` section (depth 0)."""
     return Indenter(spec.kind, radius=spec.radius, stiffness=spec.stiffness, position=spec.position,
                     direction=spec.direction, axis=spec.axis)
+
+
+def hertz_poisson(case) -> float | None:
+    """Poisson's ratio for the finite-thickness correction of the Hertz curve
+    (:func:`~mscouple.atomistic.indenter.bonded_layer_factor`): of the Hill average of the
+    cubic constants :func:`hertz_modulus` uses, or the isotropic material's; None without."""
+    from ..atomistic.indenter import hill_average
+    from ..builders import patch_constants
+
+    c = case.continuum
+    if c is not None and c.material.model == "cubic":
+        return hill_average(c.material.c11, c.material.c12, c.material.c44).poisson
+    if c is not None and c.material.model == "isotropic":
+        return float(c.material.poisson_ratio)
+    name = c.material.patch if c is not None else (case.indenter.patch or case.patches[0].name)
+    p = case.patch(name)
+    if p.lattice.kind not in ("fcc", "bcc", "sc"):
+        return None
+    cb = patch_constants(p)
+    return hill_average(cb.c11, cb.c12, cb.c44).poisson
 
 
 def hertz_modulus(case) -> float | None:
@@ -155,12 +177,17 @@ class IndenterDriver:
     """
 
     def __init__(self, model, spec, *, mode: str, dt: float, fmax: float, drives: bool, outdir: Path,
-                 modulus: float | None = None, max_steps: int = 200000, atoms_every: int = 0):
+                 modulus: float | None = None, max_steps: int = 200000, atoms_every: int = 0,
+                 poisson: float | None = None):
         self.model, self.spec, self.mode = model, spec, mode
         self.dt, self.fmax, self.max_steps = float(dt), float(fmax), int(max_steps)
         self.drives = bool(drives)
         self.outdir = Path(outdir)
         self.modulus = modulus
+        #: Hertz on a layer of spec.thickness bonded to a rigid base (a CSV column and a curve)
+        self.layer = (float(spec.thickness), float(poisson)) if (
+            getattr(spec, "thickness", 0.0) > 0 and spec.kind == "sphere" and modulus is not None
+            and poisson is not None) else None
         self.timers = PhaseTimers()
         self.indenter = make_indenter(spec)
         md = model.system
@@ -249,7 +276,10 @@ class IndenterDriver:
         hz_a = (float(contact_radius(self.depth, self.indenter.radius))
                 if self.indenter.shape == "sphere" else float("nan"))
         a = self.indenter.contact_radius(self.comm)
-        self.rows.append((index, self.depth, self._P, E, self.work, hz, a, hz_a))
+        row = (index, self.depth, self._P, E, self.work, hz, a, hz_a)
+        if self.layer is not None:
+            row += (hz * float(bonded_layer_factor(self.depth, self.indenter.radius, *self.layer)),)
+        self.rows.append(row)
         self._detect_popin()
         if self.comm.Get_rank() == 0 and self.mode == "statics":
             self._write_csv()
@@ -258,6 +288,8 @@ class IndenterDriver:
         from ..io.commit import commit_text as atomic_write_text
 
         head = "step,depth,load,E_indenter,W_indenter,hertz_load,contact_radius,hertz_contact_radius"
+        if self.layer is not None:
+            head += ",hertz_load_layer"
         if self.ledger:
             head += ",dE_atoms,dE_continuum,dE_indenter,ledger_residual"
         lines = [head]
@@ -683,6 +715,10 @@ class IndenterDriver:
             dd = np.linspace(0, max(d.max(), 1e-12), 200)
             ax.plot(dd, hertz_load(dd, self.indenter.radius, self.modulus), "k--",
                     label=f"Hertz, E* = {self.modulus:.4g}")
+            if self.layer is not None:
+                ax.plot(dd, hertz_load(dd, self.indenter.radius, self.modulus)
+                        * bonded_layer_factor(dd, self.indenter.radius, *self.layer), "k:",
+                        label=f"Hertz on a bonded layer, h = {self.layer[0]:.4g}")
         ax.set_xlabel("depth d")
         ax.set_ylabel("load P")
         ax.legend()

@@ -8,7 +8,9 @@ import pytest
 
 from mscouple.atomistic import lattice as L
 from mscouple.atomistic.csp import DEFECT_CSP, centrosymmetry
-from mscouple.atomistic.indenter import contact_radius, hertz_load, indentation_modulus, vlassak_nix_modulus
+from mscouple.atomistic.indenter import (bonded_layer_factor, contact_radius, hertz_load, indentation_modulus,
+                                        vlassak_nix_modulus)
+from mscouple.errors import ConfigError
 
 
 def test_isotropic_limit_is_plane_strain_modulus():
@@ -45,6 +47,25 @@ def test_hertz_contact_radius_and_load():
     a = contact_radius(d, R)
     assert np.allclose(a * a, R * d)
     assert np.allclose(hertz_load(d, R, M), 4 / 3 * M * a ** 3 / R)
+
+
+def test_bonded_layer_factor_series():
+    """The finite-thickness correction of a sphere on a layer bonded to a rigid base: 1 on a
+    half-space (χ = 0), the published incompressible series 1 + 1.133 χ + 1.283 χ² + 0.769 χ³
+    + 0.0975 χ⁴ for ν = 0.5 (Dimitriadis et al. 2002; its coefficients are rounded to 3–4
+    digits: agreement to 1e-4 relative at χ ≤ 0.3), stiffer as the layer thins and as ν grows
+    (a bonded near-incompressible layer cannot flow aside); bad input refused."""
+    R, h = 8.0, 50.0
+    chi = np.array([0.0, 0.05, 0.1, 0.2, 0.3])
+    d = (chi * h) ** 2 / R
+    f = bonded_layer_factor(d, R, h, 0.5)
+    series = 1 + 1.133 * chi + 1.283 * chi ** 2 + 0.769 * chi ** 3 + 0.0975 * chi ** 4
+    assert f[0] == 1.0 and np.allclose(f, series, rtol=1e-4, atol=0)
+    assert np.all(np.diff(bonded_layer_factor(d, R, h, 0.42)) > 0)
+    assert np.all(bonded_layer_factor(d[1:], R, h, 0.3) < bonded_layer_factor(d[1:], R, h, 0.45))
+    for bad in (dict(thickness=0.0, poisson=0.3), dict(thickness=10.0, poisson=0.6)):
+        with pytest.raises(ConfigError):
+            bonded_layer_factor(1.0, R, **bad)
 
 
 def test_centrosymmetry_perfect_affine_surface_and_fault():

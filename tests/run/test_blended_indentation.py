@@ -164,6 +164,18 @@ def test_blended_hertz_branch_popin_and_defect_in_band(tmp_path):
     ratio = P[el] / hertz_load(d[el], 8.0, 0.84243)
     assert np.all((ratio > 0.85) & (ratio < 1.25)), ratio
     assert np.all(np.abs(res[2:4]) <= 0.01 + 0.01 * W[2:4]), res
+    # make_case writes indenter.thickness (apex to the fixed bottom): the Hertz load on a bonded
+    # layer, with ν of the Hill average of the Cauchy–Born constants (0.345)
+    from mscouple.atomistic.indenter import bonded_layer_factor
+    from mscouple.config import load_case
+    from mscouple.run.indentation import hertz_poisson
+
+    case = load_case(str(tmp_path / "case.toml"))
+    nu = hertz_poisson(case)
+    hz, hl = (np.array([float(row[k]) for row in t]) for k in ("hertz_load", "hertz_load_layer"))
+    assert 0.33 < nu < 0.36 and case.indenter.thickness == pytest.approx(lo[2] + 7 * 3.61496 - 0.25 * 3.61496)
+    assert np.allclose(hl, hz * bonded_layer_factor(d, 8.0, case.indenter.thickness, nu), rtol=1e-9, atol=1e-12)
+    assert np.all(hl[1:] > hz[1:])
 
 
 def test_check_accepts_and_refuses_the_key(tmp_path, capsys):
