@@ -17,7 +17,7 @@ setup:
 	@bash scripts/bootstrap.sh
 
 ## Flagship: nanoindentation of EAM Cu, atoms under the tip and P1 tets around, through the
-## pop-in (1 continuum rank + 3 patch ranks, blended statics; 48.5 s measured in session 11 on the 2-core machine).
+## pop-in (1 continuum rank + 3 patch ranks, blended statics; 41-49 s measured in session 11 on the 2-core machine).
 ## The 1D thermo-mechanical chain (~10 s): make demo-chain.
 demo: setup
 	$(MPIRUN) -n 4 $(VENV)/bin/mscouple run examples/nanoindentation/case.toml --output runs/nanoindentation --overwrite
