@@ -122,6 +122,7 @@ class _Checker:
                               f"a mode that serves continuum.physics = {physics!r} "
                               f"{'with' if coupling != 'none' else 'without'} a [handshake]; supported "
                               f"(mode, physics): {', '.join(f'{m}/{p}' for m, p in supported)}")
+        self._direct_solve_ranks(key)
         if hs is None:
             return
         mode, physics, coupling = key
@@ -181,6 +182,25 @@ class _Checker:
                 raise self.refuse("handshake.highpass_cutoff", hs.highpass_cutoff,
                                   "a corner frequency > 0 (rad/time) for a Gmsh mesh (the default 2c/h "
                                   "needs a box mesh's element size)")
+
+    def _direct_solve_ranks(self, key: tuple) -> None:
+        """A layout whose continuum needs a parallel direct solve (the Schwarz/blended statics of
+        an indenter's loading path, the coupled heat steps, the dislocation-density continuum
+        around a patch; :func:`mscouple.continuum.solver.direct_factor_type`) on a PETSc without
+        MUMPS is refused here, as the run would refuse it, from PETSc's ``petscconf.h``
+        (:mod:`mscouple.petsc_config`; PETSc is not imported). Unknown (no header): not refused."""
+        from .petsc_config import petsc_has_package
+
+        case, (_, _, coupling) = self.case, key
+        n = len(self.plan.continuum)
+        if n < 2 or case.continuum is None:
+            return
+        direct = ((coupling == "schwarz" and case.indenter is not None) or coupling == "thermostat"
+                  or (case.continuum.material.model == "dislocation_density" and bool(case.patches)))
+        if direct and petsc_has_package("mumps") is False:
+            raise self.refuse("layout.continuum", n, "1: this PETSc has no MUMPS, and this case's continuum "
+                              "solves are direct (LU), which is parallel only with MUMPS (build PETSc with "
+                              "--download-mumps, or run the continuum on one rank)")
 
     # -- 2. what the physics reads ------------------------------------------------------
     def physics_reads(self) -> None:

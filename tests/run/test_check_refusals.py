@@ -233,11 +233,34 @@ def test_check_does_not_import_petsc():
         "import sys\n"
         "from mscouple.check import check\nfrom mscouple.config import load_case\n"
         "from mscouple.layout import RankPlan\n"
-        "for ex in ('flagship', 'statics_patch', 'heat_bar', 'two_patches'):\n"
+        "for ex in ('flagship', 'statics_patch', 'heat_bar', 'two_patches', 'nanoindentation'):\n"
         "    c = load_case(f'examples/{ex}/case.toml')\n"
         "    check(c, RankPlan.from_counts(c.layout.continuum, c.layout.patches))\n"
+        "    check(c, RankPlan.from_counts(2, c.layout.patches))  # reads petscconf.h for MUMPS\n"
         "print(int('petsc4py' in sys.modules))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=ROOT,
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "0"
+
+
+def test_check_refuses_a_parallel_direct_solve_without_mumps(tmp_path, monkeypatch):
+    """The nanoindentation case (its loading path's statics factor the continuum once) on two
+    continuum ranks: refused by ``check`` — before any rank computes — when the PETSc found
+    through PETSC_DIR has no MUMPS (a petscconf.h without PETSC_HAVE_MUMPS), naming
+    layout.continuum; accepted with MUMPS, and on one continuum rank without it."""
+    from mscouple.errors import ConfigError
+
+    case = load_case(os.path.join(EXAMPLES, "nanoindentation", "case.toml"))
+    two, one = (RankPlan.from_counts(n, case.layout.patches) for n in (2, 1))
+    inc = tmp_path / "include"
+    inc.mkdir()
+    monkeypatch.setenv("PETSC_DIR", str(tmp_path))
+    monkeypatch.setenv("PETSC_ARCH", "")
+    (inc / "petscconf.h").write_text("#define PETSC_HAVE_SUPERLU_DIST 1\n")
+    with pytest.raises(ConfigError) as e:
+        check(case, two)
+    assert "layout.continuum = 2" in str(e.value) and "MUMPS" in str(e.value)
+    check(case, one)
+    (inc / "petscconf.h").write_text("#define PETSC_HAVE_MUMPS 1\n")
+    check(case, two)
