@@ -122,50 +122,53 @@ def make_indenter(spec) -> Indenter:
                     direction=spec.direction, axis=spec.axis)
 
 
+def _elastic_constants(case):
+    """The constants the Hertz curve uses: ("cubic", (c11, c12, c44)) from the continuum's
+    material (``cubic``; ``from_patch``: the Cauchy–Born constants of its patch) or else from
+    the Cauchy–Born constants of the indented patch (pair or one-species EAM, cubic lattices);
+    ("isotropic", (E, ν)); None when none are known (chains, sheets)."""
+    from ..builders import patch_constants
+
+    c = case.continuum
+    if c is not None and c.material.model == "cubic":
+        return "cubic", (c.material.c11, c.material.c12, c.material.c44)
+    if c is not None and c.material.model == "isotropic":
+        return "isotropic", (c.material.youngs_modulus, c.material.poisson_ratio)
+    name = c.material.patch if c is not None else (case.indenter.patch or case.patches[0].name)
+    p = case.patch(name)
+    if p.lattice.kind not in ("fcc", "bcc", "sc"):
+        return None
+    cb = patch_constants(p)
+    return "cubic", (cb.c11, cb.c12, cb.c44)
+
+
 def hertz_poisson(case) -> float | None:
     """Poisson's ratio for the finite-thickness correction of the Hertz curve
     (:func:`~mscouple.atomistic.indenter.bonded_layer_factor`): of the Hill average of the
     cubic constants :func:`hertz_modulus` uses, or the isotropic material's; None without."""
     from ..atomistic.indenter import hill_average
-    from ..builders import patch_constants
 
-    c = case.continuum
-    if c is not None and c.material.model == "cubic":
-        return hill_average(c.material.c11, c.material.c12, c.material.c44).poisson
-    if c is not None and c.material.model == "isotropic":
-        return float(c.material.poisson_ratio)
-    name = c.material.patch if c is not None else (case.indenter.patch or case.patches[0].name)
-    p = case.patch(name)
-    if p.lattice.kind not in ("fcc", "bcc", "sc"):
+    got = _elastic_constants(case)
+    if got is None:
         return None
-    cb = patch_constants(p)
-    return hill_average(cb.c11, cb.c12, cb.c44).poisson
+    kind, k = got
+    return float(k[1]) if kind == "isotropic" else hill_average(*k).poisson
 
 
 def hertz_modulus(case) -> float | None:
     """The indentation modulus M for the Hertz curve (:func:`hertz_load` with E* = M): for
-    cubic constants the Vlassak–Nix modulus along the indenter's direction
-    (:func:`~mscouple.atomistic.indenter.vlassak_nix_modulus`), from the continuum's
-    material (``cubic``; ``from_patch``: the Cauchy–Born constants of its patch) or else from
-    the Cauchy–Born constants of the indented patch (pair or one-species EAM, cubic
-    lattices); isotropic: E/(1 − ν²). None when no constants are known (chains, sheets)."""
+    cubic constants (:func:`_elastic_constants`) the Vlassak–Nix modulus along the indenter's
+    direction (:func:`~mscouple.atomistic.indenter.vlassak_nix_modulus`); isotropic:
+    E/(1 − ν²). None when no constants are known (chains, sheets)."""
     from ..atomistic.indenter import vlassak_nix_modulus
-    from ..builders import patch_constants
 
-    c = case.continuum
-    normal = case.indenter.direction
-    if c is not None and c.material.model == "cubic":
-        m = c.material
-        return vlassak_nix_modulus(m.c11, m.c12, m.c44, normal)
-    if c is not None and c.material.model == "isotropic":
-        m = c.material
-        return m.youngs_modulus / (1.0 - m.poisson_ratio ** 2)
-    name = c.material.patch if c is not None else (case.indenter.patch or case.patches[0].name)
-    p = case.patch(name)
-    if p.lattice.kind not in ("fcc", "bcc", "sc"):
+    got = _elastic_constants(case)
+    if got is None:
         return None
-    cb = patch_constants(p)
-    return vlassak_nix_modulus(cb.c11, cb.c12, cb.c44, normal)
+    kind, k = got
+    if kind == "isotropic":
+        return k[0] / (1.0 - k[1] ** 2)
+    return vlassak_nix_modulus(*k, case.indenter.direction)
 
 
 class IndenterDriver:
