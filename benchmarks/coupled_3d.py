@@ -21,7 +21,17 @@ ratio from the compute phases alone: max(patch compute + band solve, continuum c
 The speed of this 2-core machine drifts by tens of per cent between minutes (pure MD at
 32,000 atoms: 8.2 and 12.4 ms per step in two invocations minutes apart), so ``--repeat R``
 measures pure MD and the coupled runs R times in turn and prints the per-repeat ratios and
-their median.
+their median, and ``ratio_of_minima_to_md``: each configuration's fastest run against the
+fastest pure MD (timeit's estimator: a busy host only ever adds time). Every run records
+``memory_bandwidth_gbps_before`` (a 32 MB read just before it starts): this machine's
+memory bandwidth drops by up to 2.5x while a neighbour is busy, and both roles are
+memory-bound, so a run after a low reading is a disturbed one.
+
+``--single-copy`` (default ``auto``): Open MPI's shared-memory single-copy mechanism for the
+runs: ``cma`` (the receiver reads the message straight from the sender's memory, as on a
+cluster node) where a probe shows it works on this machine, else ``none`` (each message
+copied in and out of a shared buffer: the recipe for containers that forbid it). The JSON
+says which (``single_copy``).
 
 ``md_beside_fe`` (``--beside-fe``, on by default): pure MD again, this time while the pure
 continuum of the same mesh (elastodynamics, one K u per step, no patch) runs on the other
@@ -133,11 +143,60 @@ def _command(text: str, nranks: int, workdir: str) -> tuple[list, dict]:
     env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=ROOT)
+    env["OMPI_MCA_btl_vader_single_copy_mechanism"] = SINGLE_COPY[0]
     exe = shutil.which("mpirun") or shutil.which("mpiexec")
     # --bind-to none: two separate mpirun jobs side by side must not both bind to core 0
     cmd = [exe, "--oversubscribe", "--bind-to", "none", "-n", str(nranks), sys.executable, "-m",
            "mscouple.cli.main", "run", path, "--output", os.path.join(workdir, "out")]
     return cmd, env
+
+
+#: Open MPI's shared-memory single-copy mechanism for the runs (``--single-copy``): "cma"
+#: (the receiver copies straight out of the sender's memory, as on a cluster node) where this
+#: machine allows it, else "none" (every message copied in and out of a shared buffer, the
+#: recipe for containers that forbid cross-process reads: ../shared/STACK.md)
+SINGLE_COPY = ["none"]
+
+_PROBE = """
+import numpy as np
+from mpi4py import MPI
+c = MPI.COMM_WORLD
+a = np.arange(1 << 17, dtype=float) * (c.rank + 1)
+b = np.empty_like(a)
+c.Sendrecv(a, dest=1 - c.rank, recvbuf=b, source=1 - c.rank)
+assert np.array_equal(b, np.arange(1 << 17, dtype=float) * (2 - c.rank))
+print("ok")
+"""
+
+
+def cma_works() -> bool:
+    """Whether a 1 MB message between two ranks goes through with the CMA mechanism here."""
+    exe = shutil.which("mpirun") or shutil.which("mpiexec")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="cma")
+    try:
+        r = subprocess.run([exe, "--oversubscribe", "-n", "2", sys.executable, "-c", _PROBE],
+                           capture_output=True, text=True, env=env, timeout=60)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0 and r.stdout.count("ok") == 2
+
+
+def memory_bandwidth_gbps() -> float:
+    """A 32 MB read (numpy sum), best of 5, in GB/s: the host's state when a run starts
+    (a neighbour on the machine's memory shows as a drop; both roles are memory-bound)."""
+    import time
+
+    import numpy as np
+
+    a = np.ones(1 << 22)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a.sum()
+        best = min(best, time.perf_counter() - t)
+    return a.nbytes / best / 1e9
 
 
 def run_beside(text: str, fe_text: str, workdir: str) -> dict:
@@ -169,11 +228,14 @@ def run_beside(text: str, fe_text: str, workdir: str) -> dict:
 def run_case(text: str, nranks: int, workdir: str) -> dict:
     """Run one case under mpirun; returns its summary.json."""
     cmd, env = _command(text, nranks, workdir)
+    bw = memory_bandwidth_gbps()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     with open(os.path.join(workdir, "out", "summary.json")) as fh:
-        return json.load(fh)
+        summary = json.load(fh)
+    summary["memory_bandwidth_gbps_before"] = bw
+    return summary
 
 
 def row(summary: dict) -> dict:
@@ -182,6 +244,8 @@ def row(summary: dict) -> dict:
     out = {"ms_per_step": 1e3 * summary["wall_seconds"] / steps,
            "phases_ms_per_step": phases,
            "energy_drift_max": summary.get("energy_drift_max")}
+    if "memory_bandwidth_gbps_before" in summary:
+        out["memory_bandwidth_gbps_before"] = summary["memory_bandwidth_gbps_before"]
     if "continuum" in phases:
         # compute per role (every phase but the exchange, which is mostly waiting) and the
         # step's critical path on dedicated cores: phase by phase the patch waits for the band
@@ -209,11 +273,15 @@ def main(argv=None) -> None:
                    help="measure pure MD and the coupled runs this many times in turn; prints the median ratio")
     p.add_argument("--beside-fe", action=argparse.BooleanOptionalAction, default=True,
                    help="also time pure MD while the continuum alone runs on the other core")
+    p.add_argument("--single-copy", choices=("auto", "cma", "none"), default="auto",
+                   help="Open MPI's shared-memory single-copy mechanism (auto: cma where it works here)")
     a = p.parse_args(argv)
+    SINGLE_COPY[0] = a.single_copy if a.single_copy != "auto" else ("cma" if cma_works() else "none")
     n = max(3, round((a.atoms / 4) ** (1 / 3)))
     tmp = tempfile.mkdtemp(prefix="mscouple-coupled3d-")
-    out = {"atoms": 4 * n ** 3, "steps": a.steps, "runs": {}}
+    out = {"atoms": 4 * n ** 3, "steps": a.steps, "single_copy": SINGLE_COPY[0], "runs": {}}
     per_repeat = []
+    ms = {}  # every run's ms per step, per configuration
     try:
         for rep in range(a.repeat):
             # each repeat measures pure MD and then every coupled run right after it, so a
@@ -221,6 +289,7 @@ def main(argv=None) -> None:
             runs = {}
             md = row(run_case(case_text(n, a.steps, False), 1, os.path.join(tmp, f"md{rep}")))
             runs["md"] = md
+            ms.setdefault("md", []).append(md["ms_per_step"])
             for mult in a.multipliers:
                 for k in a.subcycle:
                     name = f"coupled_{mult}_k{k}"
@@ -229,6 +298,7 @@ def main(argv=None) -> None:
                     # what the ratio would be without waiting on a loaded (shared) machine
                     r["critical_path_ratio_to_md"] = r["critical_path_ms_per_step"] / md["ms_per_step"]
                     runs[name] = r
+                    ms.setdefault(name, []).append(r["ms_per_step"])
             per_repeat.append({k: v["ratio_to_md"] for k, v in runs.items() if k != "md"})
             if a.beside_fe:
                 # enough continuum steps to outlast MD (K u is ~10x cheaper than the MD step)
@@ -243,6 +313,10 @@ def main(argv=None) -> None:
             out["ratio_to_md_per_repeat"] = per_repeat
             out["median_ratio_to_md"] = {k: float(statistics.median(r[k] for r in per_repeat))
                                          for k in per_repeat[0]}
+            # the least disturbed run of each configuration (timeit's estimator: a busy
+            # host only ever adds time), against the least disturbed pure MD
+            out["ms_per_step_per_repeat"] = ms
+            out["ratio_of_minima_to_md"] = {k: min(v) / min(ms["md"]) for k, v in ms.items() if k != "md"}
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -39,6 +39,32 @@ def drift(double[:, ::1] x, const double[:, ::1] v, const uint8_t[::1] fixed, in
         vv_drift(&x[0, 0], &v[0, 0], &fixed[0], n, dt)
 
 
+def drift_displacement(double[:, ::1] x, const double[:, ::1] v, const uint8_t[::1] fixed,
+                       int n, double dt, const double[:, ::1] xhold):
+    """x += dt v on mobile atoms [0, n) (the arithmetic of ``drift``) and, in the same pass,
+    max_i |x_i - xhold_i|^2 over [0, n) of the new positions (``max_displacement_sq``): the
+    neighbour-list check of the step without a second sweep over the positions."""
+    cdef int i
+    cdef double dx, dy, dz, r, m = 0.0
+    if n == 0:
+        return 0.0
+    if xhold.shape[0] < n:
+        raise ValueError("drift_displacement: xhold needs n rows")
+    with nogil:
+        for i in range(n):
+            if not fixed[i]:
+                x[i, 0] += dt * v[i, 0]
+                x[i, 1] += dt * v[i, 1]
+                x[i, 2] += dt * v[i, 2]
+            dx = x[i, 0] - xhold[i, 0]
+            dy = x[i, 1] - xhold[i, 1]
+            dz = x[i, 2] - xhold[i, 2]
+            r = dx * dx + dy * dy + dz * dz
+            if r > m:
+                m = r
+    return m
+
+
 def langevin(double[:, ::1] v, const double[::1] mass, const uint8_t[::1] fixed,
              const double[::1] gamma, const int64_t[::1] ids, int n, double dt, double kT_mvv,
              long step, unsigned long seed):
@@ -235,23 +261,31 @@ def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int 
                       &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0])
 
 
-def force_kick_select(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] fext,
+def force_kick_select(double[:, ::1] v, double[:, ::1] f, fext,
                       const double[::1] mass, const uint8_t[::1] fixed, const uint8_t[::1] flag,
                       int want, int n, double dtf, int times):
     """On the atoms of [0, n) whose flag equals ``want``: f += fext (the external force, as
-    the force evaluation adds it), then ``times`` kicks v += dtf f / m on the mobile ones
-    (each the arithmetic of ``kick``)."""
+    the force evaluation adds it; ``fext`` None: none, the caller knows it is zero), then
+    ``times`` kicks v += dtf f / m on the mobile ones (each the arithmetic of ``kick``)."""
     cdef int i, t
     cdef double a
+    cdef const double[:, ::1] fe
+    cdef const double* fx = NULL
     if n == 0:
         return
+    if fext is not None:
+        fe = fext
+        if fe.shape[0] < n or fe.shape[1] != 3:
+            raise ValueError("force_kick_select: fext needs [n, 3]")
+        fx = &fe[0, 0]
     with nogil:
         for i in range(n):
             if (flag[i] != 0) != (want != 0):
                 continue
-            f[i, 0] += fext[i, 0]
-            f[i, 1] += fext[i, 1]
-            f[i, 2] += fext[i, 2]
+            if fx != NULL:
+                f[i, 0] += fx[3 * i]
+                f[i, 1] += fx[3 * i + 1]
+                f[i, 2] += fx[3 * i + 2]
             if fixed[i]:
                 continue
             a = dtf / mass[i]
@@ -259,6 +293,90 @@ def force_kick_select(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] f
                 v[i, 0] += a * f[i, 0]
                 v[i, 1] += a * f[i, 1]
                 v[i, 2] += a * f[i, 2]
+
+
+def kick_drift_select(double[:, ::1] v, double[:, ::1] f, fext, const double[::1] mass,
+                      const uint8_t[::1] fixed, const uint8_t[::1] flag, int want, int n,
+                      double dtf, int times, double[:, ::1] x, double dt,
+                      const double[:, ::1] xhold):
+    """The end of one velocity-Verlet step and the drift of the next, in one pass over the
+    atoms of [0, n) whose flag equals ``want``: ``force_kick_select`` (f += fext, ``fext``
+    None: none; ``times`` kicks on the mobile ones), then x += dt v on the mobile ones
+    (``drift``), f = 0 (the next force pass adds into it), and the max |x - xhold|^2 over
+    these atoms is returned (``max_displacement_sq``). Per atom the arithmetic of the
+    separate calls, so the same bits."""
+    cdef int i, t
+    cdef double a, dx, dy, dz, r, m = 0.0
+    cdef const double[:, ::1] fe
+    cdef const double* fx = NULL
+    if n == 0:
+        return 0.0
+    if x.shape[0] < n or xhold.shape[0] < n or f.shape[0] < n or v.shape[0] < n:
+        raise ValueError("kick_drift_select: x, xhold, f and v need n rows")
+    if fext is not None:
+        fe = fext
+        if fe.shape[0] < n or fe.shape[1] != 3:
+            raise ValueError("kick_drift_select: fext needs [n, 3]")
+        fx = &fe[0, 0]
+    with nogil:
+        for i in range(n):
+            if (flag[i] != 0) != (want != 0):
+                continue
+            if fx != NULL:
+                f[i, 0] += fx[3 * i]
+                f[i, 1] += fx[3 * i + 1]
+                f[i, 2] += fx[3 * i + 2]
+            if not fixed[i]:
+                a = dtf / mass[i]
+                for t in range(times):
+                    v[i, 0] += a * f[i, 0]
+                    v[i, 1] += a * f[i, 1]
+                    v[i, 2] += a * f[i, 2]
+                x[i, 0] += dt * v[i, 0]
+                x[i, 1] += dt * v[i, 1]
+                x[i, 2] += dt * v[i, 2]
+            f[i, 0] = 0.0
+            f[i, 1] = 0.0
+            f[i, 2] = 0.0
+            dx = x[i, 0] - xhold[i, 0]
+            dy = x[i, 1] - xhold[i, 1]
+            dz = x[i, 2] - xhold[i, 2]
+            r = dx * dx + dy * dy + dz * dz
+            if r > m:
+                m = r
+    return m
+
+
+def band_add_drift(double[:, ::1] v, const double[:, ::1] corr, const int64_t[::1] band,
+                   double[:, ::1] x, const uint8_t[::1] fixed, double dt,
+                   const double[:, ::1] xhold, double[:, ::1] f):
+    """The band atoms' constraint corrections and the next step's drift in one pass: for
+    each row r, i = band[r]: v[i, :k] += corr[r, :k] (k = corr.shape[1]; the arithmetic of
+    ``bandproj.rows_add``), x[i] += dt v[i] if mobile (``drift``), f[i] = 0; returns the
+    max |x_i - xhold_i|^2 over the band. ``band`` lists distinct atoms."""
+    cdef Py_ssize_t r, i, c, nb = band.shape[0], k = corr.shape[1]
+    cdef double dx, dy, dz, d, m = 0.0
+    if corr.shape[0] < nb or k > v.shape[1]:
+        raise ValueError("band_add_drift: corr needs a row per band atom and at most v's columns")
+    with nogil:
+        for r in range(nb):
+            i = band[r]
+            for c in range(k):
+                v[i, c] += corr[r, c]
+            if not fixed[i]:
+                x[i, 0] += dt * v[i, 0]
+                x[i, 1] += dt * v[i, 1]
+                x[i, 2] += dt * v[i, 2]
+            f[i, 0] = 0.0
+            f[i, 1] = 0.0
+            f[i, 2] = 0.0
+            dx = x[i, 0] - xhold[i, 0]
+            dy = x[i, 1] - xhold[i, 1]
+            dz = x[i, 2] - xhold[i, 2]
+            d = dx * dx + dy * dy + dz * dz
+            if d > m:
+                m = d
+    return m
 
 
 def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
@@ -279,25 +397,39 @@ def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass
             v[i, 2] += a * f[i, 2]
 
 
-def band_kick_gather(double[:, ::1] v, double[:, ::1] f, const double[:, ::1] fext,
+def band_kick_gather(double[:, ::1] v, double[:, ::1] f, fext,
                      const double[::1] mass, const uint8_t[::1] fixed, const int64_t[::1] band,
                      double dtf, int times, double[:, ::1] out):
     """The band atoms' half of ``force_kick_select`` and the gather of their velocities in one
-    pass over the band: for each row r, i = band[r]: f[i] += fext[i], ``times`` kicks
-    v[i] += dtf f[i] / m[i] if mobile (the same arithmetic), then out[r, :k] = v[i, :k] with
-    k = out.shape[1] (the rows the continuum's projection needs). ``band`` must list every
-    atom ``force_kick_select(..., want=1)`` would kick (a one-rank patch: its band atoms)."""
+    pass over the band: for each row r, i = band[r]: f[i] += fext[i] (``fext`` None: none),
+    ``times`` kicks v[i] += dtf f[i] / m[i] if mobile (the same arithmetic), then
+    out[r, :k] = v[i, :k] with k = out.shape[1] (the rows the continuum's projection needs).
+    ``band`` must list every atom ``force_kick_select(..., want=1)`` would kick (a one-rank
+    patch: its band atoms)."""
     cdef Py_ssize_t r, i, c, n = band.shape[0], k = out.shape[1]
     cdef int t
     cdef double a
+    cdef const double[:, ::1] fe
+    cdef const double* fx = NULL
     if out.shape[0] < n or k > v.shape[1]:
         raise ValueError("band_kick_gather: out needs a row per band atom and at most v's columns")
+    cdef Py_ssize_t nfe = 0
+    if fext is not None:
+        fe = fext
+        if fe.shape[1] != 3:
+            raise ValueError("band_kick_gather: fext needs 3 columns")
+        nfe = fe.shape[0]
+        for r in range(n):
+            if band[r] >= nfe:
+                raise ValueError("band_kick_gather: fext needs a row per band atom")
+        fx = &fe[0, 0]
     with nogil:
         for r in range(n):
             i = band[r]
-            f[i, 0] += fext[i, 0]
-            f[i, 1] += fext[i, 1]
-            f[i, 2] += fext[i, 2]
+            if fx != NULL:
+                f[i, 0] += fx[3 * i]
+                f[i, 1] += fx[3 * i + 1]
+                f[i, 2] += fx[3 * i + 2]
             if not fixed[i]:
                 a = dtf / mass[i]
                 for t in range(times):

@@ -309,15 +309,19 @@ class MDSystem:
         """Force a rebuild at the next force evaluation (after arbitrary position edits)."""
         self._ago = _NEVER
 
-    def _needs_rebuild_local(self) -> bool:
+    def _needs_rebuild_local(self, disp_sq: float | None = None) -> bool:
+        """This rank's neighbour-list schedule: ``every``/``check`` against half the skin on
+        the displacements since the last build (``disp_sq``: their max², when the caller
+        computed it, e.g. fused into its drift)."""
         if self._ago >= _NEVER:
             return True
         if self._ago < self.neigh_every:
             return False
         if not self.neigh_check:
             return True
-        n = self.nlocal
-        return _kn.max_displacement_sq(self._xall, self._xhold, n) > 0.25 * self.skin ** 2
+        if disp_sq is None:
+            disp_sq = _kn.max_displacement_sq(self._xall, self._xhold, self.nlocal)
+        return disp_sq > 0.25 * self.skin ** 2
 
     def _update_neighbors(self, collective_flags: bool) -> None:
         need = self._needs_rebuild_local()

@@ -20,10 +20,31 @@ Progress lines show the categories ``md``, ``fe``, ``handshake`` (slowest rank o
 from __future__ import annotations
 
 import time as _time
-from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["PhaseTimers", "format_table"]
+
+
+class _Phase:
+    """The context of one phase name: adds the wall time of each ``with`` block to its
+    timers (a plain class, reused: the coupled MD step enters several phases per step, and
+    a generator-based context manager costs a few µs each)."""
+
+    __slots__ = ("timers", "name", "t0", "depth")
+
+    def __init__(self, timers: "PhaseTimers", name: str) -> None:
+        self.timers, self.name, self.t0, self.depth = timers, name, 0.0, 0
+
+    def __enter__(self) -> None:
+        if self.depth == 0:  # a block inside a block of the same phase is booked once
+            self.t0 = _time.perf_counter()
+        self.depth += 1
+
+    def __exit__(self, *exc) -> bool:
+        self.depth -= 1
+        if self.depth == 0:
+            sec = self.timers.seconds
+            sec[self.name] = sec.get(self.name, 0.0) + (_time.perf_counter() - self.t0)
+        return False
 
 
 class PhaseTimers:
@@ -31,17 +52,18 @@ class PhaseTimers:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._phases: dict[str, _Phase] = {}
 
     def add(self, phase: str, seconds: float) -> None:
         self.seconds[phase] = self.seconds.get(phase, 0.0) + float(seconds)
 
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        t = _time.perf_counter()
-        try:
-            yield
-        finally:
-            self.add(name, _time.perf_counter() - t)
+    def phase(self, name: str) -> _Phase:
+        """``with timers.phase(name):`` books the block's wall time to ``name`` (a block
+        nested in one of the same name is inside its time: booked once)."""
+        p = self._phases.get(name)
+        if p is None:
+            p = self._phases[name] = _Phase(self, name)
+        return p
 
     def categories(self) -> dict[str, float]:
         """Seconds per progress category (``md``, ``fe``, ``handshake``)."""

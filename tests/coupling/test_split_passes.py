@@ -79,3 +79,99 @@ def test_band_kick_gather_equals_the_flagged_kick_and_the_gather(times, k):
     ki.band_kick_gather(v2, f2, fext, mass, fixed, band, 0.01, times, out)
     assert np.array_equal(v2, v1) and np.array_equal(f2, f1) and np.array_equal(out, ref)
     assert not np.array_equal(v2[band], v0[band])  # the kick happened
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_kicks_without_an_external_force_equal_a_zero_one(times):
+    """The overlapped step passes ``fext=None`` where the external force is zero: the band
+    and interior kicks then give the bits of the same kicks with a zero array (fixed atoms
+    included), and a non-zero external force is not silently skipped."""
+    rng = np.random.default_rng(7)
+    n = 300
+    v0, f0 = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    mass = rng.uniform(0.5, 2.0, n)
+    fixed = (rng.uniform(size=n) < 0.1).astype(np.uint8)
+    band = np.sort(rng.permutation(n)[:90]).astype(np.int64)
+    flag = np.zeros(n, np.uint8)
+    flag[band] = 1
+    zero = np.zeros((n, 3))
+    for want in (0, 1):
+        v1, f1, v2, f2 = v0.copy(), f0.copy(), v0.copy(), f0.copy()
+        ki.force_kick_select(v1, f1, zero, mass, fixed, flag, want, n, 0.01, times)
+        ki.force_kick_select(v2, f2, None, mass, fixed, flag, want, n, 0.01, times)
+        assert np.array_equal(v1, v2) and np.array_equal(f1, f2)
+    out1, out2 = np.empty((band.size, 3)), np.empty((band.size, 3))
+    v1, f1, v2, f2 = v0.copy(), f0.copy(), v0.copy(), f0.copy()
+    ki.band_kick_gather(v1, f1, zero, mass, fixed, band, 0.01, times, out1)
+    ki.band_kick_gather(v2, f2, None, mass, fixed, band, 0.01, times, out2)
+    assert np.array_equal(v1, v2) and np.array_equal(out1, out2)
+    v3, f3 = v0.copy(), f0.copy()
+    ki.force_kick_select(v3, f3, np.ones((n, 3)), mass, fixed, flag, 0, n, 0.01, times)
+    assert not np.array_equal(f3, f0)
+    with pytest.raises(ValueError, match="fext"):
+        ki.force_kick_select(v3, f3, np.ones((n - 1, 3)), mass, fixed, flag, 0, n, 0.01, times)
+
+
+def test_drift_displacement_is_the_drift_then_the_list_check():
+    """csrc/integrate.pyx: drift_displacement (the overlapped step's drift with its
+    neighbour-list check in the same pass) moves the atoms as ``drift`` does and returns
+    ``max_displacement_sq`` of the moved atoms, bit for bit; fixed atoms stay, and their
+    displacement since the last build still counts."""
+    from mscouple._kernels import neighbor as kn
+
+    rng = np.random.default_rng(9)
+    n = 500
+    x0, v = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    xhold = x0 + 0.01 * rng.standard_normal((n, 3))
+    fixed = (rng.uniform(size=n) < 0.1).astype(np.uint8)
+    x1, x2 = x0.copy(), x0.copy()
+    ki.drift(x1, v, fixed, n, 0.003)
+    ref = kn.max_displacement_sq(x1, xhold, n)
+    got = ki.drift_displacement(x2, v, fixed, n, 0.003, xhold)
+    assert np.array_equal(x1, x2) and got == ref
+    assert np.array_equal(x2[fixed == 1], x0[fixed == 1]) and not np.array_equal(x2, x0)
+    # a fixed atom far from its build position alone sets the maximum
+    i = int(np.flatnonzero(fixed)[0])
+    xhold[i] = x0[i] + 10.0
+    assert ki.drift_displacement(x0.copy(), v, fixed, n, 0.003, xhold) == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("times, k", [(1, 3), (2, 3), (2, 2)])
+def test_fused_step_end_passes_equal_the_separate_calls(times, k):
+    """The one-rank overlapped step's fused passes (csrc/integrate.pyx: kick_drift_select,
+    band_add_drift) give the bits of the separate calls they replace — the interior kick
+    then the next drift, the band's corrections (``rows_add``) then the drift — with the
+    forces reset to zero and the list check's max displacement² over the atoms they moved;
+    together they cover every atom once."""
+    from mscouple._kernels import bandproj as kb
+    from mscouple._kernels import neighbor as kn
+
+    rng = np.random.default_rng(11)
+    n = 400
+    x0, v0, f0 = rng.standard_normal((n, 3)), rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    fext = rng.standard_normal((n, 3))
+    xhold = x0 + 0.01 * rng.standard_normal((n, 3))
+    mass = rng.uniform(0.5, 2.0, n)
+    fixed = (rng.uniform(size=n) < 0.1).astype(np.uint8)
+    band = np.sort(rng.permutation(n)[:150]).astype(np.int64)
+    flag = np.zeros(n, np.uint8)
+    flag[band] = 1
+    corr = rng.standard_normal((band.size, k))
+    dt, dtf = 0.003, 0.01
+    # the separate calls
+    x1, v1, f1 = x0.copy(), v0.copy(), f0.copy()
+    ki.force_kick_select(v1, f1, fext, mass, fixed, flag, 0, n, dtf, times)
+    kb.rows_add(v1, band, corr)
+    ki.drift(x1, v1, fixed, n, dt)
+    ref = kn.max_displacement_sq(x1, xhold, n)
+    # fused
+    x2, v2, f2 = x0.copy(), v0.copy(), f0.copy()
+    d_int = ki.kick_drift_select(v2, f2, fext, mass, fixed, flag, 0, n, dtf, times, x2, dt, xhold)
+    d_band = ki.band_add_drift(v2, corr, band, x2, fixed, dt, xhold, f2)
+    assert np.array_equal(x2, x1) and np.array_equal(v2, v1)
+    assert max(d_int, d_band) == ref
+    assert not f2.any()  # reset for the next force pass
+    inner = flag == 0
+    assert d_int == kn.max_displacement_sq(np.ascontiguousarray(x1[inner]), np.ascontiguousarray(xhold[inner]),
+                                           int(inner.sum()))
+    assert np.array_equal(x2[fixed == 1], x0[fixed == 1]) and not np.array_equal(x2, x0)
