@@ -246,9 +246,13 @@ def split_pairs(int nlocal, const int32_t[::1] nstart, const int32_t[::1] nlist,
 
 
 def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int i1,
-            const int32_t[::1] nstart, const int32_t[::1] nlist, double[:, ::1] f):
+            const int32_t[::1] nstart, const int32_t[::1] nlist, double[:, ::1] f,
+            bint half_weights=False):
     """Add the single-type LJ pair forces of the pairs listed for atoms [i0, i1) to f
-    (forces only, no zeroing; ``weight`` [>= nall] or None: pairs scaled by (w_i + w_j)/2)."""
+    (forces only, no zeroing; ``weight`` [>= nall] or None: pairs scaled by (w_i + w_j)/2).
+    ``half_weights``: ``weight`` holds w/2, each pair is scaled by w_i/2 + w_j/2 — one
+    multiplication less per pair and the same bits (halving is exact in binary floating
+    point, so w_i/2 + w_j/2 rounds to exactly half the rounded w_i + w_j)."""
     cdef const double[::1] wv
     cdef const double* wp = NULL
     if weight is not None:
@@ -258,7 +262,7 @@ def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int 
         return
     with nogil:
         lj_1type_pass(&coef[0], &x[0, 0], wp, i0, i1, &nstart[0],
-                      &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0])
+                      &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0], half_weights)
 
 
 def force_kick_select(double[:, ::1] v, double[:, ::1] f, fext,

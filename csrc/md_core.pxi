@@ -487,9 +487,10 @@ cdef inline double nhc_half(double* st, int m, double ke2, double dof, double kT
 # ---------------------------------------------------------------- split pair passes
 cdef inline void lj_1type_pass(const double* c, const double* x, const double* w, int i0, int i1,
                                const int32_t* nstart, const int32_t* nlist,
-                               double* f) noexcept nogil:
+                               double* f, bint half=0) noexcept nogil:
     """Forces of the pairs listed for atoms [i0, i1), *added* to f (no zeroing): one atom
-    type, forces only; w NULL: unweighted, else each pair scaled by (w_i + w_j)/2. Per pair
+    type, forces only; w NULL: unweighted, else each pair scaled by (w_i + w_j)/2 (``half``:
+    w holds w/2, scaled by w_i + w_j: exactly the same number). Per pair
     the arithmetic of ``lj_force_1type`` / ``lj_force_1type_w`` (a pass over part of a
     split list: an atom whose pairs all lie in one pass gets its force bit for bit)."""
     cdef int i, j, jj, jend
@@ -516,7 +517,10 @@ cdef inline void lj_1type_pass(const double* c, const double* x, const double* w
                 r6inv = r2inv * r2inv * r2inv
                 fpair = r6inv * (lj1 * r6inv - lj2) * r2inv
                 if w != NULL:
-                    fpair = fpair * (0.5 * (wi + w[j]))
+                    if half:  # w holds w/2: the same bits, one multiplication less
+                        fpair = fpair * (wi + w[j])
+                    else:
+                        fpair = fpair * (0.5 * (wi + w[j]))
                 fxi = fxi + dx * fpair
                 fyi = fyi + dy * fpair
                 fzi = fzi + dz * fpair

@@ -402,14 +402,18 @@ class OverlappedPatchStep:
         c.band, c.buf = rows if rows is not None else (None, None)
         if not self.eam:
             sa, la, sb, lb = self._lists
-            coef, x, w, wb, f, nloc = md.potential.coef, c.x, c.w, c.wb, c.f, c.nloc
+            coef, x, f, nloc = md.potential.coef, c.x, c.f, c.nloc
+            # the weights halved once per rebuild (they cannot change inside a run): the
+            # passes then scale a pair by w_i/2 + w_j/2, the same bits as (w_i + w_j)/2
+            hw = None if c.w is None else 0.5 * c.w[:c.nall]
+            hwb = hw if c.wb is not None else None
             lj_pass = _ki.lj_pass
 
             def pass_a():
-                lj_pass(coef, x, w, 0, nloc, sa, la, f)
+                lj_pass(coef, x, hw, 0, nloc, sa, la, f, True)
 
             def pass_b(i0, i1):
-                lj_pass(coef, x, wb, i0, i1, sb, lb, f)
+                lj_pass(coef, x, hwb, i0, i1, sb, lb, f, True)
 
             c.pass_a, c.pass_b = pass_a, pass_b
         return c

@@ -45,6 +45,12 @@ def test_band_first_passes_equal_the_one_pass_forces():
     kp.ghosts_reverse(f[:nall], n, s.decomp.gsrc)
     f[n:nall] = 0.0
     assert np.array_equal(f[band], ref[band])  # band forces complete after pass A
+    # the overlapped step passes halved weights (one multiplication less per pair): the same bits
+    fh = np.zeros_like(s._fall)
+    ki.lj_pass(coef, s._xall, 0.5 * s._wall, 0, n, sa, la, fh, True)
+    kp.ghosts_reverse(fh[:nall], n, s.decomp.gsrc)
+    fh[n:nall] = 0.0
+    assert np.array_equal(fh, f)
     for i0 in range(0, n, 97):  # interior pairs in chunks, unweighted (all their weights are 1)
         ki.lj_pass(coef, s._xall, None, i0, min(n, i0 + 97), sb, lb, f)
     kp.ghosts_reverse(f[:nall], n, s.decomp.gsrc)
