@@ -9,9 +9,19 @@ them) and masses (1 − w) m. Best and median of ``--repeats`` timings of ``--st
                         as in ``mscouple run``)
 ``forces_weighted``     the bridging patch's one-pass loop (each pair × (w_i + w_j)/2)
 ``forces_unweighted``   the same pairs unscaled (what the weights cost)
-``forces_split``        pass A (pairs with a band atom, weighted) + pass B (interior pairs,
-                        unweighted) in chunks of 2,048 atoms: the overlapped step's passes
+``forces_split``        pass A (pairs with a band atom, weighted, the weights halved once as
+                        the step passes them) + pass B (interior pairs, unweighted) in chunks
+                        of 2,048 atoms: the overlapped step's passes
                         (``mscouple.coupling.overlap``)
+``overlapped_step``     the one-rank overlapped step's whole per-step compute of a merged
+                        step, without its messages: the band's corrections (zero here) and
+                        drift, pass A, the band kicks and gather of the band rows, pass B in
+                        chunks, the interior kicks with the next drift (``band_add_drift``,
+                        ``lj_pass``, ``band_kick_gather``, ``kick_drift_select``); the drift
+                        with dt = 0 so that, like the force-only cases, the atoms stay on
+                        their lists. Against ``fused_md_step`` it is what the coupled patch's
+                        own work costs over pure MD's step; ``coupled_3d.py``'s ratio adds the
+                        messages, the continuum beside it and the host
 
 Prints one JSON object (ms per call). Run it on a quiet core; on a loaded machine read the
 ratios within one invocation.
@@ -78,14 +88,30 @@ def main(argv=None) -> None:
         f[:nl] = 0.0
         ki.lj_pass(coef, x, w, 0, nl, md._nstart, md._nlist, f)
 
+    hw = 0.5 * wall[:nl]  # the weights halved once: the same bits (lj_pass, half_weights)
+
     def split():
         f[:nl] = 0.0
-        ki.lj_pass(coef, x, wall, 0, nl, sa, la, f)
+        ki.lj_pass(coef, x, hw, 0, nl, sa, la, f, True)
         for i0 in range(0, nl, 2048):
             ki.lj_pass(coef, x, None, i0, min(nl, i0 + 2048), sb, lb, f)
 
+    band = np.flatnonzero(flag).astype(np.int64)
+    corr, buf = np.zeros((band.size, 3)), np.empty((band.size, 3))
+    v, mass, fixed, xhold = md.v, md.mass, md.fixed, md._xhold
+    dtf = 0.5 * case.run.dt * md.units.ftm2v
+
+    def overlapped_step():
+        ki.band_add_drift(v, corr, band, x, fixed, 0.0, xhold, f)
+        ki.lj_pass(coef, x, hw, 0, nl, sa, la, f, True)
+        ki.band_kick_gather(v, f, None, mass, fixed, band, dtf, 2, buf)
+        for i0 in range(0, nl, 2048):
+            ki.lj_pass(coef, x, None, i0, min(nl, i0 + 2048), sb, lb, f)
+        ki.kick_drift_select(v, f, None, mass, fixed, flag, 0, nl, dtf, 2, x, 0.0, xhold)
+
     cases = {"fused_md_step": lambda: pure.run(a.md_steps), "forces_weighted": lambda: one(wall),
-             "forces_unweighted": lambda: one(None), "forces_split": split}
+             "forces_unweighted": lambda: one(None), "forces_split": split,
+             "overlapped_step": overlapped_step}
     times = {k: [] for k in cases}
     for _ in range(a.repeats):
         for k, fn in cases.items():
@@ -101,7 +127,10 @@ def main(argv=None) -> None:
     b = out["best_ms"]
     out["ratios_best"] = {"weighted/unweighted": b["forces_weighted"] / b["forces_unweighted"],
                           "split/weighted": b["forces_split"] / b["forces_weighted"],
-                          "weighted/fused_md_step": b["forces_weighted"] / b["fused_md_step"]}
+                          "weighted/fused_md_step": b["forces_weighted"] / b["fused_md_step"],
+                          "overlapped_step/fused_md_step": b["overlapped_step"] / b["fused_md_step"]}
+    md_ = out["median_ms"]
+    out["ratios_median"] = {"overlapped_step/fused_md_step": md_["overlapped_step"] / md_["fused_md_step"]}
     print(json.dumps(out, indent=1))
 
 
