@@ -17,6 +17,13 @@ and steps (velocity Verlet; ``merge``: one projection per MD step, see
     (non-blocking) → forces B in chunks (MPI progress between chunks) while the continuum
     solves → interior atoms kicked → corrections received and added
 
+On one rank a step's end and the next step's drift share their passes over the atoms
+(:meth:`OverlappedPatchStep.run`: ``kick_drift_select`` for the interior atoms,
+``band_add_drift`` for the band's corrections at the next step's top, each with the list
+check and the force reset), the band pairs take the weights halved once per rebuild, and
+the round trips run on persistent requests (``InterfaceExchange._trip_plan``); the same
+bits as the separate calls.
+
 Lennard-Jones (single type) splits its half Verlet list once per rebuild
 (``csrc/integrate.pyx: split_pairs``, ``lj_pass``). EAM needs every density before any
 force, so its density pass and embedding run first, whole (the phase-by-phase step's own
