@@ -45,21 +45,14 @@ def drift_displacement(double[:, ::1] x, const double[:, ::1] v, const uint8_t[:
     max_i |x_i - xhold_i|^2 over [0, n) of the new positions (``max_displacement_sq``): the
     neighbour-list check of the step without a second sweep over the positions."""
     cdef int i
-    cdef double dx, dy, dz, r, m = 0.0
+    cdef double r, m = 0.0
     if n == 0:
         return 0.0
-    if xhold.shape[0] < n:
-        raise ValueError("drift_displacement: xhold needs n rows")
+    if xhold.shape[0] < n or x.shape[1] != 3 or v.shape[1] != 3 or xhold.shape[1] != 3:
+        raise ValueError("drift_displacement: x, v and xhold need [n, 3]")
     with nogil:
         for i in range(n):
-            if not fixed[i]:
-                x[i, 0] += dt * v[i, 0]
-                x[i, 1] += dt * v[i, 1]
-                x[i, 2] += dt * v[i, 2]
-            dx = x[i, 0] - xhold[i, 0]
-            dy = x[i, 1] - xhold[i, 1]
-            dz = x[i, 2] - xhold[i, 2]
-            r = dx * dx + dy * dy + dz * dz
+            r = drift_disp_sq(&x[0, 0], &v[0, 0], &xhold[0, 0], i, dt, not fixed[i])
             if r > m:
                 m = r
     return m
@@ -265,14 +258,33 @@ def lj_pass(const double[::1] coef, const double[:, ::1] x, weight, int i0, int 
                       &nlist[0] if nlist.shape[0] > 0 else NULL, &f[0, 0], half_weights)
 
 
+cdef inline void force_kick_one(double* v, double* f, const double* fx, const double* mass,
+                                const uint8_t* fixed, Py_ssize_t i, double dtf,
+                                int times) noexcept nogil:
+    """Atom i: f += fext (``fx`` NULL: none), then ``times`` kicks v += dtf f / m if mobile
+    (each the arithmetic of ``kick``): the per-atom step of the overlapped step's kicks."""
+    cdef int t
+    cdef double a
+    if fx != NULL:
+        f[3 * i] += fx[3 * i]
+        f[3 * i + 1] += fx[3 * i + 1]
+        f[3 * i + 2] += fx[3 * i + 2]
+    if fixed[i]:
+        return
+    a = dtf / mass[i]
+    for t in range(times):
+        v[3 * i] += a * f[3 * i]
+        v[3 * i + 1] += a * f[3 * i + 1]
+        v[3 * i + 2] += a * f[3 * i + 2]
+
+
 def force_kick_select(double[:, ::1] v, double[:, ::1] f, fext,
                       const double[::1] mass, const uint8_t[::1] fixed, const uint8_t[::1] flag,
                       int want, int n, double dtf, int times):
     """On the atoms of [0, n) whose flag equals ``want``: f += fext (the external force, as
     the force evaluation adds it; ``fext`` None: none, the caller knows it is zero), then
     ``times`` kicks v += dtf f / m on the mobile ones (each the arithmetic of ``kick``)."""
-    cdef int i, t
-    cdef double a
+    cdef int i
     cdef const double[:, ::1] fe
     cdef const double* fx = NULL
     if n == 0:
@@ -282,21 +294,13 @@ def force_kick_select(double[:, ::1] v, double[:, ::1] f, fext,
         if fe.shape[0] < n or fe.shape[1] != 3:
             raise ValueError("force_kick_select: fext needs [n, 3]")
         fx = &fe[0, 0]
+    if v.shape[1] != 3 or f.shape[1] != 3:
+        raise ValueError("force_kick_select: v and f need 3 columns")
     with nogil:
         for i in range(n):
             if (flag[i] != 0) != (want != 0):
                 continue
-            if fx != NULL:
-                f[i, 0] += fx[3 * i]
-                f[i, 1] += fx[3 * i + 1]
-                f[i, 2] += fx[3 * i + 2]
-            if fixed[i]:
-                continue
-            a = dtf / mass[i]
-            for t in range(times):
-                v[i, 0] += a * f[i, 0]
-                v[i, 1] += a * f[i, 1]
-                v[i, 2] += a * f[i, 2]
+            force_kick_one(&v[0, 0], &f[0, 0], fx, &mass[0], &fixed[0], i, dtf, times)
 
 
 def kick_drift_select(double[:, ::1] v, double[:, ::1] f, fext, const double[::1] mass,
@@ -309,14 +313,15 @@ def kick_drift_select(double[:, ::1] v, double[:, ::1] f, fext, const double[::1
     (``drift``), f = 0 (the next force pass adds into it), and the max |x - xhold|^2 over
     these atoms is returned (``max_displacement_sq``). Per atom the arithmetic of the
     separate calls, so the same bits."""
-    cdef int i, t
-    cdef double a, dx, dy, dz, r, m = 0.0
+    cdef int i
+    cdef double r, m = 0.0
     cdef const double[:, ::1] fe
     cdef const double* fx = NULL
     if n == 0:
         return 0.0
-    if x.shape[0] < n or xhold.shape[0] < n or f.shape[0] < n or v.shape[0] < n:
-        raise ValueError("kick_drift_select: x, xhold, f and v need n rows")
+    if (x.shape[0] < n or xhold.shape[0] < n or f.shape[0] < n or v.shape[0] < n
+            or x.shape[1] != 3 or xhold.shape[1] != 3 or f.shape[1] != 3 or v.shape[1] != 3):
+        raise ValueError("kick_drift_select: x, xhold, f and v need [n, 3]")
     if fext is not None:
         fe = fext
         if fe.shape[0] < n or fe.shape[1] != 3:
@@ -326,26 +331,11 @@ def kick_drift_select(double[:, ::1] v, double[:, ::1] f, fext, const double[::1
         for i in range(n):
             if (flag[i] != 0) != (want != 0):
                 continue
-            if fx != NULL:
-                f[i, 0] += fx[3 * i]
-                f[i, 1] += fx[3 * i + 1]
-                f[i, 2] += fx[3 * i + 2]
-            if not fixed[i]:
-                a = dtf / mass[i]
-                for t in range(times):
-                    v[i, 0] += a * f[i, 0]
-                    v[i, 1] += a * f[i, 1]
-                    v[i, 2] += a * f[i, 2]
-                x[i, 0] += dt * v[i, 0]
-                x[i, 1] += dt * v[i, 1]
-                x[i, 2] += dt * v[i, 2]
+            force_kick_one(&v[0, 0], &f[0, 0], fx, &mass[0], &fixed[0], i, dtf, times)
             f[i, 0] = 0.0
             f[i, 1] = 0.0
             f[i, 2] = 0.0
-            dx = x[i, 0] - xhold[i, 0]
-            dy = x[i, 1] - xhold[i, 1]
-            dz = x[i, 2] - xhold[i, 2]
-            r = dx * dx + dy * dy + dz * dz
+            r = drift_disp_sq(&x[0, 0], &v[0, 0], &xhold[0, 0], i, dt, not fixed[i])
             if r > m:
                 m = r
     return m
@@ -359,25 +349,22 @@ def band_add_drift(double[:, ::1] v, const double[:, ::1] corr, const int64_t[::
     ``bandproj.rows_add``), x[i] += dt v[i] if mobile (``drift``), f[i] = 0; returns the
     max |x_i - xhold_i|^2 over the band. ``band`` lists distinct atoms."""
     cdef Py_ssize_t r, i, c, nb = band.shape[0], k = corr.shape[1]
-    cdef double dx, dy, dz, d, m = 0.0
+    cdef double d, m = 0.0
     if corr.shape[0] < nb or k > v.shape[1]:
         raise ValueError("band_add_drift: corr needs a row per band atom and at most v's columns")
+    if x.shape[1] != 3 or v.shape[1] != 3 or xhold.shape[1] != 3 or f.shape[1] != 3:
+        raise ValueError("band_add_drift: x, v, xhold and f need 3 columns")
+    if nb == 0:
+        return 0.0
     with nogil:
         for r in range(nb):
             i = band[r]
             for c in range(k):
                 v[i, c] += corr[r, c]
-            if not fixed[i]:
-                x[i, 0] += dt * v[i, 0]
-                x[i, 1] += dt * v[i, 1]
-                x[i, 2] += dt * v[i, 2]
             f[i, 0] = 0.0
             f[i, 1] = 0.0
             f[i, 2] = 0.0
-            dx = x[i, 0] - xhold[i, 0]
-            dy = x[i, 1] - xhold[i, 1]
-            dz = x[i, 2] - xhold[i, 2]
-            d = dx * dx + dy * dy + dz * dz
+            d = drift_disp_sq(&x[0, 0], &v[0, 0], &xhold[0, 0], i, dt, not fixed[i])
             if d > m:
                 m = d
     return m
@@ -411,13 +398,12 @@ def band_kick_gather(double[:, ::1] v, double[:, ::1] f, fext,
     ``band`` must list every atom ``force_kick_select(..., want=1)`` would kick (a one-rank
     patch: its band atoms)."""
     cdef Py_ssize_t r, i, c, n = band.shape[0], k = out.shape[1]
-    cdef int t
-    cdef double a
     cdef const double[:, ::1] fe
     cdef const double* fx = NULL
-    if out.shape[0] < n or k > v.shape[1]:
-        raise ValueError("band_kick_gather: out needs a row per band atom and at most v's columns")
     cdef Py_ssize_t nfe = 0
+    if out.shape[0] < n or k > v.shape[1] or v.shape[1] != 3 or f.shape[1] != 3:
+        raise ValueError("band_kick_gather: out needs a row per band atom and at most v's "
+                         "columns; v and f need 3")
     if fext is not None:
         fe = fext
         if fe.shape[1] != 3:
@@ -430,15 +416,6 @@ def band_kick_gather(double[:, ::1] v, double[:, ::1] f, fext,
     with nogil:
         for r in range(n):
             i = band[r]
-            if fx != NULL:
-                f[i, 0] += fx[3 * i]
-                f[i, 1] += fx[3 * i + 1]
-                f[i, 2] += fx[3 * i + 2]
-            if not fixed[i]:
-                a = dtf / mass[i]
-                for t in range(times):
-                    v[i, 0] += a * f[i, 0]
-                    v[i, 1] += a * f[i, 1]
-                    v[i, 2] += a * f[i, 2]
+            force_kick_one(&v[0, 0], &f[0, 0], fx, &mass[0], &fixed[0], i, dtf, times)
             for c in range(k):
                 out[r, c] = v[i, c]

@@ -353,6 +353,22 @@ cdef inline void vv_drift(double* x, const double* v, const uint8_t* fixed, int 
         x[3 * i + 2] += dt * v[3 * i + 2]
 
 
+cdef inline double drift_disp_sq(double* x, const double* v, const double* xhold, Py_ssize_t i,
+                                 double dt, bint mobile) noexcept nogil:
+    """Atom i: x += dt v if ``mobile`` (the arithmetic of ``vv_drift``), then its squared
+    displacement from ``xhold`` (that of ``max_disp_sq``): the drift and the neighbour-list
+    check of the overlapped step's fused passes, per atom."""
+    cdef double dx, dy, dz
+    if mobile:
+        x[3 * i] += dt * v[3 * i]
+        x[3 * i + 1] += dt * v[3 * i + 1]
+        x[3 * i + 2] += dt * v[3 * i + 2]
+    dx = x[3 * i] - xhold[3 * i]
+    dy = x[3 * i + 1] - xhold[3 * i + 1]
+    dz = x[3 * i + 2] - xhold[3 * i + 2]
+    return dx * dx + dy * dy + dz * dz
+
+
 cdef inline double max_disp_sq(const double* x, const double* xhold, int n) noexcept nogil:
     cdef int i
     cdef double dx, dy, dz, r, m = 0.0
