@@ -16,6 +16,7 @@ rank owns the atom.
 """
 import numpy as np
 cimport numpy as cnp
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 cnp.import_array()
 
@@ -368,6 +369,141 @@ def band_add_drift(double[:, ::1] v, const double[:, ::1] corr, const int64_t[::
             if d > m:
                 m = d
     return m
+
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+
+def lj_overlap_merged(int nsteps, int nlocal, int nghost, const double[::1] coef,
+                      double[:, ::1] x, double[:, ::1] v, double[:, ::1] f,
+                      const double[::1] mass, const uint8_t[::1] fixed, const uint8_t[::1] flag,
+                      fext, hw, bint weighted_b, const int64_t[::1] band, double[:, ::1] buf,
+                      const int32_t[::1] start_a, const int32_t[::1] list_a,
+                      const int32_t[::1] start_b, const int32_t[::1] list_b,
+                      const double[:, ::1] xhold, double dt, double dtf, int every, bint check,
+                      double triggersq, int ago, double d2, int chunk, corr,
+                      start_trip, progress, finish_trip):
+    """``nsteps`` merged steps of the one-rank overlapped LJ patch step with no Python
+    between its compiled passes (mscouple.coupling.overlap; per step the calls and
+    arithmetic of its Python loop, so the same bits): band corrections ``corr`` (the reply
+    of the step before) + drift, the list check, pass A (half weights
+    ``hw``), band kicks + gather into ``buf``, ``start_trip()``, pass B in ``chunk``-atom
+    chunks with ``progress()`` between them until it returns True, the rest in one go,
+    interior kicks + next drift, ``corr = finish_trip()``. A patch without periodic images
+    (``nghost`` must be 0: one with images takes the Python step). Stops after a step's band drift where its list is due.
+    Returns (steps completed, list due, ago, d2, corr, seconds in force passes, in
+    integration, in the callbacks)."""
+    cdef int s = 0, i, i0, i1, k = buf.shape[1], nb = band.shape[0], need = 0, live
+    cdef Py_ssize_t r, c, j
+    cdef int nall = nlocal + nghost
+    cdef double t0, t_force = 0.0, t_int = 0.0, t_ex = 0.0, dd
+    cdef const double[:, ::1] cv
+    cdef const double[::1] wv
+    cdef const double[:, ::1] fe
+    cdef const double* fx = NULL
+    cdef const double* wa = NULL
+    cdef const double* wb = NULL
+    cdef double* xp = &x[0, 0]
+    cdef double* vp = &v[0, 0]
+    cdef double* fp = &f[0, 0]
+    cdef double* bp = &buf[0, 0]
+    cdef const double* xh = &xhold[0, 0]
+    cdef const double* mp = &mass[0]
+    cdef const uint8_t* fix = &fixed[0]
+    cdef const int32_t* la = &list_a[0] if list_a.shape[0] > 0 else NULL
+    cdef const int32_t* lb = &list_b[0] if list_b.shape[0] > 0 else NULL
+    if nlocal == 0 or nb == 0 or corr is None or nghost != 0:
+        raise ValueError("lj_overlap_merged: needs atoms, band atoms, the previous reply and "
+                         "no periodic images")
+    if (buf.shape[0] < nb or k > 3 or v.shape[1] != 3 or f.shape[1] != 3 or x.shape[1] != 3
+            or f.shape[0] < nall or x.shape[0] < nall or xhold.shape[0] < nlocal
+            or flag.shape[0] < nlocal or mass.shape[0] < nlocal or fixed.shape[0] < nlocal):
+        raise ValueError("lj_overlap_merged: array shapes do not match the atoms")
+    if fext is not None:
+        fe = fext
+        if fe.shape[0] < nlocal or fe.shape[1] != 3:
+            raise ValueError("lj_overlap_merged: fext needs [nlocal, 3]")
+        fx = &fe[0, 0]
+    if hw is not None:
+        wv = hw
+        if wv.shape[0] < nall:
+            raise ValueError("lj_overlap_merged: hw needs nlocal + nghost entries")
+        wa = &wv[0]
+        if weighted_b:
+            wb = wa
+    while s < nsteps:
+        cv = corr
+        if cv.shape[0] < nb or cv.shape[1] != k:
+            raise ValueError("lj_overlap_merged: the reply needs a row per band atom")
+        with nogil:
+            t0 = _now()
+            for r in range(nb):  # band_add_drift
+                j = band[r]
+                for c in range(k):
+                    vp[3 * j + c] += cv[r, c]
+                fp[3 * j] = 0.0
+                fp[3 * j + 1] = 0.0
+                fp[3 * j + 2] = 0.0
+                dd = drift_disp_sq(xp, vp, xh, j, dt, not fix[j])
+                if dd > d2:
+                    d2 = dd
+            ago += 1
+            t_int += _now() - t0
+            if ago >= every and (not check or d2 > triggersq):
+                need = 1
+        if need:
+            corr = None
+            break
+        with nogil:
+            t0 = _now()
+            lj_1type_pass(&coef[0], xp, wa, 0, nlocal, &start_a[0], la, fp, 1)
+            t_force += _now() - t0
+            t0 = _now()
+            for r in range(nb):  # band_kick_gather, two half kicks (merged)
+                j = band[r]
+                force_kick_one(vp, fp, fx, mp, fix, j, dtf, 2)
+                for c in range(k):
+                    bp[k * r + c] = vp[3 * j + c]
+            t_int += _now() - t0
+        t0 = _now()
+        start_trip()
+        t_ex += _now() - t0
+        i0 = 0
+        live = 1
+        while i0 < nlocal:
+            i1 = nlocal if not live else min(nlocal, i0 + chunk)
+            with nogil:
+                t0 = _now()
+                lj_1type_pass(&coef[0], xp, wb, i0, i1, &start_b[0], lb, fp, 1)
+                t_force += _now() - t0
+            i0 = i1
+            if live:
+                t0 = _now()
+                if progress():
+                    live = 0
+                t_ex += _now() - t0
+        with nogil:
+            t0 = _now()
+            d2 = 0.0
+            for i in range(nlocal):  # kick_drift_select over the interior atoms
+                if flag[i]:
+                    continue
+                force_kick_one(vp, fp, fx, mp, fix, i, dtf, 2)
+                fp[3 * i] = 0.0
+                fp[3 * i + 1] = 0.0
+                fp[3 * i + 2] = 0.0
+                dd = drift_disp_sq(xp, vp, xh, i, dt, not fix[i])
+                if dd > d2:
+                    d2 = dd
+            t_int += _now() - t0
+        t0 = _now()
+        corr = finish_trip()
+        t_ex += _now() - t0
+        s += 1
+    return s, bool(need), ago, d2, corr, t_force, t_int, t_ex
 
 
 def kick_select(double[:, ::1] v, const double[:, ::1] f, const double[::1] mass,
