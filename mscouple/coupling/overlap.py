@@ -89,7 +89,6 @@ import numpy as np
 
 from .._kernels import integrate as _ki
 from .._kernels import pair as _kp
-from ..atomistic.system import _NEVER
 
 __all__ = ["OverlappedPatchStep"]
 
@@ -105,7 +104,7 @@ class _StepContext:
     """What the overlapped step reads every step, re-made after each rebuild or re-order."""
 
     __slots__ = ("nloc", "nall", "x", "f", "v", "mass", "fixed", "xhold", "flag", "w", "wb",
-                 "band", "buf", "pass_a", "pass_b", "hw", "hwb", "trip")
+                 "band", "buf", "pass_a", "pass_b")
 
 
 class OverlappedPatchStep:
@@ -132,11 +131,6 @@ class OverlappedPatchStep:
         #: a patch on several ranks (band flags by id, band-only ghost reverse, routed band rows)
         self.multi = md.decomp.size > 1
         self._plan = None
-        #: one rank, Lennard-Jones: runs of merged steps go to the compiled loop
-        #: (``csrc/integrate.pyx: lj_overlap_merged``); False: every step in Python
-        self.compiled = True
-        self.compiled_steps = 0  # steps the compiled loop took (for tests and profiles)
-        self.compiled_handovers = 0  # of its runs, those that stopped at a due neighbour list
 
     @staticmethod
     def reason(md, cp, indenter=None) -> str:
@@ -289,34 +283,8 @@ class OverlappedPatchStep:
         # the kicks skip adding it (None)
         fx = md.external_force if np.any(md.external_force) else None
         ctx = None
-        n = int(n)
-        s = 0
-        while s < n:
-            drifted = False  # one rank: this step's drift done by the compiled loop
-            m = self._compiled_run(s, n, ends, ctx, corr)
-            if m:
-                done, due, md._ago, d2, corr, t_force, t_int, t_ex = _ki.lj_overlap_merged(
-                    m, ctx.nloc, ctx.nall - ctx.nloc, md.potential.coef, ctx.x, ctx.v, ctx.f,
-                    ctx.mass, ctx.fixed, ctx.flag, fx, ctx.hw, ctx.hwb is not None, ctx.band,
-                    ctx.buf, *self._lists, ctx.xhold, dt, dtf,
-                    md.neigh_every, md.neigh_check, 0.25 * md.skin ** 2, md._ago, d2, self.chunk,
-                    corr, *ctx.trip)
-                md.timing["force"] += t_force
-                T.add("md.integrate", t_int)
-                T.add("handshake.exchange", t_ex)
-                cp.step_count += done
-                s += done
-                self.compiled_steps += done
-                md._forces_valid = True
-                md._energy_valid = md._per_atom_valid = False
-                if not due:
-                    continue
-                # step s: its band drift done and its list due: the Python step goes on
-                drifted = True
-                self.compiled_handovers += 1
-                md._energy_valid = md._forces_valid = False
-                zeroed = not self._list_update(d2)
-            elif pending is not None:
+        for s in range(int(n)):
+            if pending is not None:
                 with T.phase("handshake.exchange"):
                     reply = ex.finish_round_trip(pending)
                 pending = None
@@ -329,9 +297,7 @@ class OverlappedPatchStep:
                     md.kick(h)
                 with T.phase("handshake.exchange"):
                     cp.project()
-            if drifted:
-                pass
-            elif corr is not None:  # one rank, after the first step: interior atoms drifted
+            if corr is not None:  # one rank, after the first step: interior atoms drifted
                 with T.phase("md.integrate"):
                     d2 = max(d2, _ki.band_add_drift(ctx.v, corr, ctx.band, ctx.x, ctx.fixed, dt,
                                                     ctx.xhold, ctx.f))
@@ -426,7 +392,6 @@ class OverlappedPatchStep:
             md._energy_valid = False
             md._per_atom_valid = False
             cp.step_count += 1
-            s += 1
         if pending is not None or corr is not None:  # cannot happen: the last step adds its own
             raise RuntimeError("overlapped step: a projection's corrections left unapplied")
 
@@ -442,22 +407,6 @@ class OverlappedPatchStep:
         c.wb = c.w if self._b_weighted else None
         rows = None if self.multi else cp.band_rows(cp.k)
         c.band, c.buf = rows if rows is not None else (None, None)
-        c.hw = c.hwb = c.trip = None
-        if c.band is not None:
-            # the compiled loop's round trip: start (send the band rows gathered into buf),
-            # progress, finish (the reply)
-            ex, buf, k, held = cp.ex, c.buf, cp.k, [None]
-
-            def start_trip():
-                held[0] = ex.start_round_trip(buf, k)
-
-            def progress():
-                return ex.progress(held[0])
-
-            def finish_trip():
-                return ex.finish_round_trip(held[0])
-
-            c.trip = (start_trip, progress, finish_trip)
         if not self.eam:
             sa, la, sb, lb = self._lists
             coef, x, f, nloc = md.potential.coef, c.x, c.f, c.nloc
@@ -465,7 +414,6 @@ class OverlappedPatchStep:
             # passes then scale a pair by w_i/2 + w_j/2, the same bits as (w_i + w_j)/2
             hw = None if c.w is None else 0.5 * c.w[:c.nall]
             hwb = hw if c.wb is not None else None
-            c.hw, c.hwb = hw, hwb
             lj_pass = _ki.lj_pass
 
             def pass_a():
@@ -493,23 +441,6 @@ class OverlappedPatchStep:
             force_range(x, typ, wb, i0, i1, sb, jb, rb, fp, rz, ft, inv_dr, f)
 
         return pass_a, pass_b
-
-    def _compiled_run(self, s: int, n: int, ends, ctx, corr) -> int:
-        """How many steps from ``s`` the compiled loop (``lj_overlap_merged``) takes: the
-        run of steps whose end projection merges into the next one's first, the last step of
-        the advance excluded (its state is observed), on one rank with Lennard-Jones, the
-        previous reply in hand, the step context current and no periodic images (a patch
-        with images takes the Python step, whose image passes the tests cover); 0: the
-        Python step."""
-        md = self.md
-        if (not self.compiled or corr is None or ctx is None or self.eam or ctx.trip is None
-                or self._seen != (md.rebuild_count, md.reorder_count) or md._ago >= _NEVER
-                or not md.decomp.all_local or md.nghost):
-            return 0
-        m = 0
-        while s + m + 1 < n and not ends[s + m]:
-            m += 1
-        return m
 
     def _list_update(self, d2: float) -> bool:
         """One rank, after a fused drift with max displacement² ``d2``: the system's

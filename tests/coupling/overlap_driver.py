@@ -50,8 +50,7 @@ def one(case, layout, outdir, overlap: bool, fext: float = 0.0):
             "rebuilds": int(md.rebuild_count),
             "chained": int(half._overlapped.chained) if used else 0,
             # the round trips' fixed pattern: persistent requests set up once and restarted
-            "persistent": half.cp.ex._plan is not None if used else None,
-            "compiled": [half._overlapped.compiled_steps, half._overlapped.compiled_handovers] if used else None}
+            "persistent": half.cp.ex._plan is not None if used else None}
 
 
 def main(argv) -> None:
@@ -74,7 +73,6 @@ def main(argv) -> None:
     else:
         res = {"role": "patch", "used_a": a["used"], "used_b": b["used"], "pairs": b["pairs"],
                "rebuilds": b["rebuilds"], "chained": b["chained"], "persistent": b["persistent"],
-               "compiled": b["compiled"],
                "dx": float(np.abs(a["x"] - b["x"]).max()), "x_scale": float(np.abs(a["x"]).max()),
                "dv": float(np.abs(a["v"] - b["v"]).max()), "v_scale": float(np.abs(a["v"]).max()),
                "moved": float(np.abs(b["v"]).max())}
