@@ -308,9 +308,10 @@ class OverlappedPatchStep:
             else:
                 self._drift_and_neighbours(s, dt)
                 zeroed = False
-            if ctx is None or self._seen != (md.rebuild_count, md.reorder_count) or self.flag is None:
-                if self._seen != (md.rebuild_count, md.reorder_count) or self.flag is None:
-                    self._split()
+            stale = self._seen != (md.rebuild_count, md.reorder_count) or self.flag is None
+            if stale:
+                self._split()
+            if stale or ctx is None:
                 ctx = self._context()
             nloc, nall, x, f = ctx.nloc, ctx.nall, ctx.x, ctx.f
             # the next step's first projection is sent during this step when its end
