@@ -8,8 +8,8 @@ between them both roles compute concurrently:
 
     T_step = max(T_md, T_fe) + q (T_band + T_msg)
 
-    T_md   = c_atom · N / p_md + c_ghost · 6 (N / p_md)^(2/3)        (MD forces, integration,
-                                                                      ghost shell per rank)
+    T_md   = c_atom · N / p_md · (1 + c_weight · B / N)                (MD forces, integration,
+             + c_ghost · 6 (N / p_md)^(2/3)                          ghost shell per rank)
     T_fe   = c_node · n_nodes / (p_fe · k)                            (K u once per k MD steps)
     T_band = c_band · B / p_band                                      (nodal band solve and
                                                                       interpolation; p_band = p_fe
@@ -28,6 +28,14 @@ as the interior pairs take longer than the round trip:
 ``b = B / N`` (the band's share of the patch's pairs, roughly); the second term is the patch
 waiting for the reply, the third the continuum's whole step. A second projection per step
 (``q = 2``) stays serial.
+
+The factor ``1 + c_weight B/N`` is the bridging domain's own price on the patch: a pair
+with a band atom carries its energy weight ((w_i + w_j)/2, one load, add and multiply
+more), measured at ``c_weight`` ≈ 0.09 of an unweighted pair (``benchmarks/patch_passes.py``:
+pass A weighted / unweighted 1.087–1.101, thermal state, session 13). It sets a floor under
+the coupled step against pure MD of the same patch that no overlap or subcycling removes:
+1 + 0.09 · 0.49 ≈ 1.044 for the 32,000-atom benchmark, whose band holds 49 % of the atoms;
+the band's share, and with it the floor, falls as 1/L for a patch L lattice constants wide.
 
 ``N`` patch atoms, ``B`` band (interface) atoms, ``n_nodes`` continuum nodes, ``p_md`` and
 ``p_fe`` ranks per role, ``k`` = ``handshake.subcycle``. The role with the smaller compute
@@ -54,6 +62,8 @@ class Costs:
     ``c_ghost`` s per ghost-shell atom per step (pack, exchange, unpack): ~2× an owned atom
     ``c_node``  s per continuum node per force evaluation + kicks (P1 tets, 3D): 2.6 ms / 23,000
     ``c_band``  s per band atom per projection (nodal solve M + Nᵀ m N, N v, Nᵀ m v, work)
+    ``c_weight`` extra cost of a band atom's pairs (their energy weights), as a fraction of
+                the MD cost of an atom (module docstring)
     ``latency`` s per message; ``bandwidth`` bytes/s per rank pair
     """
 
@@ -61,6 +71,7 @@ class Costs:
     c_ghost: float = 6.0e-7
     c_node: float = 1.1e-7
     c_band: float = 6.6e-8
+    c_weight: float = 0.09
     latency: float = 3.0e-6
     bandwidth: float = 5.0e9
 
@@ -107,14 +118,15 @@ def predict(atoms: float, nodes: float, band: float, p_md: int, p_fe: int, *, su
         raise ValueError("projections per MD step must be 1 (merged) or 2")
     c = costs
     per = atoms / p_md
-    t_md = c.c_atom * per + (c.c_ghost * 6.0 * per ** (2.0 / 3.0) if p_md > 1 else 0.0)
+    b = min(band / atoms, 1.0) if atoms > 0 else 1.0  # the band's share of the patch's pairs, roughly
+    t_md = (c.c_atom * per * (1.0 + c.c_weight * b)
+            + (c.c_ghost * 6.0 * per ** (2.0 / 3.0) if p_md > 1 else 0.0))
     t_fe = c.c_node * nodes / (p_fe * max(subcycle, 1))
     t_band = c.c_band * band / (p_fe if band_distributed else 1)
     peers = min(p_md, p_fe)
     nbytes = 8.0 * dim * band  # one direction of one projection, all ranks together
     t_msg = c.latency * max(1, math.ceil(p_md / p_fe)) + nbytes / (c.bandwidth * peers)
     if overlap:
-        b = min(band / atoms, 1.0) if atoms > 0 else 1.0
         trip = t_band + 2.0 * t_msg
         t_step = max(t_md, b * t_md + trip, t_fe + trip) + (projections - 1) * (t_band + t_msg)
     else:

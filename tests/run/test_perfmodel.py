@@ -54,6 +54,23 @@ def test_overlapped_step_hides_the_band_solve_behind_the_interior_pairs():
     assert two.t_step == pytest.approx(over.t_step + two.t_band + two.t_msg)
 
 
+def test_band_weights_set_a_floor_under_the_coupled_step():
+    # a band pair's energy weight costs c_weight of an atom's MD work: the patch's MD time is
+    # (1 + c_weight B/N) that of the unweighted patch, and with free messages, no band solve
+    # and an idle continuum the coupled step is still that much above pure MD of the patch
+    free = dict(c_band=0.0, latency=0.0, bandwidth=float("inf"))
+    plain = predict(32000, 23000, 15616, 1, 1, overlap=True, costs=Costs(c_weight=0.0, **free))
+    weighted = predict(32000, 23000, 15616, 1, 1, overlap=True, costs=Costs(**free))
+    floor = 1.0 + Costs().c_weight * 15616 / 32000
+    assert weighted.t_md == pytest.approx(floor * plain.t_md)
+    assert weighted.t_step / plain.t_step == pytest.approx(floor)
+    assert 1.04 < floor < 1.05  # the 32,000-atom benchmark: its band holds 49 % of the atoms
+    # the floor falls with the band's share: a 10^6-atom cube with the same band width
+    band = band_atoms(1e6, [98.0] * 3, 3.12)
+    big = predict(1e6, 1e5, band, 63, 1, costs=Costs(**free)).t_md
+    assert big / predict(1e6, 1e5, band, 63, 1, costs=Costs(c_weight=0.0, **free)).t_md < 1.02
+
+
 def test_check_prints_the_models_numbers_for_a_coupled_case():
     """`mscouple check`'s model lines (perfmodel.advice) on examples/wave_3d: the planned
     layout's step and phases are predict()'s, with the band solve distributed over the
