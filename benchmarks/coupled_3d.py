@@ -27,6 +27,11 @@ fastest pure MD (timeit's estimator: a busy host only ever adds time). Every run
 memory bandwidth drops by up to 2.5x while a neighbour is busy, and both roles are
 memory-bound, so a run after a low reading is a disturbed one.
 
+``weights_floor_model``: 1 + c_weight B/N, the floor that the band pairs' energy weights put
+under coupled / pure MD whatever the coupling costs (``mscouple/perfmodel.py``; c_weight from
+``patch_passes.py``; B = ``band_atoms``), and ``ratio_of_minima_over_weights_floor``: what the
+coupling adds beyond it.
+
 ``--single-copy`` (default ``auto``): Open MPI's shared-memory single-copy mechanism for the
 runs: ``cma`` (the receiver reads the message straight from the sender's memory, as on a
 cluster node) where a probe shows it works on this machine, else ``none`` (each message
@@ -262,6 +267,19 @@ def row(summary: dict) -> dict:
     return out
 
 
+def band_atoms_of(n: int) -> int:
+    """Atoms of the n×n×n-cell block in the band (energy weight below 1: closer than the band
+    width, two lattice constants, to a face of the region)."""
+    import numpy as np
+
+    i = np.arange(n)
+    cells = np.stack(np.meshgrid(i, i, i, indexing="ij"), -1).reshape(-1, 3)
+    basis = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]])
+    x = A * (cells[:, None, :] + basis[None]).reshape(-1, 3)
+    lo, hi = -0.25 * A, (n - 0.25) * A
+    return int(np.count_nonzero(np.minimum(x - lo, hi - x).min(axis=1) < 2.0 * A))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--atoms", type=int, default=32_000, help="patch atoms (rounded to 4 n^3)")
@@ -279,7 +297,15 @@ def main(argv=None) -> None:
     SINGLE_COPY[0] = a.single_copy if a.single_copy != "auto" else ("cma" if cma_works() else "none")
     n = max(3, round((a.atoms / 4) ** (1 / 3)))
     tmp = tempfile.mkdtemp(prefix="mscouple-coupled3d-")
-    out = {"atoms": 4 * n ** 3, "steps": a.steps, "single_copy": SINGLE_COPY[0], "runs": {}}
+    sys.path.insert(0, ROOT)
+    from mscouple.perfmodel import Costs
+
+    band = band_atoms_of(n)
+    # the model's floor under coupled / pure MD: the band pairs' energy weights
+    # (mscouple/perfmodel.py, c_weight from patch_passes.py), whatever the coupling costs
+    floor = 1.0 + Costs().c_weight * band / (4 * n ** 3)
+    out = {"atoms": 4 * n ** 3, "band_atoms": band, "weights_floor_model": floor,
+           "steps": a.steps, "single_copy": SINGLE_COPY[0], "runs": {}}
     per_repeat = []
     ms = {}  # every run's ms per step, per configuration
     try:
@@ -317,6 +343,9 @@ def main(argv=None) -> None:
             # host only ever adds time), against the least disturbed pure MD
             out["ms_per_step_per_repeat"] = ms
             out["ratio_of_minima_to_md"] = {k: min(v) / min(ms["md"]) for k, v in ms.items() if k != "md"}
+            # what the coupling adds beyond the method's own price (the floor above)
+            out["ratio_of_minima_over_weights_floor"] = {k: r / floor for k, r in
+                                                         out["ratio_of_minima_to_md"].items()}
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
