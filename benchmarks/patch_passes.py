@@ -30,11 +30,11 @@ them) and masses (1 − w) m. Best and median of ``--repeats`` timings of ``--st
 
 Both systems are timed in a **thermal** state (``--thermalize``, default 400 steps): pure MD
 runs first and the weighted system takes its positions (matched by atom id) and rebuilds its
-lists. At the perfect lattice the pair loops run 5–8 % faster than in a run: the fifth fcc
-shell (2.466 σ at a = 1.56 σ) lies 0.034 σ inside the 2.5 σ cut-off, so the cut-off test
-is always true there, while thermal motion makes those pairs cross it (an unpredictable
-branch). Before session 13 the weighted system stayed at the lattice while pure MD evolved,
-which flattered the coupled passes by that much.
+lists. At the perfect lattice the pair loops run faster than in a run (pass A by 6–8 %):
+the fifth fcc shell (2.466 σ at a = 1.56 σ) lies 0.034 σ inside the 2.5 σ cut-off, so the
+cut-off test is always true there, while thermal motion makes those pairs cross it (an
+unpredictable branch). Before session 13 the weighted system stayed at the lattice while
+pure MD evolved, which flattered the coupled passes.
 
 Prints one JSON object (ms per call). Run it on a quiet core; on a loaded machine read the
 ratios within one invocation.
