@@ -288,6 +288,17 @@ cdef inline void force_kick_one(double* v, double* f, const double* fx, const do
         v[3 * i + 2] += az
 
 
+cdef inline double reset_drift_disp_sq(double* f, double* x, const double* v,
+                                      const double* xhold, Py_ssize_t i, double dt,
+                                      bint mobile) noexcept nogil:
+    """Atom i at the end of a fused pass: f = 0 (the next force pass adds into it), then
+    ``drift_disp_sq`` (the drift if ``mobile`` and the squared displacement from xhold)."""
+    f[3 * i] = 0.0
+    f[3 * i + 1] = 0.0
+    f[3 * i + 2] = 0.0
+    return drift_disp_sq(x, v, xhold, i, dt, mobile)
+
+
 def force_kick_select(double[:, ::1] v, double[:, ::1] f, fext,
                       const double[::1] mass, const uint8_t[::1] fixed, const uint8_t[::1] flag,
                       int want, int n, double dtf, int times):
@@ -342,10 +353,8 @@ def kick_drift_select(double[:, ::1] v, double[:, ::1] f, fext, const double[::1
             if (flag[i] != 0) != (want != 0):
                 continue
             force_kick_one(&v[0, 0], &f[0, 0], fx, &mass[0], &fixed[0], i, dtf, times)
-            f[i, 0] = 0.0
-            f[i, 1] = 0.0
-            f[i, 2] = 0.0
-            r = drift_disp_sq(&x[0, 0], &v[0, 0], &xhold[0, 0], i, dt, not fixed[i])
+            r = reset_drift_disp_sq(&f[0, 0], &x[0, 0], &v[0, 0], &xhold[0, 0], i, dt,
+                                    not fixed[i])
             if r > m:
                 m = r
     return m
@@ -371,10 +380,8 @@ def band_add_drift(double[:, ::1] v, const double[:, ::1] corr, const int64_t[::
             i = band[r]
             for c in range(k):
                 v[i, c] += corr[r, c]
-            f[i, 0] = 0.0
-            f[i, 1] = 0.0
-            f[i, 2] = 0.0
-            d = drift_disp_sq(&x[0, 0], &v[0, 0], &xhold[0, 0], i, dt, not fixed[i])
+            d = reset_drift_disp_sq(&f[0, 0], &x[0, 0], &v[0, 0], &xhold[0, 0], i, dt,
+                                    not fixed[i])
             if d > m:
                 m = d
     return m
